@@ -1,0 +1,88 @@
+"""``featavg simulate``: one run of the paper's synthetic experiment (SPEC §1)."""
+
+import sys
+
+import numpy as np
+
+from featavg._output import print_json
+from featavg._progress import progress_bar
+from featavg.simulate import ENGINES, READOUTS, SUPERVISIONS, Config, run_simulation, save_run
+
+NAME = "simulate"
+HELP = "Train one network by gradient descent on multi-cluster data and measure it."
+
+_DEFAULTS = Config()
+
+
+def add_config_arguments(p):
+    """The run parameters, shared by every subcommand that makes a run."""
+    d = _DEFAULTS
+    p.add_argument("--k", type=int, default=d.k, help="number of clusters, 2 <= k <= d (default %(default)s)")
+    p.add_argument("--d", type=int, default=d.d, help="dimension (default %(default)s)")
+    p.add_argument("--n", type=int, default=d.n, help="training points (default %(default)s)")
+    p.add_argument("--n-test", type=int, default=d.n_test, help="test points (default %(default)s)")
+    p.add_argument("--m", type=int, default=d.m, help="neurons per sign of the binary network (default %(default)s)")
+    p.add_argument("--h", type=int, default=d.h, help="neurons per output of the multi-class network (default %(default)s)")
+    p.add_argument("--positive", type=int, default=None, help="|J+|, 1..k-1 (default k // 2)")
+    p.add_argument("--sigma", type=float, default=d.sigma, help="noise scale (default %(default)s)")
+    p.add_argument("--eta", type=float, default=d.eta, help="learning rate (default %(default)s)")
+    p.add_argument("--steps", type=int, default=d.steps, help="GD steps (default %(default)s)")
+    p.add_argument("--init-scale", type=float, default=d.init_scale,
+                   help="std of initial weights and biases (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
+    p.add_argument("--supervision", choices=SUPERVISIONS, default=d.supervision,
+                   help="binary labels (binary net) or cluster labels (multi-class net)")
+    p.add_argument("--readout", choices=READOUTS, default=d.readout,
+                   help="binary prediction of the multi-class net (default %(default)s)")
+    p.add_argument("--engine", choices=ENGINES, default=d.engine, help="simulation engine (default %(default)s)")
+    p.add_argument("--history-every", type=int, default=d.history_every,
+                   help="record the training history every S steps (0: none)")
+
+
+def config_from_args(args):
+    return Config(k=args.k, d=args.d, n=args.n, n_test=args.n_test, m=args.m, h=args.h,
+                  positive=args.positive, sigma=args.sigma, eta=args.eta, steps=args.steps,
+                  init_scale=args.init_scale, seed=args.seed, supervision=args.supervision,
+                  readout=args.readout, engine=args.engine, history_every=args.history_every)
+
+
+def add_arguments(p):
+    add_config_arguments(p)
+    p.add_argument("--save", metavar="RUN.npz", help="write the run's arrays and config here")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+
+
+def _print_summary(s, file=sys.stdout):
+    cfg = s["config"]
+    w = file.write
+    w(f"featavg simulate: {cfg['supervision']} supervision, {s['network']} network, engine {cfg['engine']}\n")
+    w(f"  k={cfg['k']} d={cfg['d']} n={cfg['n']} m={cfg['m']} h={cfg['h']} |J+|={cfg['positive']} "
+      f"sigma={cfg['sigma']} eta={cfg['eta']} steps={cfg['steps']} init={cfg['init_scale']} seed={cfg['seed']}\n")
+    readout = f" (readout {cfg['readout']})" if s["network"] == "multiclass" else ""
+    w(f"  train accuracy {s['train_accuracy']:.4f}   test accuracy {s['test_accuracy']:.4f}{readout}\n")
+    w(f"  final loss {s['final_loss']:.6g}   GD wall time {s['seconds']:.2f} s\n")
+    w(f"  averaging score  {s['averaging_score']:.4f}   (mean cos of each neuron with its class-average feature)\n")
+    w(f"  decoupling score {s['decoupling_score']:.4f}   (mean cos of each neuron with its own / best feature)\n")
+    C = np.asarray(s["cosine_matrix"])
+    w("  cosine matrix cos(w_r, mu_j) (rows: neurons, columns: clusters; "
+      + ("first m rows are the + neurons" if s["network"] == "binary" else "row j is output j") + "):\n")
+    w("        " + " ".join(f"{j:>6d}" for j in range(C.shape[1])) + "\n")
+    for r, row in enumerate(C):
+        w(f"  {r:>5d} " + " ".join(f"{v:6.3f}" for v in row) + "\n")
+
+
+def run(args):
+    cfg = config_from_args(args)
+    with progress_bar(cfg.steps, "gradient descent", enabled=cfg.steps * cfg.n * cfg.d > 5e8) as update:
+        result = run_simulation(cfg, progress=update)
+    summary = result.summary()
+    if args.save:
+        save_run(args.save, result)
+        summary["saved"] = args.save
+    if args.json:
+        print_json(summary)
+    else:
+        _print_summary(summary)
+        if args.save:
+            print(f"  saved to {args.save}")
+    return 0

@@ -1,0 +1,42 @@
+"""featavg.simulate: pure-NumPy simulation of SPEC §1 with hand-derived gradients.
+
+Never imports SymPy: the formulas it implements live in ``featavg.theory`` and are compared with
+it in ``tests/``.
+"""
+
+from ._data import Sample, make_features, make_partition, sample_mixture
+from ._errors import FeatavgError, InvalidParameter, NumericalError, RunFileError
+from ._io import RUN_ARRAYS, atomic_write, load_run, save_run
+from ._metrics import (
+    accuracy,
+    activation_fractions,
+    averaging_score,
+    cluster_margins,
+    cosine_matrix,
+    decoupling_score,
+    feature_coefficients,
+    neuron_classes,
+)
+from ._networks import READOUTS, BinaryNetwork, MultiClassNetwork, logistic_loss
+from ._run import (
+    ENGINES,
+    RNG_STREAMS,
+    SUPERVISIONS,
+    Config,
+    Run,
+    gradient_descent,
+    init_weights,
+    make_network,
+    run_simulation,
+)
+
+__all__ = [
+    "Sample", "make_features", "make_partition", "sample_mixture",
+    "FeatavgError", "InvalidParameter", "NumericalError", "RunFileError",
+    "RUN_ARRAYS", "atomic_write", "load_run", "save_run",
+    "accuracy", "activation_fractions", "averaging_score", "cluster_margins", "cosine_matrix",
+    "decoupling_score", "feature_coefficients", "neuron_classes",
+    "READOUTS", "BinaryNetwork", "MultiClassNetwork", "logistic_loss",
+    "ENGINES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
+    "init_weights", "make_network", "run_simulation",
+]

@@ -1,0 +1,248 @@
+r"""The two networks of SPEC §1, their losses, and hand-derived gradients.
+
+Notation: ``X`` has shape ``(n, d)`` (rows ``x_i``), ``W`` has shape ``(M, d)`` (rows ``w_r``), ``b``
+has shape ``(M,)``; pre-activations ``z_{ir} = <w_r, x_i> + b_r``; ``ReLU'(0) = 0`` (a neuron
+exactly at its kink counts as inactive, ``1{z > 0}``).
+
+Binary network (``M = 2m``; rows ``0..m-1`` are the neurons ``(+1, r)``, rows ``m..2m-1`` the
+neurons ``(-1, r)``; second layer ``a_r = s_r / m`` fixed)::
+
+    f(x) = sum_r a_r ReLU(z_r),       L = (1/n) sum_i l(y_i f(x_i)),  l(q) = log(1 + e^{-q}).
+
+Gradient (chain rule, ``l'(q) = -1/(1 + e^q)``)::
+
+    dL/dw_r = (1/n) sum_i D_{ir} x_i,    dL/db_r = (1/n) sum_i D_{ir},
+    D_{ir}  = l'(y_i f_i) y_i a_r 1{z_{ir} > 0}.
+
+Multi-class network (``M = k h``; row ``j*h + r`` is neuron ``(j, r)``, class-major)::
+
+    f_j(x) = (1/h) sum_{r<h} ReLU(z_{j,r}),
+    L = (1/n) sum_i [logsumexp_j f_j(x_i) - f_{c_i}(x_i)]      (softmax cross-entropy)
+
+with ``c_i`` the cluster label. Since ``dL_i/df_j = p_{ij} - 1{j = c_i}`` with
+``p_i = softmax(f(x_i))``::
+
+    dL/dw_{j,r} = (1/n) sum_i D_{i,(j,r)} x_i,
+    D_{i,(j,r)} = (p_{ij} - 1{j = c_i}) (1/h) 1{z_{i,(j,r)} > 0}.
+
+Both gradients are therefore ``grad_W = D^T X / n``, ``grad_b = D^T 1 / n``: one pass over ``X``
+for the pre-activations and one for ``D^T X``. These formulas are checked against SymPy
+(``featavg.theory``) and central finite differences in ``tests/``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit, log_expit, logsumexp, softmax
+
+from ._errors import InvalidParameter
+from ._validate import validate_array, validate_choice, validate_int
+
+__all__ = [
+    "BinaryNetwork",
+    "MultiClassNetwork",
+    "logistic_loss",
+    "READOUTS",
+]
+
+READOUTS = ("argmax", "sum")
+
+
+def logistic_loss(q):
+    """``l(q) = log(1 + e^{-q})`` evaluated stably as ``-log(expit(q))``."""
+    return -log_expit(q)
+
+
+def _check_X(X, d):
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != d:
+        raise InvalidParameter("X", f"array of shape {X.shape}", f"an array of shape (n, {d})")
+    return X
+
+
+@dataclass
+class BinaryNetwork:
+    r"""Two-layer ReLU network with ``2m`` neurons and fixed second layer ``+-1/m`` (SPEC §1).
+
+    Attributes
+    ----------
+    W : ndarray, shape (2m, d)
+        First-layer weights; rows ``0..m-1`` are ``w_{+1,r}``, rows ``m..2m-1`` are ``w_{-1,r}``.
+    b : ndarray, shape (2m,)
+        Biases in the same order.
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+
+    def __post_init__(self):
+        self.W = validate_array("W", self.W, shape=(None, None))
+        M = self.W.shape[0]
+        if M < 2 or M % 2:
+            raise InvalidParameter("W", f"array with {M} rows", "an even number 2m >= 2 of rows")
+        self.b = validate_array("b", self.b, shape=(M,))
+
+    kind = "binary"
+
+    @property
+    def m(self):
+        return self.W.shape[0] // 2
+
+    @property
+    def d(self):
+        return self.W.shape[1]
+
+    @property
+    def neuron_signs(self):
+        """``s_r``, shape (2m,): ``+1`` for the first m neurons, ``-1`` for the last m."""
+        return np.repeat([1.0, -1.0], self.m)
+
+    @property
+    def second_layer(self):
+        """``a_r = s_r / m``, shape (2m,)."""
+        return self.neuron_signs / self.m
+
+    def preactivations(self, X):
+        """``Z = X W^T + b``, shape (n, 2m)."""
+        X = _check_X(X, self.d)
+        return X @ self.W.T + self.b
+
+    def output(self, X):
+        """``f(x_i)``, shape (n,)."""
+        return np.maximum(self.preactivations(X), 0.0) @ self.second_layer
+
+    def binary_score(self, X, cluster_labels=None, readout=None):
+        """The binary score ``g`` whose sign is the prediction; for this network ``g = f``.
+
+        ``cluster_labels`` and ``readout`` are accepted (and ignored) so that both networks share
+        one call signature.
+        """
+        return self.output(X)
+
+    def loss_and_grad(self, X, y):
+        """Empirical logistic risk and its gradient (derivation in the module docstring).
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, d)
+        y : ndarray, shape (n,)
+            Labels in ``{+1, -1}``.
+
+        Returns
+        -------
+        loss : float
+        grad_W : ndarray, shape (2m, d)
+        grad_b : ndarray, shape (2m,)
+        """
+        X = _check_X(X, self.d)
+        n = X.shape[0]
+        Z = X @ self.W.T
+        Z += self.b
+        active = Z > 0.0
+        q = y * (np.maximum(Z, 0.0) @ self.second_layer)
+        loss = float(np.mean(logistic_loss(q)))
+        lprime_y = -expit(-q) * y  # l'(y_i f_i) y_i
+        D = active * np.outer(lprime_y / n, self.second_layer)
+        return loss, D.T @ X, D.sum(axis=0)
+
+
+@dataclass
+class MultiClassNetwork:
+    r"""``k`` outputs of ``h`` ReLU neurons each, averaged (SPEC §1, fine-grained supervision).
+
+    Attributes
+    ----------
+    W : ndarray, shape (k h, d)
+        Row ``j*h + r`` is ``w_{j,r}`` (class-major).
+    b : ndarray, shape (k h,)
+    h : int
+        Neurons per output.
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+    h: int = 1
+
+    kind = "multiclass"
+
+    def __post_init__(self):
+        self.W = validate_array("W", self.W, shape=(None, None))
+        self.h = validate_int("h", self.h, low=1)
+        M = self.W.shape[0]
+        if M % self.h or M // self.h < 2:
+            raise InvalidParameter("W", f"array with {M} rows", f"k*h rows with k >= 2 and h = {self.h}")
+        self.b = validate_array("b", self.b, shape=(M,))
+
+    @property
+    def k(self):
+        return self.W.shape[0] // self.h
+
+    @property
+    def d(self):
+        return self.W.shape[1]
+
+    def preactivations(self, X):
+        """``Z = X W^T + b``, shape (n, k h)."""
+        X = _check_X(X, self.d)
+        return X @ self.W.T + self.b
+
+    def _outputs_from_Z(self, Z):
+        n = Z.shape[0]
+        return np.maximum(Z, 0.0).reshape(n, self.k, self.h).mean(axis=2)
+
+    def output(self, X):
+        """``f_j(x_i)``, shape (n, k)."""
+        return self._outputs_from_Z(self.preactivations(X))
+
+    def binary_score(self, X, cluster_labels, readout="argmax"):
+        """The binary score whose sign is the prediction, under a named readout (SPEC §1).
+
+        ``argmax``: ``max_{j in J+} f_j - max_{j in J-} f_j``;
+        ``sum``: ``F = sum_{j in J+} f_j - sum_{j in J-} f_j``.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, d)
+        cluster_labels : ndarray, shape (k,)
+            ``+1`` on ``J+``, ``-1`` on ``J-``.
+        readout : {"argmax", "sum"}
+
+        Returns
+        -------
+        ndarray, shape (n,)
+        """
+        readout = validate_choice("readout", readout, READOUTS)
+        cluster_labels = np.asarray(cluster_labels)
+        F = self.output(X)
+        pos = cluster_labels > 0
+        if readout == "argmax":
+            return F[:, pos].max(axis=1) - F[:, ~pos].max(axis=1)
+        return F @ np.where(pos, 1.0, -1.0)
+
+    def loss_and_grad(self, X, clusters):
+        """Softmax cross-entropy with cluster labels and its gradient (module docstring).
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, d)
+        clusters : ndarray of int, shape (n,)
+            Cluster index ``c_i`` in ``0..k-1``.
+
+        Returns
+        -------
+        loss : float
+        grad_W : ndarray, shape (k h, d)
+        grad_b : ndarray, shape (k h,)
+        """
+        X = _check_X(X, self.d)
+        n = X.shape[0]
+        Z = X @ self.W.T
+        Z += self.b
+        F = self._outputs_from_Z(Z)
+        rows = np.arange(n)
+        loss = float(np.mean(logsumexp(F, axis=1) - F[rows, clusters]))
+        G = softmax(F, axis=1)
+        G[rows, clusters] -= 1.0  # dL_i/df_j = p_ij - 1{j = c_i}
+        G /= n * self.h
+        D = np.repeat(G, self.h, axis=1) * (Z > 0.0)
+        return loss, D.T @ X, D.sum(axis=0)

@@ -1,0 +1,353 @@
+"""One simulation run: configuration, seeding, full-batch gradient descent, history, metrics.
+
+Seeding: one integer ``seed`` makes a :class:`numpy.random.SeedSequence`, which spawns four
+independent child streams, in this order: ``features``, ``train``, ``test``, ``init``. Changing
+``n_test`` therefore never changes the training data or the initial weights, and a run is
+reproducible bit for bit on the same machine from its recorded config.
+"""
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._data import Sample, make_features, make_partition, sample_mixture
+from ._errors import InvalidParameter, NumericalError
+from ._metrics import (
+    accuracy,
+    activation_fractions,
+    averaging_score,
+    cluster_margins,
+    cosine_matrix,
+    decoupling_score,
+    feature_coefficients,
+)
+from ._networks import READOUTS, BinaryNetwork, MultiClassNetwork
+from ._validate import validate_array, validate_choice, validate_int, validate_real
+
+__all__ = [
+    "Config",
+    "Run",
+    "SUPERVISIONS",
+    "ENGINES",
+    "RNG_STREAMS",
+    "gradient_descent",
+    "init_weights",
+    "make_network",
+    "run_simulation",
+]
+
+SUPERVISIONS = ("binary", "cluster")
+ENGINES = ("explicit",)
+RNG_STREAMS = ("features", "train", "test", "init")
+
+
+@dataclass(frozen=True)
+class Config:
+    """All parameters of a run (defaults: the paper's synthetic setting, SPEC §1).
+
+    Attributes
+    ----------
+    k, d, n, n_test : int
+        Clusters, dimension, training and test points.
+    m : int
+        Neurons per sign of the binary network (``M = 2m``).
+    h : int
+        Neurons per output of the multi-class network (``M = k h``).
+    positive : int or None
+        ``|J+|``; ``None`` means ``k // 2`` and is resolved on construction.
+    sigma : float
+        Noise scale of ``xi``.
+    eta : float
+        Learning rate.
+    steps : int
+        Number of GD steps.
+    init_scale : float
+        ``sigma_w = sigma_b``, the standard deviation of the initial weights and biases.
+    seed : int
+    supervision : {"binary", "cluster"}
+        Binary labels train the binary network; cluster labels the multi-class network.
+    readout : {"argmax", "sum"}
+        How the multi-class network makes a binary prediction (ignored for binary supervision,
+        but recorded).
+    engine : {"explicit"}
+    history_every : int
+        Record the training history every this many steps (0: no history).
+    """
+
+    k: int = 10
+    d: int = 3072
+    n: int = 1000
+    n_test: int = 1000
+    m: int = 5
+    h: int = 1
+    positive: int | None = None
+    sigma: float = 1.0
+    eta: float = 1e-3
+    steps: int = 100
+    init_scale: float = 1e-5
+    seed: int = 0
+    supervision: str = "binary"
+    readout: str = "argmax"
+    engine: str = "explicit"
+    history_every: int = 0
+
+    def __post_init__(self):
+        s = object.__setattr__
+        s(self, "d", validate_int("d", self.d, low=2))
+        s(self, "k", validate_int("k", self.k, low=2, high=self.d,
+                                  valid=f"an integer with 2 <= k <= d = {self.d}"))
+        s(self, "n", validate_int("n", self.n, low=1))
+        s(self, "n_test", validate_int("n_test", self.n_test, low=1))
+        s(self, "m", validate_int("m", self.m, low=1))
+        s(self, "h", validate_int("h", self.h, low=1))
+        positive = self.k // 2 if self.positive is None else self.positive
+        s(self, "positive", validate_int("positive", positive, low=1, high=self.k - 1,
+                                         valid=f"an integer with 1 <= positive <= k - 1 = {self.k - 1}"))
+        s(self, "sigma", validate_real("sigma", self.sigma, low=0.0))
+        s(self, "eta", validate_real("eta", self.eta, low=0.0, low_open=True))
+        s(self, "steps", validate_int("steps", self.steps, low=0))
+        s(self, "init_scale", validate_real("init_scale", self.init_scale, low=0.0))
+        s(self, "seed", validate_int("seed", self.seed, low=0))
+        s(self, "supervision", validate_choice("supervision", self.supervision, SUPERVISIONS))
+        s(self, "readout", validate_choice("readout", self.readout, READOUTS))
+        s(self, "engine", validate_choice("engine", self.engine, ENGINES))
+        s(self, "history_every", validate_int("history_every", self.history_every, low=0))
+
+    @property
+    def neurons(self):
+        """``M``: ``2m`` for binary supervision, ``k h`` for cluster supervision."""
+        return 2 * self.m if self.supervision == "binary" else self.k * self.h
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        """Build a config from a dict, rejecting unknown keys by name."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise InvalidParameter("config", unknown, "keys among " + ", ".join(sorted(names)))
+        return cls(**data)
+
+    def rngs(self):
+        """The four child generators, keyed by :data:`RNG_STREAMS`."""
+        children = np.random.SeedSequence(self.seed).spawn(len(RNG_STREAMS))
+        return {name: np.random.default_rng(c) for name, c in zip(RNG_STREAMS, children)}
+
+
+def init_weights(M, d, init_scale, rng):
+    """``W ~ N(0, init_scale^2)`` entrywise, shape (M, d), then ``b ~ N(0, init_scale^2)``, shape (M,)."""
+    W = rng.standard_normal((M, d)) * init_scale
+    b = rng.standard_normal(M) * init_scale
+    return W, b
+
+
+def make_network(supervision, W, b, h=1):
+    """The network a supervision trains: :class:`BinaryNetwork` or :class:`MultiClassNetwork`."""
+    if supervision == "binary":
+        return BinaryNetwork(W.copy(), b.copy())
+    return MultiClassNetwork(W.copy(), b.copy(), h=h)
+
+
+def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progress=None):
+    """Full-batch GD ``theta <- theta - eta grad L`` on a copy of ``net``.
+
+    Parameters
+    ----------
+    net : BinaryNetwork or MultiClassNetwork
+    X : ndarray, shape (n, d)
+    target : ndarray, shape (n,)
+        Binary labels (binary network) or cluster indices (multi-class network).
+    eta : float
+    steps : int
+    every : int
+        Call ``observe(step, net, loss)`` at steps ``0, every, 2 every, ...`` and at ``steps``
+        (before the update of that step); 0 disables it.
+    observe : callable, optional
+    progress : callable, optional
+        Called with 1 after each step (a progress bar's ``update``).
+
+    Returns
+    -------
+    net : the trained copy
+    loss : float
+        The loss at the final parameters.
+
+    Raises
+    ------
+    NumericalError
+        If the loss, a gradient or a weight stops being finite; the message names the step.
+    """
+    net = dataclasses.replace(net, W=net.W.copy(), b=net.b.copy())
+    for t in range(steps + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, gW, gb = net.loss_and_grad(X, target)
+        if not (np.isfinite(loss) and np.isfinite(gW).all() and np.isfinite(gb).all()):
+            raise NumericalError(
+                f"gradient descent diverged at step {t}: loss={loss!r} or its gradient is not "
+                f"finite (eta={eta}; try a smaller learning rate)")
+        if observe is not None and every and (t % every == 0 or t == steps):
+            observe(t, net, loss)
+        if t == steps:
+            return net, loss
+        net.W -= eta * gW
+        net.b -= eta * gb
+        if not (np.isfinite(net.W).all() and np.isfinite(net.b).all()):
+            raise NumericalError(f"gradient descent diverged at step {t + 1}: a weight is not finite "
+                                 f"(eta={eta}; try a smaller learning rate)")
+        if progress is not None:
+            progress(1)
+
+
+@dataclass
+class Run:
+    """Everything a run made: inputs, trajectory end points, history and metrics.
+
+    Attributes
+    ----------
+    config : Config
+    features : ndarray, shape (k, d)
+    cluster_labels : ndarray of int64, shape (k,)
+    train, test : Sample
+    W_init : ndarray, shape (M, d)
+    b_init : ndarray, shape (M,)
+    network : BinaryNetwork or MultiClassNetwork
+        The trained network (binary order: m positive then m negative neurons; multi-class order
+        ``j*h + r``).
+    final_loss : float
+    history : dict of ndarray or None
+        ``step`` (T,), ``loss`` (T,), ``train_accuracy`` (T,), ``test_accuracy`` (T,),
+        ``cluster_margins`` (T, k), ``feature_coefficients`` (T, M, k),
+        ``activation_fractions`` (T, M, k).
+    seconds : float
+        Wall time of gradient descent.
+    """
+
+    config: Config
+    features: np.ndarray
+    cluster_labels: np.ndarray
+    train: Sample
+    test: Sample
+    W_init: np.ndarray
+    b_init: np.ndarray
+    network: object
+    final_loss: float
+    history: dict | None = None
+    seconds: float = float("nan")
+
+    def binary_score(self, X, readout=None):
+        """Binary score of the trained network (the run's readout unless one is named)."""
+        return self.network.binary_score(X, self.cluster_labels, readout or self.config.readout)
+
+    def summary(self):
+        """A JSON-ready dict: config, accuracies, loss, scores, cosine matrix, margins."""
+        net, cfg = self.network, self.config
+        out = {
+            "config": cfg.to_dict(),
+            "network": net.kind,
+            "train_accuracy": accuracy(self.binary_score(self.train.X), self.train.y),
+            "test_accuracy": accuracy(self.binary_score(self.test.X), self.test.y),
+            "final_loss": self.final_loss,
+            "averaging_score": averaging_score(net, self.features, self.cluster_labels),
+            "decoupling_score": decoupling_score(net, self.features, self.cluster_labels),
+            "cluster_margins": cluster_margins(net, self.features, self.cluster_labels).tolist(),
+            "cosine_matrix": cosine_matrix(net.W, self.features).tolist(),
+            "seconds": self.seconds,
+        }
+        if net.kind == "multiclass":
+            out["test_accuracy_by_readout"] = {
+                r: accuracy(self.binary_score(self.test.X, r), self.test.y) for r in READOUTS}
+            out["test_cluster_accuracy"] = float(
+                np.mean(net.output(self.test.X).argmax(axis=1) == self.test.clusters))
+        return out
+
+
+def _history_recorder(run_inputs, k):
+    features, cluster_labels, train, test, readout = run_inputs
+    rows = {key: [] for key in ("step", "loss", "train_accuracy", "test_accuracy", "cluster_margins",
+                                "feature_coefficients", "activation_fractions")}
+
+    def observe(step, net, loss):
+        Z = net.preactivations(train.X)
+        rows["step"].append(step)
+        rows["loss"].append(loss)
+        rows["train_accuracy"].append(accuracy(net.binary_score(train.X, cluster_labels, readout), train.y))
+        rows["test_accuracy"].append(accuracy(net.binary_score(test.X, cluster_labels, readout), test.y))
+        rows["cluster_margins"].append(cluster_margins(net, features, cluster_labels))
+        rows["feature_coefficients"].append(feature_coefficients(net.W, features))
+        rows["activation_fractions"].append(activation_fractions(Z, train.clusters, k))
+
+    return rows, observe
+
+
+def run_simulation(config=None, *, features=None, cluster_labels=None, train=None, test=None,
+                   W_init=None, b_init=None, progress=None, **overrides):
+    """Sample the data, initialise, train by GD and measure: one run of SPEC §1.
+
+    Every array may be supplied instead of sampled, so an external reference can replay a
+    trajectory; what is not supplied comes from the config's seed (module docstring).
+
+    Parameters
+    ----------
+    config : Config, optional
+        Defaults to ``Config(**overrides)``.
+    features : ndarray, shape (k, d), optional
+    cluster_labels : ndarray, shape (k,), optional
+    train, test : Sample, optional
+    W_init : ndarray, shape (M, d), optional
+    b_init : ndarray, shape (M,), optional
+    progress : callable, optional
+        Called with 1 after each GD step.
+
+    Returns
+    -------
+    Run
+    """
+    if config is None:
+        config = Config(**overrides)
+    elif overrides:
+        config = dataclasses.replace(config, **overrides)
+    cfg = config
+    rngs = cfg.rngs()
+    k, d, M = cfg.k, cfg.d, cfg.neurons
+    if features is None:
+        features = make_features(k, d, rngs["features"])
+    features = validate_array("features", features, shape=(k, d))
+    if cluster_labels is None:
+        cluster_labels = make_partition(k, cfg.positive)
+    cluster_labels = validate_array("cluster_labels", cluster_labels, shape=(k,), dtype=np.int64)
+    if not np.all(np.abs(cluster_labels) == 1) or int((cluster_labels > 0).sum()) != cfg.positive:
+        raise InvalidParameter("cluster_labels", cluster_labels.tolist(),
+                               f"entries in {{+1, -1}} with exactly positive = {cfg.positive} entries +1")
+    if train is None:
+        train = sample_mixture(features, cluster_labels, cfg.n, rngs["train"], cfg.sigma)
+    if test is None:
+        test = sample_mixture(features, cluster_labels, cfg.n_test, rngs["test"], cfg.sigma)
+    for name, s, size in (("train", train, cfg.n), ("test", test, cfg.n_test)):
+        validate_array(f"{name}.X", s.X, shape=(size, d))
+        validate_array(f"{name}.y", s.y, shape=(size,), dtype=np.int64)
+        validate_array(f"{name}.clusters", s.clusters, shape=(size,), dtype=np.int64)
+    if W_init is None and b_init is None:
+        W_init, b_init = init_weights(M, d, cfg.init_scale, rngs["init"])
+    elif W_init is None or b_init is None:
+        raise InvalidParameter("W_init/b_init", "only one given", "both W_init and b_init, or neither")
+    W_init = validate_array("W_init", W_init, shape=(M, d))
+    b_init = validate_array("b_init", b_init, shape=(M,))
+
+    net0 = make_network(cfg.supervision, W_init, b_init, cfg.h)
+    target = train.y if cfg.supervision == "binary" else train.clusters
+    history, observe = (None, None)
+    if cfg.history_every:
+        history, observe = _history_recorder((features, cluster_labels, train, test, cfg.readout), k)
+    start = time.perf_counter()
+    net, loss = gradient_descent(net0, train.X, target, cfg.eta, cfg.steps, every=cfg.history_every,
+                                 observe=observe, progress=progress)
+    seconds = time.perf_counter() - start
+    if history is not None:
+        history = {key: np.asarray(val) for key, val in history.items()}
+    return Run(config=cfg, features=features, cluster_labels=cluster_labels, train=train, test=test,
+               W_init=W_init, b_init=b_init, network=net, final_loss=loss, history=history,
+               seconds=seconds)
