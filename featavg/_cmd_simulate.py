@@ -52,9 +52,9 @@ def add_arguments(p):
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
 
 
-def _print_summary(s, file=sys.stdout):
+def _print_summary(s, file=None):
     cfg = s["config"]
-    w = file.write
+    w = (file or sys.stdout).write
     w(f"featavg simulate: {cfg['supervision']} supervision, {s['network']} network, engine {cfg['engine']}\n")
     w(f"  k={cfg['k']} d={cfg['d']} n={cfg['n']} m={cfg['m']} h={cfg['h']} |J+|={cfg['positive']} "
       f"sigma={cfg['sigma']} eta={cfg['eta']} steps={cfg['steps']} init={cfg['init_scale']} seed={cfg['seed']}\n")

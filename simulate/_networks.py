@@ -140,7 +140,8 @@ class BinaryNetwork:
         Z += self.b
         active = Z > 0.0
         q = y * (np.maximum(Z, 0.0) @ self.second_layer)
-        loss = float(np.mean(logistic_loss(q)))
+        # an overflowed output (inf, or inf - inf) makes the loss NaN, so GD reports it
+        loss = float(np.mean(logistic_loss(q))) if np.isfinite(q).all() else float("nan")
         lprime_y = -expit(-q) * y  # l'(y_i f_i) y_i
         D = active * np.outer(lprime_y / n, self.second_layer)
         return loss, D.T @ X, D.sum(axis=0)
@@ -240,6 +241,8 @@ class MultiClassNetwork:
         Z += self.b
         F = self._outputs_from_Z(Z)
         rows = np.arange(n)
+        if not np.isfinite(F).all():  # overflowed outputs: report NaN, GD raises
+            return float("nan"), np.full_like(self.W, np.nan), np.full_like(self.b, np.nan)
         loss = float(np.mean(logsumexp(F, axis=1) - F[rows, clusters]))
         G = softmax(F, axis=1)
         G[rows, clusters] -= 1.0  # dL_i/df_j = p_ij - 1{j = c_i}
