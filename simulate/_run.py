@@ -24,6 +24,7 @@ from ._metrics import (
     feature_coefficients,
 )
 from ._networks import READOUTS, BinaryNetwork, MultiClassNetwork
+from ._reduced import ReducedSampler, reduced_applies, reduced_dimension
 from ._validate import validate_array, validate_choice, validate_int, validate_real
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 SUPERVISIONS = ("binary", "cluster")
-ENGINES = ("explicit",)
+ENGINES = ("explicit", "reduced")
 RNG_STREAMS = ("features", "train", "test", "init")
 
 
@@ -71,7 +72,10 @@ class Config:
     readout : {"argmax", "sum"}
         How the multi-class network makes a binary prediction (ignored for binary supervision,
         but recorded).
-    engine : {"explicit"}
+    engine : {"explicit", "reduced"}
+        ``reduced``: the same law at a cost independent of ``d``, arrays in ``k + n + M`` reduced
+        coordinates (SPEC §4, :mod:`._reduced`); when ``d <= k + n + M`` the run falls back to
+        the explicit engine and its config records ``engine="explicit"``.
     history_every : int
         Record the training history every this many steps (0: no history).
     """
@@ -313,8 +317,18 @@ def run_simulation(config=None, *, features=None, cluster_labels=None, train=Non
     cfg = config
     rngs = cfg.rngs()
     k, d, M = cfg.k, cfg.d, cfg.neurons
+    # --- reduced engine (SPEC §4, simulate/_reduced.py): sample in D = k + n + M coordinates,
+    # which become the working dimension d below; else fall back to explicit, recorded in cfg.
+    reduced = None
+    if cfg.engine == "reduced":
+        if reduced_applies(k, d, cfg.n, M):
+            reduced = ReducedSampler(k, d, cfg.n, M, cfg.sigma, cfg.init_scale, rngs)
+            d = reduced_dimension(k, cfg.n, M)
+        else:
+            cfg = dataclasses.replace(cfg, engine="explicit")
+    # --- end reduced engine
     if features is None:
-        features = make_features(k, d, rngs["features"])
+        features = make_features(k, d, rngs["features"]) if reduced is None else reduced.features()
     features = validate_array("features", features, shape=(k, d))
     if cluster_labels is None:
         cluster_labels = make_partition(k, cfg.positive)
@@ -323,15 +337,18 @@ def run_simulation(config=None, *, features=None, cluster_labels=None, train=Non
         raise InvalidParameter("cluster_labels", cluster_labels.tolist(),
                                f"entries in {{+1, -1}} with exactly positive = {cfg.positive} entries +1")
     if train is None:
-        train = sample_mixture(features, cluster_labels, cfg.n, rngs["train"], cfg.sigma)
+        train = (sample_mixture(features, cluster_labels, cfg.n, rngs["train"], cfg.sigma)
+                 if reduced is None else reduced.train(cluster_labels))
     if test is None:
-        test = sample_mixture(features, cluster_labels, cfg.n_test, rngs["test"], cfg.sigma)
+        test = (sample_mixture(features, cluster_labels, cfg.n_test, rngs["test"], cfg.sigma)
+                if reduced is None else reduced.test(cluster_labels, cfg.n_test))
     for name, s, size in (("train", train, cfg.n), ("test", test, cfg.n_test)):
         validate_array(f"{name}.X", s.X, shape=(size, d))
         validate_array(f"{name}.y", s.y, shape=(size,), dtype=np.int64)
         validate_array(f"{name}.clusters", s.clusters, shape=(size,), dtype=np.int64)
     if W_init is None and b_init is None:
-        W_init, b_init = init_weights(M, d, cfg.init_scale, rngs["init"])
+        W_init, b_init = (init_weights(M, d, cfg.init_scale, rngs["init"])
+                          if reduced is None else reduced.init())
     elif W_init is None or b_init is None:
         raise InvalidParameter("W_init/b_init", "only one given", "both W_init and b_init, or neither")
     W_init = validate_array("W_init", W_init, shape=(M, d))
