@@ -1,0 +1,201 @@
+r"""C1.model_gradients: the per-example gradients of the two networks, derived by SymPy.
+
+Binary network (SPEC §1):
+
+.. math::
+    f(x) = \frac1m\sum_r \mathrm{ReLU}(\langle w_{+1,r},x\rangle+b_{+1,r})
+         - \frac1m\sum_r \mathrm{ReLU}(\langle w_{-1,r},x\rangle+b_{-1,r}),
+    \qquad L = \frac1n\sum_i \ell(y_i f(x_i)),\quad \ell(q)=\log(1+e^{-q}),
+
+so :math:`\partial L/\partial w_{s,r} = \frac1n\sum_i \ell'(y_if_i)\,y_i\,\frac sm\,
+H(z_{i,s,r})\,x_i` with :math:`\ell'(q) = -1/(1+e^q)` and :math:`H(z)=\mathrm{ReLU}'(z)`,
+``ReLU'(0) = 0`` (SymPy ``Heaviside(z, 0)``).
+
+Multi-class network: :math:`f_j = \frac1h\sum_r \mathrm{ReLU}(z_{j,r})`, mean softmax
+cross-entropy with cluster labels :math:`c_i`, so :math:`\partial L/\partial w_{j,r} =
+\frac1{nh}\sum_i (p_{ij} - 1\{j=c_i\}) H(z_{i,j,r}) x_i`.
+
+The ``*_symbolic`` functions build the loss over per-coordinate symbols for the given small
+shapes, differentiate it with SymPy and lambdify the result: an oracle for the simulator's
+hand-derived gradients, independent of it (slow; meant for ``d <= 4``, ``M <= 6``, ``n <= 5``).
+"""
+
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from featavg.theory._claim import Claim, Step, is_zero, lambdify_prediction
+
+__all__ = ["ReLU", "binary_loss_and_grad_symbolic", "multiclass_loss_and_grad_symbolic",
+           "model_gradients_claim"]
+
+
+class ReLU(sp.Function):
+    """``ReLU(z) = max(z, 0)`` with the convention ``ReLU'(0) = 0`` (``Heaviside(z, 0)``)."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_number and z.is_real:
+            return sp.Max(z, 0)
+
+    def fdiff(self, argindex=1):
+        return sp.Heaviside(self.args[0], 0)
+
+
+_MODULES = [{"ReLU": lambda z: np.maximum(z, 0.0),
+             "Heaviside": lambda z, h0=0.0: np.heaviside(z, h0)}, "numpy"]
+
+
+def logistic_loss(q):
+    r""":math:`\ell(q) = \log(1 + e^{-q})`."""
+    return sp.log(1 + sp.exp(-q))
+
+
+@lru_cache(maxsize=None)
+def _binary_functions(n, M, d):
+    m = M // 2
+    W = sp.Matrix(M, d, lambda r, i: sp.Symbol(f"W_{r}_{i}", real=True))
+    b = sp.Matrix(M, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
+    X = sp.Matrix(n, d, lambda a, i: sp.Symbol(f"X_{a}_{i}", real=True))
+    y = sp.Matrix(n, 1, lambda a, _: sp.Symbol(f"y_{a}", real=True))
+    sign = [sp.Integer(1)] * m + [sp.Integer(-1)] * m
+    L = 0
+    for a in range(n):
+        f = sum(sign[r] * ReLU((W[r, :] * X[a, :].T)[0] + b[r]) for r in range(M)) / m
+        L += logistic_loss(y[a] * f)
+    L = L / n
+    gW = sp.Matrix(M, d, lambda r, i: sp.diff(L, W[r, i]))
+    gb = sp.Matrix(M, 1, lambda r, _: sp.diff(L, b[r]))
+    args = list(W) + list(b) + list(X) + list(y)
+    return sp.lambdify(args, [L, gW, gb], modules=_MODULES)
+
+
+def binary_loss_and_grad_symbolic(W, b, X, y):
+    """Logistic risk of the binary network and its gradient, by SymPy differentiation.
+
+    Parameters
+    ----------
+    W : ndarray, shape (2m, d)
+        Rows ``0..m-1`` are ``w_{+1,r}``, rows ``m..2m-1`` are ``w_{-1,r}``.
+    b : ndarray, shape (2m,)
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+        Labels in ``{+1, -1}``.
+
+    Returns
+    -------
+    loss : float
+    grad_W : ndarray, shape (2m, d)
+    grad_b : ndarray, shape (2m,)
+    """
+    W, b, X, y = (np.asarray(a, dtype=float) for a in (W, b, X, y))
+    fn = _binary_functions(X.shape[0], W.shape[0], W.shape[1])
+    L, gW, gb = fn(*W.ravel(), *b.ravel(), *X.ravel(), *y.ravel())
+    return float(L), np.asarray(gW, dtype=float), np.asarray(gb, dtype=float).ravel()
+
+
+@lru_cache(maxsize=None)
+def _multiclass_functions(n, k, h, d):
+    M = k * h
+    W = sp.Matrix(M, d, lambda r, i: sp.Symbol(f"W_{r}_{i}", real=True))
+    b = sp.Matrix(M, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
+    X = sp.Matrix(n, d, lambda a, i: sp.Symbol(f"X_{a}_{i}", real=True))
+    Y = sp.Matrix(n, k, lambda a, j: sp.Symbol(f"Y_{a}_{j}", real=True))  # one-hot labels
+    L = 0
+    for a in range(n):
+        F = [sum(ReLU((W[j * h + r, :] * X[a, :].T)[0] + b[j * h + r]) for r in range(h)) / h
+             for j in range(k)]
+        L += sp.log(sum(sp.exp(Fj) for Fj in F)) - sum(Y[a, j] * F[j] for j in range(k))
+    L = L / n
+    gW = sp.Matrix(M, d, lambda r, i: sp.diff(L, W[r, i]))
+    gb = sp.Matrix(M, 1, lambda r, _: sp.diff(L, b[r]))
+    args = list(W) + list(b) + list(X) + list(Y)
+    return sp.lambdify(args, [L, gW, gb], modules=_MODULES)
+
+
+def multiclass_loss_and_grad_symbolic(W, b, X, clusters, h):
+    """Mean softmax cross-entropy of the multi-class network and its gradient, by SymPy.
+
+    Parameters
+    ----------
+    W : ndarray, shape (k h, d)
+        Row ``j*h + r`` is ``w_{j,r}`` (class-major).
+    b : ndarray, shape (k h,)
+    X : ndarray, shape (n, d)
+    clusters : ndarray of int, shape (n,)
+        Cluster labels ``c_i`` in ``0..k-1``.
+    h : int
+        Neurons per output.
+
+    Returns
+    -------
+    loss : float
+    grad_W : ndarray, shape (k h, d)
+    grad_b : ndarray, shape (k h,)
+    """
+    W, b, X = (np.asarray(a, dtype=float) for a in (W, b, X))
+    clusters = np.asarray(clusters, dtype=int)
+    k = W.shape[0] // h
+    Y = np.zeros((X.shape[0], k))
+    Y[np.arange(X.shape[0]), clusters] = 1.0
+    fn = _multiclass_functions(X.shape[0], k, h, W.shape[1])
+    L, gW, gb = fn(*W.ravel(), *b.ravel(), *X.ravel(), *Y.ravel())
+    return float(L), np.asarray(gW, dtype=float), np.asarray(gb, dtype=float).ravel()
+
+
+def model_gradients_claim():
+    """C1.model_gradients: the closed-form gradients equal SymPy's derivatives."""
+    q, zs = sp.symbols("q z", real=True)
+    m, n, h = sp.symbols("m n h", positive=True)
+    y, s = sp.symbols("y s", real=True)
+    d = 2
+    w = sp.Matrix(sp.symbols("w_0:2", real=True))
+    x = sp.Matrix(sp.symbols("x_0:2", real=True))
+    b = sp.Symbol("b", real=True)
+    lprime = -1 / (1 + sp.exp(q))
+    # hand form of one example's contribution to dL/dw_{s,r}, with the rest of f as a symbol
+    rest = sp.Symbol("f_rest", real=True)
+    z = (w.T * x)[0] + b
+    f = s * ReLU(z) / m + rest
+    loss_i = logistic_loss(y * f) / n
+    hand_w = [lprime.subs(q, y * f) * y * s / m * sp.Heaviside(z, 0) * x[i] / n for i in range(d)]
+    hand_b = lprime.subs(q, y * f) * y * s / m * sp.Heaviside(z, 0) / n
+
+    # multi-class: dCE/df_j = p_j - 1{j = c} for k = 3, c = 0
+    F = sp.symbols("f_0:3", real=True)
+    ce = sp.log(sum(sp.exp(Fj) for Fj in F)) - F[0]
+    p = [sp.exp(Fj) / sum(sp.exp(Fl) for Fl in F) for Fj in F]
+
+    gsym = sp.Symbol(r"\partial L / \partial w_{s,r}")
+    xi_, Hz = sp.Symbol("x_i"), sp.Function("H")(sp.Symbol("z_{i,s,r}"))
+    statement = sp.Eq(gsym, sp.Sum(lprime.subs(q, sp.Symbol("q_i")) * sp.Symbol("y_i") * s / m * Hz * xi_,
+                                   (sp.Symbol("i"), 1, n)) / n)
+    steps = (
+        Step("logistic loss derivative l'(q) = -1/(1+e^q)", r"\ell'(q) = -\frac{1}{1+e^{q}}",
+             lambda: is_zero(sp.diff(logistic_loss(q), q) - lprime)),
+        Step("ReLU'(z) = Heaviside(z, 0) (convention ReLU'(0) = 0)", r"\mathrm{ReLU}'(z)=H(z),\ H(0)=0",
+             lambda: sp.diff(ReLU(zs), zs) == sp.Heaviside(zs, 0) and sp.Heaviside(0, 0) == 0),
+        Step("dl(y f)/dw_{s,r} equals the hand form (chain rule, SymPy)",
+             r"\partial_{w_{s,r}} \ell(y f) = \ell'(yf)\,y\,\tfrac sm H(z)\,x",
+             lambda: all(is_zero(sp.diff(loss_i, w[i]) - hand_w[i]) for i in range(d))),
+        Step("dl(y f)/db_{s,r} equals the hand form", r"\partial_{b_{s,r}} \ell(y f) = \ell'(yf)\,y\,\tfrac sm H(z)",
+             lambda: is_zero(sp.diff(loss_i, b) - hand_b)),
+        Step("softmax cross-entropy: dCE/df_j = p_j - 1{j=c}", r"\partial_{f_j} \mathrm{CE} = p_j - 1\{j=c\}",
+             lambda: all(is_zero(sp.diff(ce, F[j]) - (p[j] - (1 if j == 0 else 0))) for j in range(3))),
+    )
+    preds = {
+        "logistic_loss": lambdify_prediction([q], logistic_loss(q), "l(q) = log(1 + e^{-q})"),
+        "logistic_loss_derivative": lambdify_prediction([q], lprime, "l'(q) = -1/(1 + e^q)"),
+        "binary_loss_and_grad": binary_loss_and_grad_symbolic,
+        "multiclass_loss_and_grad": multiclass_loss_and_grad_symbolic,
+    }
+    return Claim(
+        id="C1.model_gradients",
+        title="Per-example gradients of the binary (logistic) and multi-class (cross-entropy) networks",
+        statement=statement,
+        assumptions="ReLU'(0) = 0 (Heaviside(z, 0)); second layer fixed at +-1/m (binary) or 1/h (multi-class).",
+        regime="exact (no approximation)",
+        steps=steps,
+        predictions=preds,
+    )
