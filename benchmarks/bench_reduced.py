@@ -24,7 +24,7 @@ import sys
 import time
 import tracemalloc
 
-from featavg.simulate import Config, reduced_dimension, run_simulation
+from featavg.simulate import Config, ReducedInputs, reduced_dimension, run_simulation
 
 DIMENSIONS = (10**4, 10**6, 10**9)
 PAPER_D = 3072
@@ -50,7 +50,8 @@ def _step_times(cfgs, samples):
     for cfg in cfgs:
         run = run_simulation(cfg, steps=0)
         target = run.train.y if cfg.supervision == "binary" else run.train.clusters
-        nets[cfg] = (run.network, run.train.X, target)
+        X = run.train.X if cfg.engine == "explicit" else ReducedInputs.from_dense(run.train.X, cfg.k)
+        nets[cfg] = (run.network, X, target)
     times = {c: [] for c in cfgs}
     for _ in range(samples):
         for cfg, (net, X, target) in nets.items():

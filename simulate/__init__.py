@@ -18,7 +18,7 @@ from ._metrics import (
     neuron_classes,
 )
 from ._networks import READOUTS, BinaryNetwork, MultiClassNetwork, logistic_loss
-from ._reduced import D_MAX, ReducedSampler, bartlett_factor, embed_explicit, reduced_applies, reduced_dimension
+from ._reduced import D_MAX, ReducedInputs, ReducedSampler, bartlett_factor, embed_explicit, reduced_applies, reduced_dimension
 from ._run import (
     ENGINES,
     RNG_STREAMS,
@@ -40,5 +40,5 @@ __all__ = [
     "READOUTS", "BinaryNetwork", "MultiClassNetwork", "logistic_loss",
     "ENGINES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
     "init_weights", "make_network", "run_simulation",
-    "D_MAX", "ReducedSampler", "bartlett_factor", "embed_explicit", "reduced_applies", "reduced_dimension",
+    "D_MAX", "ReducedInputs", "ReducedSampler", "bartlett_factor", "embed_explicit", "reduced_applies", "reduced_dimension",
 ]

@@ -54,7 +54,8 @@ def logistic_loss(q):
 
 
 def _check_X(X, d):
-    X = np.asarray(X)
+    if not hasattr(X, "shape"):  # ndarray, or a structured matrix such as ReducedInputs
+        X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != d:
         raise InvalidParameter("X", f"array of shape {X.shape}", f"an array of shape (n, {d})")
     return X

@@ -58,12 +58,13 @@ as ``sqrt(chisquare(df))`` (NumPy's gamma sampler; no normal approximation).
 """
 
 import numpy as np
+from scipy.linalg import blas
 
 from ._data import Sample
 from ._validate import validate_array, validate_int, validate_real
 
 __all__ = ["D_MAX", "reduced_dimension", "reduced_applies", "ReducedSampler", "bartlett_factor",
-           "embed_explicit"]
+           "embed_explicit", "ReducedInputs"]
 
 #: Largest ``d`` the reduced engine accepts: ``eps sqrt(d) <= 2.3e-10`` (module docstring).
 D_MAX = 10**12
@@ -231,3 +232,64 @@ def embed_explicit(features, X_train, clusters_train, sigma, W_init, init_scale,
     if X_test is not None:
         out["X_test"] = validate_array("X_test", X_test, shape=(None, d)) @ basis.T
     return basis, out
+
+
+class ReducedInputs:
+    r"""Training inputs of the reduced engine as a structured matrix, for the two passes of a GD step.
+
+    In reduced coordinates the training inputs are ``X = [A | T | 0]``: ``A`` (shape (n, k)) on
+    the feature directions, ``T = sigma L_{:n,:n}`` (shape (n, n), lower triangular: training
+    noise ``i`` has coordinates only on the basis vectors ``q_1..q_i``) and zeros on the last
+    ``M`` columns (the initial weights' own directions). A GD step needs only ``X W^T`` and
+    ``D^T X`` (:mod:`._networks`), so with BLAS ``trmm`` on ``T`` each pass reads about half of
+    ``X`` and does half the work of a dense product; the result equals the dense product up to
+    float64 round-off (the sums run in another order).
+
+    ``X @ W.T`` and ``D.T @ X`` work as for an ndarray (``__array_ufunc__ = None`` makes NumPy
+    defer ``ndarray @ ReducedInputs`` to :meth:`__rmatmul__`).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, D)
+        Dense reduced training inputs of that structure (checked: :meth:`from_dense` returns the
+        dense array itself when the structure is absent, e.g. for user-supplied data).
+    k : int
+    """
+
+    __array_ufunc__ = None
+
+    def __init__(self, X, k):
+        self.k = k
+        self.n, self.D = X.shape
+        self.A = np.ascontiguousarray(X[:, :k])
+        # C-contiguous T is an F-contiguous T^T (upper triangular), which is what BLAS reads
+        self._Tt = np.ascontiguousarray(X[:, k:k + self.n]).T
+
+    @property
+    def shape(self):
+        return (self.n, self.D)
+
+    ndim = 2
+
+    @classmethod
+    def from_dense(cls, X, k):
+        """``ReducedInputs`` when ``X`` is ``[A | lower-triangular | 0]`` with ``D > k + n``, else ``X``."""
+        n, D = X.shape
+        if D <= k + n:
+            return X
+        if np.any(X[:, k + n:]) or np.any(np.triu(X[:, k:k + n], 1)):
+            return X
+        return cls(X, k)
+
+    def __matmul__(self, Wt):
+        """``X @ Wt`` for ``Wt`` of shape (D, M) (``W.T``): ``A Wt_A + T Wt_T``."""
+        out = blas.dtrmm(1.0, self._Tt, Wt[self.k:self.k + self.n], side=0, lower=0, trans_a=1)
+        out += self.A @ Wt[:self.k]
+        return out
+
+    def __rmatmul__(self, Dt):
+        """``Dt @ X`` for ``Dt`` of shape (M, n) (``D^T``): ``[Dt A | Dt T | 0]``."""
+        out = np.zeros((Dt.shape[0], self.D))
+        out[:, :self.k] = Dt @ self.A
+        out[:, self.k:self.k + self.n] = blas.dtrmm(1.0, self._Tt, Dt, side=1, lower=0, trans_a=1)
+        return out

@@ -186,3 +186,29 @@ def test_cli_runs_the_reduced_engine_at_a_million_dimensions(capsys):
     s = json.loads(capsys.readouterr().out)
     assert s["config"]["engine"] == "reduced" and s["config"]["d"] == 1_000_000
     assert np.asarray(s["cosine_matrix"]).shape == (4, 4)
+
+
+@pytest.mark.parametrize("supervision", ["binary", "cluster"])
+def test_structured_inputs_equal_dense_products_and_trajectory(supervision):
+    """ReducedInputs (BLAS trmm on the triangular block) against dense NumPy products, and a whole
+    reduced run with it against the same run on the dense array."""
+    from featavg.simulate import ReducedInputs, gradient_descent, make_network
+
+    cfg = Config(k=3, d=500, n=40, n_test=10, m=2, steps=30, eta=0.05, init_scale=1e-3,
+                 engine="reduced", supervision=supervision, seed=9)
+    run = run_simulation(cfg)
+    X = run.train.X
+    S = ReducedInputs.from_dense(X, cfg.k)
+    assert isinstance(S, ReducedInputs)
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((cfg.neurons, X.shape[1]))
+    Dm = rng.standard_normal((X.shape[0], cfg.neurons))
+    # the same sums in another order: round-off ~ n eps |x| |w|, far below 1e-12 relative
+    np.testing.assert_allclose(S @ W.T, X @ W.T, rtol=1e-12, atol=1e-12 * np.abs(X @ W.T).max())
+    np.testing.assert_allclose(Dm.T @ S, Dm.T @ X, rtol=1e-12, atol=1e-12 * np.abs(Dm.T @ X).max())
+    target = run.train.y if supervision == "binary" else run.train.clusters
+    dense, _ = gradient_descent(make_network(supervision, run.W_init, run.b_init), X, target, cfg.eta, cfg.steps)
+    # trajectories differ only by accumulated round-off over 30 steps
+    np.testing.assert_allclose(run.network.W, dense.W, rtol=1e-10, atol=1e-10 * np.abs(dense.W).max())
+    # user data without the structure stays dense
+    assert not isinstance(ReducedInputs.from_dense(X + 1.0, cfg.k), ReducedInputs)
