@@ -26,7 +26,8 @@ def _collect():
     return out
 
 
-def _print_table(rows, file=sys.stdout):
+def _print_table(rows, file=None):
+    file = file or sys.stdout
     w = file.write
     width = max(len(r["id"]) for r in rows)
     w(f"{'id':<{width}}  checks  title\n")

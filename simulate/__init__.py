@@ -19,6 +19,16 @@ from ._metrics import (
 )
 from ._networks import READOUTS, BinaryNetwork, MultiClassNetwork, logistic_loss
 from ._reduced import D_MAX, ReducedInputs, ReducedSampler, bartlett_factor, embed_explicit, reduced_applies, reduced_dimension
+from ._robust import (
+    MAX_SUBPROBLEMS,
+    RadiusResult,
+    exact_radii,
+    exact_radius,
+    optimal_robust_accuracy,
+    predicted_radii,
+    robust_accuracy,
+)
+from ._robust_attacks import PGD_DEFAULTS, averaged_direction, averaged_direction_radii, input_gradient, pgd_radii
 from ._run import (
     ENGINES,
     RNG_STREAMS,
@@ -40,5 +50,8 @@ __all__ = [
     "READOUTS", "BinaryNetwork", "MultiClassNetwork", "logistic_loss",
     "ENGINES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
     "init_weights", "make_network", "run_simulation",
+    "MAX_SUBPROBLEMS", "RadiusResult", "exact_radii", "exact_radius", "optimal_robust_accuracy",
+    "predicted_radii", "robust_accuracy",
+    "PGD_DEFAULTS", "averaged_direction", "averaged_direction_radii", "input_gradient", "pgd_radii",
     "D_MAX", "ReducedInputs", "ReducedSampler", "bartlett_factor", "embed_explicit", "reduced_applies", "reduced_dimension",
 ]

@@ -1,0 +1,118 @@
+"""``featavg robustness``: exact L2 radii, attacks and robust accuracy of a saved run (SPEC §5)."""
+
+import sys
+import time
+
+import numpy as np
+
+from featavg._output import print_json
+from featavg._progress import progress_bar
+from featavg.simulate import READOUTS, InvalidParameter, load_run
+from featavg.simulate._robust import (
+    exact_radii,
+    optimal_robust_accuracy,
+    predicted_radii,
+    robust_accuracy,
+)
+from featavg.simulate._robust_attacks import PGD_DEFAULTS, averaged_direction_radii, pgd_radii
+
+NAME = "robustness"
+HELP = "Exact minimal L2 adversarial radius, attacks and robust accuracy of a saved run."
+
+#: robust-accuracy grid: GRID_POINTS radii from 0 to GRID_TOP_FACTOR * sqrt(d/2)
+GRID_POINTS = 41
+GRID_TOP_FACTOR = 1.5
+
+
+def add_arguments(p):
+    p.add_argument("run", metavar="RUN.npz", help="a run saved by 'featavg simulate --save'")
+    p.add_argument("--points", type=int, default=200, help="first N test points (default %(default)s)")
+    p.add_argument("--readout", choices=READOUTS, default=None,
+                   help="readout of the multi-class net (default: the run's)")
+    p.add_argument("--pgd-steps", type=int, default=PGD_DEFAULTS["steps"], help="PGD steps (default %(default)s)")
+    p.add_argument("--pgd-restarts", type=int, default=PGD_DEFAULTS["restarts"],
+                   help="PGD random restarts (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of PGD's random starts (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+
+
+def _median(a):
+    a = np.asarray(a, dtype=float)
+    return float(np.median(a)) if a.size else float("nan")
+
+
+def robustness_summary(run, points, readout=None, *, pgd_steps=None, pgd_restarts=None, seed=0,
+                       progress=True):
+    """All numbers ``featavg robustness`` prints, as a JSON-ready dict."""
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or not \
+            1 <= points <= run.test.X.shape[0]:
+        raise InvalidParameter("points", points, f"an integer with 1 <= points <= {run.test.X.shape[0]} "
+                               "(the run's test points)")
+    net, cfg = run.network, run.config
+    readout = readout or cfg.readout
+    if readout not in READOUTS:
+        raise InvalidParameter("readout", readout, "one of " + ", ".join(READOUTS))
+    X, y = run.test.X[:points], run.test.y[:points]
+    t0 = time.perf_counter()
+    with progress_bar(points, "exact radii", enabled=progress) as update:
+        exact = exact_radii(net, X, y, run.cluster_labels, readout, progress=update)
+    t_exact = time.perf_counter() - t0
+    radius = np.array([r.radius for r in exact])
+    with progress_bar(points, "averaged direction", enabled=progress) as update:
+        avg = averaged_direction_radii(net, X, y, run.features, run.cluster_labels, readout, progress=update)
+    with progress_bar(PGD_DEFAULTS["bisection"], "PGD bisection", enabled=progress) as update:
+        pgd = pgd_radii(net, X, y, run.cluster_labels, readout, steps=pgd_steps, restarts=pgd_restarts,
+                        seed=seed, progress=update)
+    d = cfg.d
+    grid = np.linspace(0.0, GRID_TOP_FACTOR * np.sqrt(d / 2.0), GRID_POINTS)
+    pos = radius > 0
+    ratio = lambda a: _median(a[pos] / radius[pos])  # noqa: E731
+    return {
+        "run": {"config": cfg.to_dict(), "network": net.kind},
+        "readout": readout if net.kind == "multiclass" else None,
+        "points": points,
+        "pgd": {"steps": pgd_steps or PGD_DEFAULTS["steps"], "restarts": pgd_restarts or PGD_DEFAULTS["restarts"],
+                "step_ratio": PGD_DEFAULTS["step_ratio"], "bisection": PGD_DEFAULTS["bisection"], "seed": seed},
+        "radii": {"exact": radius, "averaged_direction": avg, "pgd": pgd},
+        "median": {"exact": _median(radius), "averaged_direction": _median(avg), "pgd": _median(pgd)},
+        "median_ratio_to_exact": {"averaged_direction": ratio(avg), "pgd": ratio(pgd)},
+        "verified": int(sum(r.verified for r in exact)),
+        "clean_accuracy": float(np.mean(radius > 0)),
+        "predicted": predicted_radii(d, cfg.k),
+        "robust_accuracy": {
+            "radius": grid,
+            "exact": robust_accuracy(radius, grid),
+            "averaged_direction": robust_accuracy(avg, grid),
+            "pgd": robust_accuracy(pgd, grid),
+            "optimal": optimal_robust_accuracy(grid, d, cfg.sigma if cfg.sigma > 0 else 1e-300),
+        },
+        "exact_seconds": t_exact,
+    }
+
+
+def _print_summary(s, file=None):
+    w = (file or sys.stdout).write
+    ro = f" readout {s['readout']}" if s["readout"] else ""
+    w(f"featavg robustness: {s['run']['network']} network{ro}, {s['points']} test points "
+      f"({s['verified']} exact perturbations verified)\n")
+    w(f"  median radius  exact {s['median']['exact']:.4f}   averaged direction "
+      f"{s['median']['averaged_direction']:.4f}   PGD {s['median']['pgd']:.4f}\n")
+    w(f"  median ratio to exact  averaged direction {s['median_ratio_to_exact']['averaged_direction']:.4f}"
+      f"   PGD {s['median_ratio_to_exact']['pgd']:.4f}\n")
+    w("  predicted  " + "   ".join(f"{k} {v:.4f}" for k, v in s["predicted"].items()) + "\n")
+    ra = s["robust_accuracy"]
+    w("  robust accuracy   radius    exact  avg-dir      PGD  optimal\n")
+    for i in range(0, len(ra["radius"]), 4):
+        w(f"                 {ra['radius'][i]:8.3f} {ra['exact'][i]:8.3f} {ra['averaged_direction'][i]:8.3f} "
+          f"{ra['pgd'][i]:8.3f} {ra['optimal'][i]:8.3f}\n")
+
+
+def run(args):
+    run_ = load_run(args.run)
+    s = robustness_summary(run_, args.points, args.readout, pgd_steps=args.pgd_steps,
+                           pgd_restarts=args.pgd_restarts, seed=args.seed, progress=not args.json)
+    if args.json:
+        print_json(s)
+    else:
+        _print_summary(s)
+    return 0

@@ -1,0 +1,71 @@
+"""``featavg robustness`` on a saved run: JSON keys, consistency, and usage errors (exit 2)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from featavg.cli import main
+from featavg.simulate import run_simulation, save_run
+
+
+@pytest.fixture(scope="module")
+def run_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("runs")
+    paths = {}
+    for sup in ("binary", "cluster"):
+        run = run_simulation(k=4, d=40, n=60, n_test=8, m=2, steps=60, eta=0.05, seed=1, supervision=sup)
+        paths[sup] = str(d / f"{sup}.npz")
+        save_run(paths[sup], run)
+    return paths
+
+
+@pytest.mark.parametrize("sup,readout", [("binary", None), ("cluster", "argmax"), ("cluster", "sum")])
+def test_json_output_has_radii_medians_predictions_and_curves(run_files, capsys, sup, readout):
+    argv = ["robustness", run_files[sup], "--points", "5", "--json", "--pgd-steps", "10"]
+    if readout:
+        argv += ["--readout", readout]
+    assert main(argv) == 0
+    s = json.loads(capsys.readouterr().out)
+    for key in ("exact", "averaged_direction", "pgd"):
+        assert len(s["radii"][key]) == 5
+        # same numbers through JSON: only float printing round-off (repr is exact), default 1e-6
+        assert s["median"][key] == pytest.approx(float(np.median(s["radii"][key])))
+    assert set(s["predicted"]) == {"sqrt_d_over_k", "sqrt_d_over_1_plus_half_k", "sqrt_d_over_2"}
+    assert s["predicted"]["sqrt_d_over_2"] == pytest.approx(np.sqrt(20.0))
+    ra = s["robust_accuracy"]
+    assert len(ra["radius"]) == len(ra["exact"]) == len(ra["optimal"])
+    assert ra["radius"][0] == 0.0
+    # exact <= attack pointwise (solver error 1e-10; 1e-8 relative margin), so the curves order
+    e = np.array(s["radii"]["exact"])
+    assert np.all(np.array(s["radii"]["pgd"]) >= e * (1 - 1e-8))
+    assert np.all(np.array(ra["pgd"]) >= np.array(ra["exact"]))
+    assert s["readout"] == readout
+
+
+def test_text_summary(run_files, capsys):
+    assert main(["robustness", run_files["binary"], "--points", "3", "--pgd-steps", "5"]) == 0
+    assert "median radius" in capsys.readouterr().out
+
+
+def _exit_code(argv):
+    """``main``'s return value, or argparse's ``SystemExit`` code."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["--points", "0"], id="zero-points"),
+    pytest.param(["--points", "9"], id="more-points-than-the-run"),
+    pytest.param(["--readout", "mean"], id="unknown-readout"),
+])
+def test_bad_arguments_exit_2(run_files, capsys, argv):
+    assert _exit_code(["robustness", run_files["binary"], *argv]) == 2
+    assert capsys.readouterr().err
+
+
+def test_missing_run_file_exits_2(tmp_path, capsys):
+    assert main(["robustness", str(tmp_path / "nope.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
