@@ -6,15 +6,19 @@ import time
 import numpy as np
 
 from featavg._output import print_json
+from featavg._predictions import predicted_radii
 from featavg._progress import progress_bar
-from featavg.simulate import READOUTS, InvalidParameter, load_run
-from featavg.simulate._robust import (
+from featavg.simulate import (
+    PGD_DEFAULTS,
+    READOUTS,
+    InvalidParameter,
+    averaged_direction_radii,
     exact_radii,
+    load_run,
     optimal_robust_accuracy,
-    predicted_radii,
+    pgd_radii,
     robust_accuracy,
 )
-from featavg.simulate._robust_attacks import PGD_DEFAULTS, averaged_direction_radii, pgd_radii
 
 NAME = "robustness"
 HELP = "Exact minimal L2 adversarial radius, attacks and robust accuracy of a saved run."
