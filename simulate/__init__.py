@@ -25,7 +25,6 @@ from ._robust import (
     exact_radii,
     exact_radius,
     optimal_robust_accuracy,
-    predicted_radii,
     robust_accuracy,
 )
 from ._robust_attacks import PGD_DEFAULTS, averaged_direction, averaged_direction_radii, input_gradient, pgd_radii
@@ -51,7 +50,7 @@ __all__ = [
     "ENGINES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
     "init_weights", "make_network", "run_simulation",
     "MAX_SUBPROBLEMS", "RadiusResult", "exact_radii", "exact_radius", "optimal_robust_accuracy",
-    "predicted_radii", "robust_accuracy",
+    "robust_accuracy",
     "PGD_DEFAULTS", "averaged_direction", "averaged_direction_radii", "input_gradient", "pgd_radii",
     "D_MAX", "ReducedInputs", "ReducedSampler", "bartlett_factor", "embed_explicit", "reduced_applies", "reduced_dimension",
 ]

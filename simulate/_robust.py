@@ -63,7 +63,6 @@ __all__ = [
     "span_basis",
     "robust_accuracy",
     "optimal_robust_accuracy",
-    "predicted_radii",
     "VERIFY_SCALES",
     "MAX_SUBPROBLEMS",
 ]
@@ -319,11 +318,3 @@ def optimal_robust_accuracy(grid, d, sigma=1.0):
     grid = np.asarray(grid, dtype=float)
     return norm.cdf((np.sqrt(d / 2.0) - grid) / sigma)
 
-
-def predicted_radii(d, k):
-    """The three leading-order predictions of SPEC C3-C5 (balanced partition)."""
-    return {
-        "sqrt_d_over_k": float(np.sqrt(d / k)),
-        "sqrt_d_over_1_plus_half_k": float(np.sqrt(d / (1.0 + k / 2.0))),
-        "sqrt_d_over_2": float(np.sqrt(d / 2.0)),
-    }
