@@ -15,8 +15,7 @@ from featavg.simulate import FeatavgError, InvalidParameter, NumericalError, Run
 __all__ = ["main", "SUBCOMMANDS"]
 
 #: subcommand modules, in the order ``featavg --help`` lists them
-SUBCOMMANDS = ("_cmd_simulate", "_cmd_robustness", "_cmd_claims", "_cmd_sweep", "_cmd_scaling",
-               "_cmd_verify")
+SUBCOMMANDS = ("_cmd_simulate", "_cmd_robustness", "_cmd_claims", "_cmd_sweep", "_cmd_scaling")
 
 
 class _Parser(argparse.ArgumentParser):
