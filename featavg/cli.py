@@ -15,7 +15,8 @@ from featavg.simulate import FeatavgError, InvalidParameter, NumericalError, Run
 __all__ = ["main", "SUBCOMMANDS"]
 
 #: subcommand modules, in the order ``featavg --help`` lists them
-SUBCOMMANDS = ("_cmd_simulate", "_cmd_robustness", "_cmd_claims", "_cmd_sweep", "_cmd_scaling")
+SUBCOMMANDS = ("_cmd_simulate", "_cmd_robustness", "_cmd_claims", "_cmd_sweep", "_cmd_scaling",
+               "_cmd_verify")
 
 
 class _Parser(argparse.ArgumentParser):
