@@ -6,7 +6,7 @@ import numpy as np
 
 from featavg._output import print_json
 from featavg._progress import progress_bar
-from featavg.simulate import ENGINES, READOUTS, SUPERVISIONS, Config, run_simulation, save_run
+from featavg.simulate import ENGINES, READOUTS, SUPERVISIONS, Config, reduced_dimension, run_simulation, save_run
 
 NAME = "simulate"
 HELP = "Train one network by gradient descent on multi-cluster data and measure it."
@@ -73,7 +73,9 @@ def _print_summary(s, file=None):
 
 def run(args):
     cfg = config_from_args(args)
-    with progress_bar(cfg.steps, "gradient descent", enabled=cfg.steps * cfg.n * cfg.d > 5e8) as update:
+    # the work per step is n times the working dimension: d, or k + n + M for the reduced engine
+    dim = min(cfg.d, reduced_dimension(cfg.k, cfg.n, cfg.neurons)) if cfg.engine == "reduced" else cfg.d
+    with progress_bar(cfg.steps, "gradient descent", enabled=cfg.steps * cfg.n * dim > 5e8) as update:
         result = run_simulation(cfg, progress=update)
     summary = result.summary()
     if args.save:

@@ -4,7 +4,8 @@ A saved run holds the arrays ``features`` (k, d), ``cluster_labels`` (k,), ``X_t
 ``y_train``, ``clusters_train``, ``X_test``, ``y_test``, ``clusters_test``, ``W_init``, ``b_init``,
 ``W``, ``b`` (neurons x d; binary order: m positive then m negative neurons; multi-class order
 ``j*h + r``), ``config`` (the run's config as a JSON string, seed included) and ``final_loss``;
-the training history, when recorded, as ``history_<name>`` arrays.
+the training history, when recorded, as ``history_<name>`` arrays. For a reduced-engine run
+(``config.engine == "reduced"``) ``d`` is the reduced dimension ``k + n + M``.
 """
 
 import contextlib

@@ -214,6 +214,8 @@ class Run:
     ----------
     config : Config
     features : ndarray, shape (k, d)
+        ``d`` here and below is the working dimension: ``config.d`` for the explicit engine,
+        ``k + n + M`` for the reduced one (whose arrays are in reduced coordinates).
     cluster_labels : ndarray of int64, shape (k,)
     train, test : Sample
     W_init : ndarray, shape (M, d)

@@ -8,22 +8,11 @@ import pytest
 
 from featavg._sweep import read_table
 from featavg.cli import main
+from test_sweep import SMALL_GRID  # tests/ is on sys.path (rootdir-relative import mode)
 
 distributed = pytest.importorskip("distributed")
 
-GRID = """\
-seeds = 3
-
-[grid]
-k = [2, 3]
-m = [1, 2]
-d = [20]
-n = [20]
-n_test = [20]
-steps = [5]
-init_scale = [0.1]
-eta = [0.5]
-"""
+GRID = SMALL_GRID  # the 12-run grid of test_sweep.py: the two executors must give one table
 TIMES = ("seconds", "wall_time")
 
 
