@@ -32,6 +32,7 @@ def test_json_output_has_radii_medians_predictions_and_curves(run_files, capsys,
         # same numbers through JSON: only float printing round-off (repr is exact), default 1e-6
         assert s["median"][key] == pytest.approx(float(np.median(s["radii"][key])))
     assert set(s["predicted"]) == {"sqrt_d_over_k", "sqrt_d_over_1_plus_half_k", "sqrt_d_over_2"}
+    # closed form of the claim's lambdified sqrt(d/2) at d = 40; float64 agreement, default rel 1e-6
     assert s["predicted"]["sqrt_d_over_2"] == pytest.approx(np.sqrt(20.0))
     ra = s["robust_accuracy"]
     assert len(ra["radius"]) == len(ra["exact"]) == len(ra["optimal"])

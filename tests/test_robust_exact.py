@@ -165,6 +165,8 @@ def test_radius_is_blind_to_the_orthogonal_complement_of_the_weights():
     r1, r2 = exact_radius(net, x, y), exact_radius(net, shifted, y)
     assert span_basis(net.W).shape == (6, 3)
     assert r1.radius == pytest.approx(r2.radius, rel=1e-9)  # same QPs up to round-off
+    # the weights have exact zeros in coordinates 3..5, so the optimal perturbation (in their span)
+    # has only round-off there: O(eps) times O(1) entries, far below 1e-12
     assert np.allclose(r1.perturbation[3:], 0.0, atol=1e-12)
 
 
