@@ -63,8 +63,11 @@ def test_wrong_averaging_radius_fails_kkt_check():
     c = (rob.Z_P + rob.V_P * r1) - (rob.Z_M + rob.V_M * r2)
     _, cost2, _ = kkt_min_norm([r1, r2], c)
     wrong = sp.sqrt(rob.d / (2 * rob.k))
-    right_step = Step("balanced radius sqrt(d/k)", "", lambda: is_zero(cost2.subs(rob.BALANCED) - rob.d / rob.k))
-    wrong_step = Step("balanced radius sqrt(d/(2k))", "", lambda: is_zero(cost2.subs(rob.BALANCED) - wrong ** 2))
+    r = sp.Symbol("r")
+    right_step = Step("balanced radius sqrt(d/k)", sp.Eq(r, sp.sqrt(rob.d / rob.k)),
+                      lambda: is_zero(cost2.subs(rob.BALANCED) - rob.d / rob.k))
+    wrong_step = Step("balanced radius sqrt(d/(2k))", sp.Eq(r, wrong),
+                      lambda: is_zero(cost2.subs(rob.BALANCED) - wrong ** 2))
     assert not _failing(right_step)
     assert _failing(wrong_step)
 
@@ -73,24 +76,26 @@ def test_margin_ode_with_wrong_constant_fails():
     qdot, Q, M = dyn._flow_margin_derivative(2, 2)
     wrong = (dyn.d * dyn.g(Q[0]) + sum(dyn.g(x) for x in Q)) / (2 * M * dyn.k)  # extra factor 1/2
     right = dyn.margin_rhs(Q, 0).subs(dyn.m, M)
-    assert not _failing(Step("right", "", lambda: is_zero(qdot[0] - right)))
-    assert _failing(Step("wrong", "", lambda: is_zero(qdot[0] - wrong)))
+    assert not _failing(Step("right", sp.Eq(sp.Symbol("qdot_0"), right), lambda: is_zero(qdot[0] - right)))
+    assert _failing(Step("wrong", sp.Eq(sp.Symbol("qdot_0"), wrong), lambda: is_zero(qdot[0] - wrong)))
 
 
 def test_wrong_lambert_w_solution_fails_substitution():
     t, C, c = dyn.t, dyn.C, sp.Symbol("c", real=True)
     wrong = c + C * t - sp.LambertW(sp.exp(c + 2 * C * t))
-    assert _failing(Step("wrong q(t)", "", lambda: is_zero(sp.diff(wrong, t) - C / (1 + sp.exp(wrong)))))
+    assert _failing(Step("wrong q(t)", sp.Eq(sp.Function("q")(t), wrong),
+                         lambda: is_zero(sp.diff(wrong, t) - C / (1 + sp.exp(wrong)))))
 
 
 def test_wrong_tau_range_end_fails():
     d, tau = rob.d, rob.tau
     sol = sp.solve(sp.Eq(rob.COST_RAISE.subs(rob.L_, 2), rob.OPTIMUM), tau)
-    assert _failing(Step("wrong lower end", "", lambda: is_zero(sol[0] - (sp.sqrt(2) - 1) * sp.sqrt(d))))
+    wrong = (sp.sqrt(2) - 1) * sp.sqrt(d)
+    assert _failing(Step("wrong lower end", sp.Eq(tau, wrong), lambda: is_zero(sol[0] - wrong)))
 
 
 def test_crashing_check_is_reported_as_failed():
-    result = Step("boom", "", lambda: 1 / 0).run()
+    result = Step("boom", sp.Symbol("x"), lambda: 1 / 0).run()
     assert result["passed"] is False and "ZeroDivisionError" in result["error"]
 
 
@@ -260,9 +265,9 @@ def test_claims_command_json_and_exit_code(monkeypatch, capsys):
     from featavg.cli import main
 
     good = Claim(id="X.good", title="good", statement=sp.Eq(sp.Symbol("x"), 1), assumptions="", regime="",
-                 steps=(Step("ok", "", lambda: True),))
+                 steps=(Step("ok", sp.Eq(sp.Symbol("x"), 1), lambda: True),))
     bad = Claim(id="X.bad", title="bad", statement=sp.Integer(0), assumptions="", regime="",
-                steps=(Step("no", "", lambda: False),))
+                steps=(Step("no", sp.Eq(sp.Symbol("x"), 2), lambda: False),))
     monkeypatch.setattr(theory, "all_claims", lambda: [good])
     assert main(["claims", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from featavg import _verify
 from featavg.cli import main
@@ -145,7 +146,7 @@ def test_wrong_exact_radius_fails_threshold_check():
 def test_symbolic_check_reports_a_failed_step():
     def broken(claim_id):
         c = get_claim(claim_id)
-        return dataclasses.replace(c, steps=c.steps + (Step("wrong", "0=1", lambda: False),))
+        return dataclasses.replace(c, steps=c.steps + (Step("wrong", sp.Eq(sp.Integer(0), sp.Integer(1), evaluate=False), lambda: False),))
 
     check = _verify._symbolic_check("C7.gd_step", "gd step")
     assert _verify.run_check(check, _verify.VerifyContext(quick=True))["status"] == "passed"

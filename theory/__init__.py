@@ -11,16 +11,20 @@ the statement's expressions::
     >>> all(r["passed"] for r in c.run_checks())
     True
 
+Every step states a SymPy expression (``Step.expr``) from which its LaTeX (``Step.latex``) and
+presentation MathML (``Step.mathml``) are printed, so the two cannot disagree.
+
 The registry is built lazily on first access, so importing this package is fast. Only SymPy,
 NumPy, SciPy, mpmath and the standard library are used.
 """
 
-from featavg.theory._claim import (CLAIMS, Claim, Step, UnknownClaim, all_claims, get_claim, is_zero,
-                                   lambdify_prediction)
+from featavg.theory._claim import (CLAIMS, Claim, Inner, Norm, Step, UnknownClaim, all_claims, get_claim, is_zero,
+                                   lambdify_prediction, notation, to_mathml)
 from featavg.theory._gradients import ReLU, binary_loss_and_grad_symbolic, multiclass_loss_and_grad_symbolic
 from featavg.theory._robustness import kkt_min_norm
 
 __all__ = [
     "CLAIMS", "Claim", "Step", "UnknownClaim", "all_claims", "get_claim", "is_zero", "lambdify_prediction",
+    "notation", "Inner", "Norm", "to_mathml",
     "ReLU", "binary_loss_and_grad_symbolic", "multiclass_loss_and_grad_symbolic", "kkt_min_norm",
 ]

@@ -16,7 +16,7 @@ expected gradient's projection on each feature.
 import mpmath
 import sympy as sp
 
-from featavg.theory._claim import Claim, Step, is_zero, lambdify_prediction
+from featavg.theory._claim import Claim, Inner, Step, is_zero, lambdify_prediction, notation
 
 __all__ = ["margin_ode_claim", "equal_margins_attract_claim", "lambert_w_claim", "gd_step_claim",
            "early_gradient_claim", "cross_entropy_decoupling_claim", "ce_margin_ode_claim"]
@@ -52,18 +52,22 @@ def _flow_margin_derivative(M, p):
 
 def margin_ode_claim():
     """C7.margin_ode."""
-    p_ = sp.Symbol("|J_s|", positive=True, integer=True)
-    qj, i = sp.Function("q_j")(t), sp.Symbol("i")
-    gi = sp.Function("g_i")(t)
+    p_ = sp.Abs(sp.Symbol("J_s"))
+    qj, i = notation("q_j")(t), sp.Symbol("i")
+    gi = notation("g_i")(t)
     statement = sp.Eq(sp.Derivative(qj, t), (d / (1 + sp.exp(qj)) + sp.Sum(gi, (i, 1, p_))) / (m * k))
+
+    def ode(M, p):
+        """The ODE for the first margin at m = M, |J_s| = p, margins q_1(t), ..., q_p(t)."""
+        qf = [notation(f"q_{j + 1}")(t) for j in range(p)]
+        return sp.Eq(sp.Derivative(qf[0], t), margin_rhs(qf, 0).subs(m, M), evaluate=False)
 
     def check(M, p):
         qdot, Q, Mval = _flow_margin_derivative(M, p)
         return all(is_zero(qdot[j] - margin_rhs(Q, j).subs(m, Mval)) for j in range(p))
 
     steps = tuple(
-        Step(f"chain rule through gradient flow equals the ODE (m={M}, |J_s|={p})",
-             r"\dot q_j = \sum_\theta \partial_\theta q_j\,(-\partial_\theta L) = \tfrac1{mk}(d g_j + \textstyle\sum_{i} g_i)",
+        Step(f"chain rule through gradient flow equals the ODE (m={M}, |J_s|={p})", ode(M, p),
              lambda M=M, p=p: check(M, p))
         for M, p in ((1, 2), (2, 2), (2, 3))
     )
@@ -111,14 +115,23 @@ def equal_margins_attract_claim():
         dV = sp.simplify((a - bb) * (two[0] - two[1]))
         return is_zero(dV - (a - bb) * d * (g(a) - g(bb)) / (m * k)) and bool(sp.simplify(gp).is_negative)
 
-    statement = sp.Eq(sp.Symbol(r"\lambda_{q_i - q_j}"), lam_diff)
+    statement = sp.Eq(sp.Symbol("lambda_i-j"), lam_diff)
+    q1, q2 = notation("q_1")(t), notation("q_2")(t)
+    dV = (q1 - q2) * d * (g(q1) - g(q2)) / (m * k)
     steps = (
-        Step("g'(q) = -e^q/(1+e^q)^2 < 0", r"g'(q) < 0", lambda: bool(sp.simplify(gp).is_negative)),
+        Step("g'(q) = -e^q/(1+e^q)^2 < 0",
+             sp.And(sp.Eq(sp.Derivative(g(q), q), gp, evaluate=False), sp.Lt(gp, 0, evaluate=False)),
+             lambda: bool(sp.simplify(gp).is_negative)),
+        # the spectrum listed with multiplicity: p - 1 = 2 difference modes, then the common mode
         Step("Jacobian at equal margins (|J_s| = 3): eigenvalues d g'/(mk) (x2) and (d+3) g'/(mk)",
-             r"\mathrm{spec}\,J = \{\tfrac{d g'(q)}{mk}^{(p-1)}, \tfrac{(d+p) g'(q)}{mk}\}", eig_check),
-        Step("all eigenvalues negative", r"\lambda < 0",
+             sp.Eq(notation("spec")(sp.Symbol("J")), sp.Tuple(lam_diff, lam_diff, lam_common), evaluate=False),
+             eig_check),
+        Step("all eigenvalues negative",
+             sp.And(sp.Lt(lam_diff, 0, evaluate=False), sp.Lt(lam_common, 0, evaluate=False)),
              lambda: all(bool(sp.simplify(ev).is_negative) for ev in eig)),
-        Step("Lyapunov: V=(q1-q2)^2/2 has dV/dt = (q1-q2) d (g1-g2)/(mk) <= 0", r"\dot V \le 0", lyapunov),
+        Step("Lyapunov: V=(q1-q2)^2/2 has dV/dt = (q1-q2) d (g1-g2)/(mk) <= 0",
+             sp.And(sp.Eq(sp.Derivative((q1 - q2) ** 2 / 2, t), dV, evaluate=False), sp.Le(dV, 0, evaluate=False)),
+             lyapunov),
     )
     preds = {"difference_rate": lambdify_prediction(
         [q, d, m, k], lam_diff, "decay rate d g'(q)/(m k) (< 0) of q_i - q_j near equal margins q")}
@@ -184,14 +197,22 @@ def lambert_w_claim():
             ok &= abs(f(T) / mpmath.log(T) - 1) < mpmath.log(mpmath.log(T)) / mpmath.log(T) ** 2 + mpmath.mpf(10) ** -30
         return bool(ok)
 
-    statement = sp.Eq(sp.Function("q")(t), qt)
+    qf = notation("q")(t)
+    statement = sp.Eq(qf, qt)
+    Wx = sp.LambertW(x)
     steps = (
-        Step("W(x) e^{W(x)} = x: g = W e^W - x solves g' = g/x (so g = Cx) and g(e) = 0", r"W(x)e^{W(x)} = x", identity_defining),
-        Step("hence exp(-W(x)) = W(x)/x (algebraic rewrite checked)", r"e^{-w}-\tfrac wx=\tfrac{x-we^w}{xe^w}", identity_algebra),
-        Step("substitution: dq/dt - C/(1+e^q) simplifies to 0", r"\dot q = \frac{C}{1+e^{q}}", substitution),
-        Step("implicit form q + e^q = C t + c", r"q + e^{q} = Ct + c", implicit),
-        Step("initial condition q(0) = q0 for c = q0 + e^{q0}", r"q(0)=q_0", initial),
-        Step("growth like log t: q(t)/log t -> 1 (evaluated at t = 1e10, 1e20, 1e40)", r"q(t)\sim\log t", log_growth),
+        Step("W(x) e^{W(x)} = x: g = W e^W - x solves g' = g/x (so g = Cx) and g(e) = 0",
+             sp.Eq(Wx * sp.exp(Wx), x, evaluate=False), identity_defining),
+        Step("hence exp(-W(x)) = W(x)/x (algebraic rewrite checked)",
+             sp.Eq(sp.exp(-w) - w / x, (x - w * sp.exp(w)) / (x * sp.exp(w)), evaluate=False), identity_algebra),
+        Step("substitution: dq/dt - C/(1+e^q) simplifies to 0",
+             sp.Eq(sp.Derivative(qf, t), C / (1 + sp.exp(qf)), evaluate=False), substitution),
+        Step("implicit form q + e^q = C t + c", sp.Eq(qf + sp.exp(qf), C * t + c, evaluate=False), implicit),
+        Step("initial condition q(0) = q0 for c = q0 + e^{q0}",
+             sp.Implies(sp.Eq(c, q0 + sp.exp(q0), evaluate=False), sp.Eq(notation("q")(0), q0, evaluate=False)),
+             initial),
+        Step("growth like log t: q(t)/log t -> 1 (evaluated at t = 1e10, 1e20, 1e40)",
+             sp.Eq(sp.Limit(qf / sp.log(t), t, sp.oo), 1, evaluate=False), log_growth),
     )
     # numerically W(e^u) is Wright's omega(u) (real, no overflow of e^u): same expression, rewritten
     omega = sp.Function("wrightomega")
@@ -232,10 +253,12 @@ def gd_step_claim():
         qsym_sub = {b[0]: q * M - sum(sp.sqrt(d) * u[r, 0] for r in range(M)) - b[1]}
         return all(is_zero((qa - step_expr.subs(q, q_before)).subs(qsym_sub)) for qa in q_after)
 
-    statement = sp.Eq(sp.Symbol("q_{t+1}"), (q + eta * C / (1 + sp.exp(q))))
+    statement = sp.Eq(sp.Symbol("q_t+1"), (q + eta * C / (1 + sp.exp(q))))
+    theta = sp.Symbol("theta", real=True)  # any of the parameters u_{r,i}, b_r
     steps = (Step("GD step on the L2 risk (m=2, |J_s|=2) maps q to q + eta C'/(1+e^q), C' = (d+|J_s|)/(mk)",
-                  r"q_{t+1} = q_t + \eta\,\frac{C'}{1+e^{q_t}}", check),
-             Step("q is linear in (u, b) (no second-order term: the map is exact)", r"\nabla^2_\theta q_j = 0",
+                  sp.Eq(sp.Symbol("q_t+1"), step_expr.subs(q, sp.Symbol("q_t", real=True)), evaluate=False), check),
+             Step("q is linear in (u, b) (no second-order term: the map is exact)",
+                  sp.Eq(sp.Derivative(notation("q_j")(theta), (theta, 2)), 0, evaluate=False),
                   lambda: all(sp.diff(qs[0], a1, a2) == 0 for a1 in params for a2 in params)))
     preds = {"step": lambdify_prediction([q, eta, C], statement.rhs, "q -> q + eta C'/(1+e^q), C' = (d + |J_s|)/(m k)")}
     return Claim(id="C7.gd_step", title="Exact one-step GD map of equal margins", statement=statement,
@@ -263,23 +286,27 @@ def early_gradient_claim():
     a = sp.Symbol("a", real=True)
     s_ = sp.Symbol("sigma", positive=True)  # ||w||
     z = sp.Symbol("z", real=True)
-    ys = sp.Symbol("y_i s", real=True)
+    ys = sp.Symbol("y_i", real=True) * sp.Symbol("s", real=True)
     # - <grad_w L, mu_i> from cluster i (prob 1/k), -l'(0) = 1/2, f ~ 0:
     #   (1/(2mk)) y_i s [Phi(a_i/||w||) d + phi(a_i/||w||) <w, mu_i>/||w||]
-    wmu = sp.Symbol(r"\langle w,\mu_i\rangle", real=True)
+    wmu = Inner(sp.Symbol("w"), sp.Symbol("mu_i"))
     proj = ys * (_Phi(a / s_) * d + _phi(a / s_) * wmu / s_) / (2 * m * k)
     leading = sp.limit(proj / d, d, sp.oo)
-    statement = sp.Eq(sp.Symbol(r"-\langle\nabla_{w_{s,r}} L,\mu_i\rangle / d"), leading)
+    statement = sp.Eq(-Inner(sp.Derivative(sp.Symbol("L"), sp.Symbol("w_s,r")), sp.Symbol("mu_i")) / d, leading)
+    # sigma = ||w||; the expectation over z ~ N(0, 1) is written as the integral the check computes
     steps = (
-        Step("Stein: E[1{a + ||w|| z > 0} z] = phi(a/||w||)", r"E[1\{a+\|w\|z>0\}z]=\phi(a/\|w\|)",
+        Step("Stein: E[1{a + ||w|| z > 0} z] = phi(a/||w||)",
+             sp.Eq(sp.Integral(z * _phi(z), (z, -a / s_, sp.oo)), _phi(a / s_), evaluate=False),
              lambda: is_zero(sp.integrate(z * _phi(z), (z, -a / s_, sp.oo)) - _phi(a / s_))),
-        Step("P(active) = Phi(a/||w||)", r"P(a+\langle w,\xi\rangle>0)=\Phi(a/\|w\|)",
+        Step("P(active) = Phi(a/||w||)",
+             sp.Eq(sp.Integral(_phi(z), (z, -a / s_, sp.oo)), _Phi(a / s_), evaluate=False),
              lambda: is_zero((sp.integrate(_phi(z), (z, -a / s_, sp.oo)) - _Phi(a / s_)).rewrite(sp.erf))),
         Step("leading order in d of the projection on mu_i: y_i s Phi(a_i/||w||)/(2mk)",
-             r"\lim_{d\to\infty} \cdot/d = \frac{y_i s\,\Phi(a_i/\|w\|)}{2mk}",
+             sp.Eq(sp.Limit(proj / d, d, sp.oo), ys * _Phi(a / s_) / (2 * m * k), evaluate=False),
              lambda: is_zero(leading - ys * _Phi(a / s_) / (2 * m * k))),
         Step("its coefficient Phi/(2mk) is positive: own class pushes (+), other class pulls (-)",
-             r"\Phi>0", lambda: _Phi_positive() and bool(sp.simplify(leading / ys / _Phi(a / s_)).is_positive)),
+             sp.Gt(_Phi(a / s_) / (2 * m * k), 0, evaluate=False),
+             lambda: _Phi_positive() and bool(sp.simplify(leading / ys / _Phi(a / s_)).is_positive)),
     )
     preds = {"projection_over_d": lambdify_prediction(
         [a, s_, m, k], leading / ys,
@@ -301,18 +328,22 @@ def cross_entropy_decoupling_claim():
     h = sp.Symbol("h", positive=True)
     own = (1 - 1 / k) * _Phi(a / s_) / (k * h)
     other = (0 - 1 / k) * _Phi(a / s_) / (k * h)
-    statement = sp.Eq(sp.Symbol(r"-\langle\nabla_{w_{j,r}} L,\mu_c\rangle / d"),
-                      (sp.Symbol(r"1\{c=j\}") - 1 / k) * _Phi(a / s_) / (k * h))
+    delta_cj = sp.Symbol("delta_cj")  # Kronecker delta, 1{c = j}
+    statement = sp.Eq(-Inner(sp.Derivative(sp.Symbol("L"), sp.Symbol("w_j,r")), sp.Symbol("mu_c")) / d,
+                      (delta_cj - 1 / k) * _Phi(a / s_) / (k * h))
 
     def softmax_at_zero():
         return all(is_zero((sp.diff(lse - F[c], F[j]).subs({Fi: 0 for Fi in F})) - (sp.Rational(1, kk) - (1 if c == j else 0)))
                    for c in range(kk) for j in range(kk))
 
     steps = (
-        Step("dCE/df_j at f = 0 equals 1/k - 1{j = c} (k = 4)", r"p_j - 1\{j=c\} = \tfrac1k - 1\{j=c\}", softmax_at_zero),
-        Step("own feature coefficient positive (k >= 2)", r"(1-\tfrac1k)\Phi>0",
+        Step("dCE/df_j at f = 0 equals 1/k - 1{j = c} (k = 4)",
+             sp.Eq(sp.Symbol("p_j") - delta_cj, 1 / k - delta_cj, evaluate=False), softmax_at_zero),
+        Step("own feature coefficient positive (k >= 2)",
+             sp.Implies(sp.Ge(k, 2, evaluate=False), sp.Gt(own, 0, evaluate=False)),
              lambda: _Phi_positive() and bool(sp.simplify((own / _Phi(a / s_)).subs(k, k + 1)).is_positive)),
-        Step("other feature coefficient negative", r"-\tfrac1k\Phi<0", lambda: _Phi_positive() and bool(sp.simplify(other / _Phi(a / s_)).is_negative)),
+        Step("other feature coefficient negative", sp.Lt(other, 0, evaluate=False),
+             lambda: _Phi_positive() and bool(sp.simplify(other / _Phi(a / s_)).is_negative)),
     )
     preds = {"own": lambdify_prediction([a, s_, k, h], own, "(1 - 1/k) Phi(a/||w||)/(k h)"),
              "other": lambdify_prediction([a, s_, k, h], other, "-(1/k) Phi(a/||w||)/(k h)")}
@@ -360,14 +391,19 @@ def ce_margin_ode_claim():
         target = (Cc * (k - 1) / (sp.exp(q) + k - 1))
         return is_zero(dq.subs(qf, q) - target)
 
-    statement = sp.Eq(sp.Derivative(sp.Function("q_c")(t), t),
-                      rhs.subs(q, sp.Function("q_c")(t)))
+    qc = notation("q_c")(t)
+    statement = sp.Eq(sp.Derivative(qc, t), rhs.subs(q, qc))
     steps = (
         Step("chain rule through gradient flow on the CE risk equals the ODE (k=3, h=2)",
-             r"\dot q_c = \frac{d+1}{hk}\frac{k-1}{e^{q_c}+k-1}", chain_rule),
-        Step("Jacobian diagonal (margins decoupled) with negative diagonal", r"\partial\dot q_c/\partial q_{c'} = 0",
+             sp.Eq(sp.Derivative(qc, t), rhs.subs(q, qc), evaluate=False), chain_rule),
+        # shown for the first margin (Q_0: the off-diagonal entry towards Q_1 and the diagonal entry)
+        Step("Jacobian diagonal (margins decoupled) with negative diagonal",
+             sp.And(sp.Eq(sp.Derivative(qdot[0], Q[1]), 0, evaluate=False),
+                    sp.Lt(sp.Derivative(qdot[0], Q[0]), 0, evaluate=False)),
              diagonal),
-        Step("implicit solution q + e^q/(k-1) = C t + c, C = (d+1)/(hk)", r"q+\tfrac{e^q}{k-1}=Ct+c",
+        Step("implicit solution q + e^q/(k-1) = C t + c, C = (d+1)/(hk)",
+             sp.And(sp.Eq(qf + sp.exp(qf) / (k - 1), Cc * t + c0, evaluate=False),
+                    sp.Eq(Cc, (d + 1) / (h * k), evaluate=False)),
              implicit_solution),
     )
     preds = {"qdot": lambdify_prediction([q, d, h, k], rhs, "dq_c/dt = (d+1)/(h k) (k-1)/(e^{q_c} + k - 1)")}

@@ -25,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from featavg.theory._claim import Claim, Step, is_zero, lambdify_prediction
+from featavg.theory._claim import Claim, Step, _delimited, is_zero, lambdify_prediction, notation
 
 __all__ = ["ReLU", "binary_loss_and_grad_symbolic", "multiclass_loss_and_grad_symbolic",
            "model_gradients_claim"]
@@ -41,6 +41,15 @@ class ReLU(sp.Function):
 
     def fdiff(self, argindex=1):
         return sp.Heaviside(self.args[0], 0)
+
+    def _mathml_presentation(self, printer):
+        # SymPy's MathML printer would write the class name lower-cased ("relu")
+        mrow = printer.dom.createElement("mrow")
+        mi = printer.dom.createElement("mi")
+        mi.appendChild(printer.dom.createTextNode("ReLU"))
+        mrow.appendChild(mi)
+        mrow.appendChild(_delimited(printer, "(", self.args, ")"))
+        return mrow
 
 
 _MODULES = [{"ReLU": lambda z: np.maximum(z, 0.0),
@@ -167,21 +176,27 @@ def model_gradients_claim():
     ce = sp.log(sum(sp.exp(Fj) for Fj in F)) - F[0]
     p = [sp.exp(Fj) / sum(sp.exp(Fl) for Fl in F) for Fj in F]
 
-    gsym = sp.Symbol(r"\partial L / \partial w_{s,r}")
-    xi_, Hz = sp.Symbol("x_i"), sp.Function("H")(sp.Symbol("z_{i,s,r}"))
-    statement = sp.Eq(gsym, sp.Sum(lprime.subs(q, sp.Symbol("q_i")) * sp.Symbol("y_i") * s / m * Hz * xi_,
-                                   (sp.Symbol("i"), 1, n)) / n)
+    w_sr = sp.Symbol("w_s,r", real=True)
+    xi_, Hz = sp.Symbol("x_i"), notation("H")(sp.Symbol("z_i,s,r"))
+    statement = sp.Eq(sp.Derivative(sp.Symbol("L"), w_sr),
+                      sp.Sum(lprime.subs(q, sp.Symbol("q_i")) * sp.Symbol("y_i") * s / m * Hz * xi_,
+                             (sp.Symbol("i"), 1, n)) / n)
     steps = (
-        Step("logistic loss derivative l'(q) = -1/(1+e^q)", r"\ell'(q) = -\frac{1}{1+e^{q}}",
+        Step("logistic loss derivative l'(q) = -1/(1+e^q)",
+             sp.Eq(sp.Derivative(logistic_loss(q), q), lprime, evaluate=False),
              lambda: is_zero(sp.diff(logistic_loss(q), q) - lprime)),
-        Step("ReLU'(z) = Heaviside(z, 0) (convention ReLU'(0) = 0)", r"\mathrm{ReLU}'(z)=H(z),\ H(0)=0",
+        Step("ReLU'(z) = Heaviside(z, 0) (convention ReLU'(0) = 0)",
+             sp.And(sp.Eq(sp.Derivative(ReLU(zs), zs), sp.Heaviside(zs, 0), evaluate=False),
+                    sp.Eq(sp.Heaviside(0, 0, evaluate=False), 0, evaluate=False)),
              lambda: sp.diff(ReLU(zs), zs) == sp.Heaviside(zs, 0) and sp.Heaviside(0, 0) == 0),
+        # stated for the first coordinate w_0 (x = (x_0, x_1), d = 2); the check does both
         Step("dl(y f)/dw_{s,r} equals the hand form (chain rule, SymPy)",
-             r"\partial_{w_{s,r}} \ell(y f) = \ell'(yf)\,y\,\tfrac sm H(z)\,x",
+             sp.Eq(sp.Derivative(loss_i, w[0]), hand_w[0], evaluate=False),
              lambda: all(is_zero(sp.diff(loss_i, w[i]) - hand_w[i]) for i in range(d))),
-        Step("dl(y f)/db_{s,r} equals the hand form", r"\partial_{b_{s,r}} \ell(y f) = \ell'(yf)\,y\,\tfrac sm H(z)",
+        Step("dl(y f)/db_{s,r} equals the hand form", sp.Eq(sp.Derivative(loss_i, b), hand_b, evaluate=False),
              lambda: is_zero(sp.diff(loss_i, b) - hand_b)),
-        Step("softmax cross-entropy: dCE/df_j = p_j - 1{j=c}", r"\partial_{f_j} \mathrm{CE} = p_j - 1\{j=c\}",
+        Step("softmax cross-entropy: dCE/df_j = p_j - 1{j=c}",
+             sp.And(*[sp.Eq(sp.Derivative(ce, F[j]), p[j] - (1 if j == 0 else 0), evaluate=False) for j in range(3)]),
              lambda: all(is_zero(sp.diff(ce, F[j]) - (p[j] - (1 if j == 0 else 0))) for j in range(3))),
     )
     preds = {

@@ -12,7 +12,8 @@ import sympy as sp
 import sympy.stats as st
 from scipy import integrate as _integrate
 
-from featavg.theory._claim import Claim, Step, is_zero, lambdify_prediction
+from featavg.theory._claim import Claim, Norm, Step, is_zero, lambdify_prediction, notation
+from featavg.theory._gradients import ReLU
 
 __all__ = ["averaging_radius_claim", "noise_correction_claim", "threshold_net_claim",
            "optimal_bound_claim", "readouts_claim", "mixed_labels_claim", "kkt_min_norm"]
@@ -31,6 +32,16 @@ def _Phi(x):
 
 def _phi(x):
     return sp.exp(-x ** 2 / 2) / sp.sqrt(2 * sp.pi)
+
+
+def _ratio(a, b):
+    """``a / b`` as written (SymPy would cancel and reorder it), for stating a step."""
+    return sp.Mul(a, sp.Pow(b, -1, evaluate=False), evaluate=False)
+
+
+def _sqrt(x):
+    r""":math:`\sqrt{x}` as written (SymPy would write ``sqrt(d/k)`` as ``sqrt(d)/sqrt(k)``), for stating a step."""
+    return sp.Pow(x, sp.S.Half, evaluate=False)
 
 
 def kkt_min_norm(variables, constraint, weights=None):
@@ -95,16 +106,22 @@ def averaging_radius_claim():
         return bool(np.array_equal(f <= 0, (zp <= 0) | (zp <= zm)))
 
     bal = sp.simplify(HYPERPLANE.subs(BALANCED))
+    zp, zm = sp.symbols("z_+ z_-", real=True)
+    r_A, r_B = sp.Symbol("r_A"), sp.Symbol("r_B")
+    balanced = sp.And(*[sp.Eq(key, value, evaluate=False) for key, value in BALANCED.items()])
     steps = (
         Step("f(x) <= 0 iff z_+ <= 0 or z_+ <= z_- (union of two half-spaces; grid incl. ties)",
-             r"\{f\le0\}=\{z_+\le0\}\cup\{z_+\le z_-\}", union_of_halfspaces),
+             sp.Equivalent(sp.Le(ReLU(zp) - ReLU(zm), 0, evaluate=False),
+                           sp.Or(sp.Le(zp, 0, evaluate=False), sp.Le(zp, zm, evaluate=False)), evaluate=False),
+             union_of_halfspaces),
         Step("KKT for {z_+ <= z_-}: squared cost = (z_+ - z_-)^2/||w_+ - w_-||^2, multiplier >= 0",
-             sp.latex(sp.Eq(sp.Symbol("r_A"), HYPERPLANE)), kkt_hyperplane),
-        Step("KKT for {z_+ <= 0}: cost = z_+/||w_+||", sp.latex(sp.Eq(sp.Symbol("r_B"), SWITCH_OFF)), kkt_switch_off),
+             sp.Eq(r_A, HYPERPLANE), kkt_hyperplane),
+        Step("KKT for {z_+ <= 0}: cost = z_+/||w_+||", sp.Eq(r_B, SWITCH_OFF), kkt_switch_off),
         Step("balanced (p = k/2, alpha_+ = alpha_-, no biases): hyperplane distance = sqrt(d/k)",
-             r"r_A = \sqrt{d/k}", lambda: is_zero(bal - sp.sqrt(d / k))),
+             sp.Implies(balanced, sp.Eq(r_A, _sqrt(d / k), evaluate=False)), lambda: is_zero(bal - sp.sqrt(d / k))),
         Step("balanced: switching off costs sqrt(2) times more, so the radius is sqrt(d/k)",
-             r"r_B / r_A = \sqrt2", lambda: is_zero(sp.simplify(SWITCH_OFF.subs(BALANCED)) / bal - sp.sqrt(2))),
+             sp.Implies(balanced, sp.Eq(r_B / r_A, sp.sqrt(2), evaluate=False)),
+             lambda: is_zero(sp.simplify(SWITCH_OFF.subs(BALANCED)) / bal - sp.sqrt(2))),
     )
     args = [d, k, p, alpha_p, alpha_m, b_p, b_m]
     preds = {
@@ -118,7 +135,7 @@ def averaging_radius_claim():
     }
     return Claim(
         id="C3.averaging_radius", title="Minimal L2 perturbation of the idealised averaging network",
-        statement=sp.Eq(sp.Function("r")(sp.Symbol("mu_j")), AVERAGING_RADIUS),
+        statement=sp.Eq(notation("r")(sp.Symbol("mu_j")), AVERAGING_RADIUS),
         assumptions="Orthogonal equinorm features; perfectly averaged neurons w_s = alpha_s sum_{J_s} mu_i, "
                     "biases b_s; point mu_j with j in J+ and z_+(mu_j) > max(0, z_-(mu_j)).",
         regime="noise-free point (the O(1) noise correction is C3.noise_correction)",
@@ -147,14 +164,19 @@ def noise_correction_claim():
     level = sp.Symbol("u", positive=True)  # quantile level in (0, 1)
     bal = sp.sqrt(d / k)
     quantile = bal + sigma * sp.sqrt(2) * sp.erfinv(2 * level - 1)
+    r, Q_r = notation("r"), notation("Q_r")  # radius, and the quantile function of r(mu_j + xi)
+    mu_j = sp.Symbol("mu_j")
     steps = (
         Step("distance of mu_j + xi to {<v, x> + c = 0} is (<v, mu_j> + c + <v, xi>)/||v|| (linear in xi)",
-             r"r(\mu_j+\xi) = r(\mu_j) + \langle v,\xi\rangle/\|v\|",
+             sp.Eq(r(mu_j + sp.Symbol("xi")), r(mu_j) + Z, evaluate=False),
              lambda: is_zero(sp.diff(Z, xs[0]) - v[0] / nv)),
-        Step("E[<v, xi>/||v||] = 0 (Gaussian moments by integration)", r"E[Z]=0", lambda: is_zero(expect(Z))),
-        Step("Var[<v, xi>/||v||] = E[Z^2] = sigma^2", r"\mathrm{Var}[Z]=\sigma^2",
+        Step("E[<v, xi>/||v||] = 0 (Gaussian moments by integration)",
+             sp.Eq(notation("E")(Z), 0, evaluate=False), lambda: is_zero(expect(Z))),
+        Step("Var[<v, xi>/||v||] = E[Z^2] = sigma^2",
+             sp.Eq(notation("Var")(Z), sigma ** 2, evaluate=False),
              lambda: is_zero(expect(Z ** 2) - sigma ** 2)),
-        Step("median of the balanced radius is sqrt(d/k) (quantile at u = 1/2)", r"\mathrm{med}\,r=\sqrt{d/k}",
+        Step("median of the balanced radius is sqrt(d/k) (quantile at u = 1/2)",
+             sp.And(sp.Eq(Q_r(level), quantile, evaluate=False), sp.Eq(Q_r(sp.Rational(1, 2)), bal, evaluate=False)),
              lambda: is_zero(quantile.subs(level, sp.Rational(1, 2)) - bal)),
     )
     preds = {"radius_quantile": lambdify_prediction(
@@ -162,7 +184,7 @@ def noise_correction_claim():
         "u-quantile of the balanced averaging net's radius at mu_j + xi, xi ~ N(0, sigma^2 I), first order in xi")}
     return Claim(
         id="C3.noise_correction", title="First-order noise correction of the averaging radius: N(0, sigma^2)",
-        statement=sp.Eq(sp.Function("r")(sp.Symbol("mu_j") + sp.Symbol("xi")), bal + sp.Symbol("Z")),
+        statement=sp.Eq(notation("r")(sp.Symbol("mu_j") + sp.Symbol("xi")), bal + sp.Symbol("Z")),
         assumptions="Z = <v, xi>/||v||, v = w_+ - w_-; the hyperplane branch stays the minimum (true when "
                     "(sqrt 2 - 1) sqrt(d/k) >> sigma).",
         regime="balanced averaging net, first order in xi", steps=steps, predictions=preds)
@@ -210,23 +232,28 @@ def threshold_net_claim():
         vals = sp.lambdify([x], tau_L.subs(d, 1))(np.arange(2.0, 1001.0))
         return bool(np.all(np.diff(vals) < 0))
 
+    L_real = sp.Symbol("L", positive=True)  # L as a real variable, to differentiate in it
     steps = (
-        Step("switch own neuron off: cost sqrt(d) - tau", sp.latex(sp.Eq(sp.Symbol("c_0"), COST_OFF)),
+        Step("switch own neuron off: cost sqrt(d) - tau", sp.Eq(sp.Symbol("c_0"), COST_OFF),
              lambda: is_zero(kkt_min_norm([sp.Symbol("r")], sp.sqrt(d) - sp.Symbol("r") - tau)[1] - COST_OFF ** 2)),
         Step("raise L opposite features (full KKT, L = 1, 2, 3): cost (sqrt(d)+(L-1)tau)/sqrt(1+L); "
              "opposite coordinates end at tau + (sqrt(d) - 2 tau)/(1+L) >= tau",
-             sp.latex(sp.Eq(sp.Symbol("c_L"), COST_RAISE)), kkt_check),
-        Step("L = 1 costs sqrt(d/2) for every tau", r"c_1 = \sqrt{d/2}", lambda: is_zero(COST_RAISE.subs(L_, 1) - OPTIMUM)),
+             sp.Eq(sp.Symbol("c_L"), COST_RAISE), kkt_check),
+        Step("L = 1 costs sqrt(d/2) for every tau", sp.Eq(sp.Symbol("c_1"), OPTIMUM),
+             lambda: is_zero(COST_RAISE.subs(L_, 1) - OPTIMUM)),
         Step("tau = 0: c_L = sqrt(d/(1+L)) decreasing in L, so the radius is sqrt(d/(1+K))",
-             r"\min_L c_L|_{\tau=0} = \sqrt{d/(1+K)}",
+             sp.And(sp.Lt(sp.Derivative(COST_RAISE.subs({tau: 0, L_: L_real}), L_real), 0, evaluate=False),
+                    sp.Eq(sp.Symbol("r"), COST_RAISE.subs({tau: 0, L_: K}), evaluate=False)),
              lambda: is_zero(COST_RAISE.subs({tau: 0, L_: K}) - sp.sqrt(d / (1 + K)))
              and bool(sp.simplify(sp.diff(COST_RAISE.subs(tau, 0), L_)).is_negative)),
-        Step("upper end: sqrt(d) - tau = sqrt(d/2) at tau = (1 - 1/sqrt 2) sqrt(d)", sp.latex(sp.Eq(tau, TAU_HIGH)),
+        Step("upper end: sqrt(d) - tau = sqrt(d/2) at tau = (1 - 1/sqrt 2) sqrt(d)", sp.Eq(tau, TAU_HIGH),
              lambda: len(tau_high) == 1 and is_zero(tau_high[0] - TAU_HIGH)),
-        Step("lower end: c_2 = sqrt(d/2) at tau = (sqrt(3/2) - 1) sqrt(d)", sp.latex(sp.Eq(tau, TAU_LOW)),
+        Step("lower end: c_2 = sqrt(d/2) at tau = (sqrt(3/2) - 1) sqrt(d)", sp.Eq(tau, TAU_LOW),
              lambda: len(tau_low) == 1 and is_zero(tau_low[0] - TAU_LOW)),
         Step("the L-threshold tau_L decreases in L (solve, then L = 2..1000), so L = 2 binds",
-             r"\tau_L \downarrow", tau_L_decreasing),
+             sp.And(sp.Eq(sp.Symbol("tau_L"), tau_L.subs(x, L_real), evaluate=False),
+                    sp.Lt(sp.Derivative(tau_L.subs(x, L_real), L_real), 0, evaluate=False)),
+             tau_L_decreasing),
     )
     cost_off = lambdify_prediction([d, tau], COST_OFF, "cost sqrt(d) - tau of switching the own neuron off")
     cost_raise = lambdify_prediction([d, tau, L_], COST_RAISE, "cost (sqrt(d) + (L-1) tau)/sqrt(1+L)")
@@ -272,15 +299,21 @@ def optimal_bound_claim():
         return all(mixture(dd, de, KK) >= 1 - KK * (1 - fp(dd, de)) - 1e-12 and mixture(dd, de, KK) <= fp(dd, de) + 1e-12
                    for dd, de in ((8.0, 1.0), (50.0, 3.0)) for KK in (2, 5))
 
+    A_K = sp.Integral(integrand, (g, -sp.oo, sp.oo))  # the mixture's robust accuracy
     steps = (
-        Step("midpoint: ||mu_i - mu_j||/2 = sqrt(d/2)", r"\tfrac12\|\mu_i-\mu_j\| = \sqrt{d/2}",
+        # mu_i - mu_j written out in the two coordinates e_i, e_j (the check's vectors)
+        Step("midpoint: ||mu_i - mu_j||/2 = sqrt(d/2)",
+             sp.Eq(Norm(sp.ImmutableMatrix(mu_i - mu_j)) / 2, OPTIMUM, evaluate=False),
              lambda: is_zero((mu_i - mu_j).norm() / 2 - OPTIMUM)),
         Step("bisector classifier: P(sqrt(d/2) + Z > delta) = Phi(sqrt(d/2) - delta)",
-             r"P(\sqrt{d/2}+Z>\delta)=\Phi(\sqrt{d/2}-\delta)",
+             sp.Eq(notation("P")(sp.Gt(OPTIMUM + sp.Symbol("Z"), delta, evaluate=False)), pair, evaluate=False),
              lambda: is_zero((st.P(OPTIMUM + Zs > delta) - pair).rewrite(sp.erf))),
-        Step("mixture (K opposite clusters): K = 1 reduces to the pair formula", r"K=1", mixture_K1),
-        Step("mixture lies between the union bound 1 - K(1 - Phi) and Phi", r"1-K(1-\Phi)\le A_K\le\Phi", union_bound),
-        Step("ratio optimum / averaging = sqrt(k/2)", r"\sqrt{d/2}/\sqrt{d/k}=\sqrt{k/2}",
+        Step("mixture (K opposite clusters): K = 1 reduces to the pair formula",
+             sp.Eq(A_K.subs(K, 1), pair, evaluate=False), mixture_K1),
+        Step("mixture lies between the union bound 1 - K(1 - Phi) and Phi",
+             sp.And(sp.Le(1 - K * (1 - pair), A_K, evaluate=False), sp.Le(A_K, pair, evaluate=False)), union_bound),
+        Step("ratio optimum / averaging = sqrt(k/2)",
+             sp.Eq(_ratio(_sqrt(d / 2), _sqrt(d / k)), _sqrt(k / 2), evaluate=False),
              lambda: is_zero(OPTIMUM / sp.sqrt(d / k) - sp.sqrt(k / 2))),
     )
     preds = {
@@ -291,7 +324,7 @@ def optimal_bound_claim():
     }
     return Claim(
         id="C4.optimal_bound", title="No classifier beats sqrt(d/2) by much: midpoint and two-Gaussian bound",
-        statement=sp.Eq(sp.Function("A^*")(delta), pair),
+        statement=sp.Eq(notation("A^*")(delta), pair),
         assumptions="Optimality of the linear classifier for two isotropic Gaussians with equal priors is the "
                     "known optimal-transport result (Bhagoji, Cullina, Mittal 2019), cited, not re-derived.",
         regime="any d; noise N(0, I)", steps=steps, predictions=preds)
@@ -315,19 +348,21 @@ def readouts_claim():
             ok &= is_zero(cost2.subs(tau, 0) - SUM.subs(K, Lval) ** 2)
         return ok
 
+    r_argmax, r_sum = sp.Symbol("r_argmax"), sp.Symbol("r_sum")
     steps = (
         Step("argmax: KKT to the bisector f_{j'} = f_s gives sqrt(d/2); own output stays active",
-             r"r_{\arg\max}=\sqrt{d/2}", kkt_argmax),
+             sp.Eq(r_argmax, ARGMAX), kkt_argmax),
         Step("sum readout = threshold net at tau = 0: KKT (K = 1, 2, 3) gives sqrt(d/(1+K))",
-             r"r_{\Sigma}=\sqrt{d/(1+K)}", kkt_sum),
-        Step("ratio argmax/sum = sqrt((1+K)/2)", r"\sqrt{(1+K)/2}",
+             sp.Eq(r_sum, SUM), kkt_sum),
+        Step("ratio argmax/sum = sqrt((1+K)/2)",
+             sp.Eq(_ratio(_sqrt(d / 2), _sqrt(d / (1 + K))), _sqrt((1 + K) / 2), evaluate=False),
              lambda: is_zero(ARGMAX / SUM - sp.sqrt((1 + K) / 2))),
     )
     preds = {"radius_argmax": lambdify_prediction([d], ARGMAX, "sqrt(d/2)"),
              "radius_sum": lambdify_prediction([d, K], SUM, "sqrt(d/(1+K)), K = |J_{-y}|")}
     return Claim(
         id="C5.readouts", title="Decoupled multi-class net: argmax readout sqrt(d/2), sum readout sqrt(d/(1+K))",
-        statement=sp.Eq(sp.Tuple(sp.Symbol("r_{argmax}"), sp.Symbol("r_{sum}")), sp.Tuple(ARGMAX, SUM)),
+        statement=sp.Eq(sp.Tuple(sp.Symbol("r_argmax"), sp.Symbol("r_sum")), sp.Tuple(ARGMAX, SUM)),
         assumptions="w_j = alpha mu_j, no bias, h = 1 (h identical neurons give the same outputs).",
         regime="noise-free point; idealised decoupled weights", steps=steps, predictions=preds)
 
@@ -376,20 +411,29 @@ def mixed_labels_claim():
         return ok
 
     balanced_limit = sp.simplify(BOUND.subs({beta: 1, p: k / 2, K: k / 2}))
+    mu_s = sp.Symbol("mu_s")
+    f_s, f_i, f_l = notation("f_s"), notation("f_i"), notation("f_l")  # i in J_s, i != s; l in J_{-s}
     steps = (
         Step("fits cluster labels: f_s(mu_s) - f_i(mu_s) = (1 - beta) d (own), d (other) (p=3, K=2, explicit)",
-             r"f_s(\mu_s)-\max_{i\ne s}f_i(\mu_s)=(1-\beta)d>0", explicit),
+             sp.And(sp.Eq(f_s(mu_s) - f_i(mu_s), (1 - beta) * d, evaluate=False),
+                    sp.Eq(f_s(mu_s) - f_l(mu_s), d, evaluate=False),
+                    sp.Gt((1 - beta) * d, 0, evaluate=False)), explicit),
         Step("KKT along the averaged directions: radius <= sqrt(d/(B^2/K + A^2/p))",
-             sp.latex(sp.Eq(sp.Symbol("r"), BOUND)), kkt),
-        Step("beta -> 1, balanced: bound -> sqrt(d/k)", r"\sqrt{d/k}", lambda: is_zero(balanced_limit - sp.sqrt(d / k))),
-        Step("beta >= 1/2: bound <= 2 sqrt(d/k) (nonnegative coefficients)", r"r\le2\sqrt{d/k}", bound_half),
+             sp.Eq(sp.Symbol("r"), BOUND), kkt),
+        Step("beta -> 1, balanced: bound -> sqrt(d/k)",
+             sp.Eq(sp.Limit(BOUND.subs({p: k / 2, K: k / 2}), beta, 1, dir="-"), _sqrt(d / k), evaluate=False),
+             lambda: is_zero(balanced_limit - sp.sqrt(d / k))),
+        # k = p + K clusters in all
+        Step("beta >= 1/2: bound <= 2 sqrt(d/k) (nonnegative coefficients)",
+             sp.Implies(sp.Ge(beta, sp.Rational(1, 2), evaluate=False),
+                        sp.Le(BOUND, 2 * sp.sqrt(d / (p + K)), evaluate=False)), bound_half),
     )
     preds = {"radius_bound": lambdify_prediction([d, p, K, beta], BOUND,
                                                  "upper bound sqrt(d/(B^2/K + A^2/p)) on the argmax radius, "
                                                  "A = 1 + beta(p-1), B = 1 + beta(K-1); p = |J_s|, K = |J_{-s}|")}
     return Claim(
         id="C6.mixed_labels", title="A net fitting the cluster labels with mixed features is non-robust (O(sqrt(d/k)))",
-        statement=sp.Eq(sp.Function("r_argmax")(sp.Symbol("mu_s")), BOUND, evaluate=False),
+        statement=sp.Eq(notation("r_argmax")(sp.Symbol("mu_s")), BOUND, evaluate=False),
         assumptions="w_j = mu_j + beta sum_{i in J_s, i != j} mu_i, no bias, h = 1, 0 < beta < 1; "
                     "argmax readout (sum readout is weaker still).",
         regime="noise-free point; the statement is an upper bound (attack restricted to the averaged directions)",
