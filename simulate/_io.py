@@ -30,12 +30,16 @@ RUN_ARRAYS = ("features", "cluster_labels", "X_train", "y_train", "clusters_trai
 def atomic_write(path, mode="wb"):
     """Open a temporary file beside ``path``; on success, rename it onto ``path``.
 
-    An interrupted write leaves ``path`` as it was (absent or complete), never half written.
+    An interrupted write leaves ``path`` as it was (absent or complete), never half written. The
+    file gets the permissions of a plain ``open`` (0666 less the umask), not ``mkstemp``'s 0600.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
