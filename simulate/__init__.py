@@ -28,6 +28,8 @@ from ._robust import (
     robust_accuracy,
 )
 from ._robust_attacks import PGD_DEFAULTS, averaged_direction, averaged_direction_radii, input_gradient, pgd_radii
+from ._replicas import REPLICA_METHODS, run_replicas
+from ._span import METHODS, choose_method
 from ._run import (
     ENGINES,
     RNG_STREAMS,
@@ -52,5 +54,6 @@ __all__ = [
     "MAX_SUBPROBLEMS", "RadiusResult", "exact_radii", "exact_radius", "optimal_robust_accuracy",
     "robust_accuracy",
     "PGD_DEFAULTS", "averaged_direction", "averaged_direction_radii", "input_gradient", "pgd_radii",
+    "REPLICA_METHODS", "run_replicas", "METHODS", "choose_method",
     "D_MAX", "ReducedInputs", "ReducedSampler", "bartlett_factor", "embed_explicit", "reduced_applies", "reduced_dimension",
 ]

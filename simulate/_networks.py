@@ -26,14 +26,16 @@ with ``c_i`` the cluster label. Since ``dL_i/df_j = p_{ij} - 1{j = c_i}`` with
     D_{i,(j,r)} = (p_{ij} - 1{j = c_i}) (1/h) 1{z_{i,(j,r)} > 0}.
 
 Both gradients are therefore ``grad_W = D^T X / n``, ``grad_b = D^T 1 / n``: one pass over ``X``
-for the pre-activations and one for ``D^T X``. These formulas are checked against SymPy
+for the pre-activations and one for ``D^T X``. ``D`` (with its ``1/n``) and the loss depend on the
+parameters only through ``Z``: each network computes them in one place, ``loss_and_D(Z, target)``,
+used both by ``loss_and_grad`` and by the span path of :mod:`._span` (``W_t = W_0 + C_t X``). These formulas are checked against SymPy
 (``featavg.theory``) and central finite differences in ``tests/``.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_expit, logsumexp, softmax
+from scipy.special import expit, log_expit
 
 from ._errors import InvalidParameter
 from ._validate import validate_array, validate_choice, validate_int
@@ -51,6 +53,19 @@ READOUTS = ("argmax", "sum")
 def logistic_loss(q):
     """``l(q) = log(1 + e^{-q})`` evaluated stably as ``-log(expit(q))``."""
     return -log_expit(q)
+
+
+def _span_form(method):
+    """Mark ``loss_and_grad`` as ``(loss, D^T X, D^T 1)`` with ``D`` from ``loss_and_D``.
+
+    Only such a gradient may be replaced by the span path (:mod:`._span`), which uses
+    ``loss_and_D`` and never calls ``loss_and_grad``. A subclass that overrides
+    ``loss_and_grad``, or a gradient replaced at run time (the fault injections of
+    ``tests/test_verify.py``), lacks the mark, and gradient descent then runs the primal path so
+    that what is trained is what ``loss_and_grad`` says.
+    """
+    method.span_form = True
+    return method
 
 
 def _check_X(X, d):
@@ -120,6 +135,43 @@ class BinaryNetwork:
         """
         return self.output(X)
 
+    def loss_and_D(self, Z, y):
+        """Empirical logistic risk and the matrix ``D`` from the pre-activations (module docstring).
+
+        The one home of the loss and of ``D_{ir} = l'(y_i f_i) y_i a_r 1{z_{ir} > 0} / n`` (the
+        ``1/n`` of the mean included), shared by the primal gradient :meth:`loss_and_grad`
+        (``grad_W = D^T X``, ``grad_b = D^T 1``) and the span path of :mod:`._span`
+        (``C <- C - eta D^T``), which never forms ``X``-sized products.
+
+        Parameters
+        ----------
+        Z : ndarray, shape (n, 2m) or (n, R, 2m)
+            ``z_{ir} = <w_r, x_i> + b_r``; a middle axis holds ``R`` replicas (independent
+            networks of this shape on the same inputs).
+        y : ndarray, shape (n,)
+            Labels in ``{+1, -1}``.
+
+        Returns
+        -------
+        loss : float, or ndarray of shape (R,)
+            NaN where an output overflowed (``inf``, or ``inf - inf``), so GD reports it.
+        D : ndarray, same shape as ``Z``
+        """
+        n = Z.shape[0]
+        a = self.second_layer
+        M = Z.shape[-1]
+        q = (np.maximum(Z, 0.0).reshape(-1, M) @ a).reshape(Z.shape[:-1])  # one BLAS gemv
+        yy = y if Z.ndim == 2 else y[:, None]
+        q *= yy
+        if Z.ndim == 2:
+            loss = float(np.mean(logistic_loss(q))) if np.isfinite(q).all() else float("nan")
+        else:
+            loss = np.where(np.isfinite(q).all(axis=0), np.mean(logistic_loss(q), axis=0), np.nan)
+        lprime_y = -expit(-q) * yy  # l'(y_i f_i) y_i
+        D = (Z > 0.0) * ((lprime_y / n)[..., None] * a)
+        return loss, D
+
+    @_span_form
     def loss_and_grad(self, X, y):
         """Empirical logistic risk and its gradient (derivation in the module docstring).
 
@@ -136,15 +188,9 @@ class BinaryNetwork:
         grad_b : ndarray, shape (2m,)
         """
         X = _check_X(X, self.d)
-        n = X.shape[0]
         Z = X @ self.W.T
         Z += self.b
-        active = Z > 0.0
-        q = y * (np.maximum(Z, 0.0) @ self.second_layer)
-        # an overflowed output (inf, or inf - inf) makes the loss NaN, so GD reports it
-        loss = float(np.mean(logistic_loss(q))) if np.isfinite(q).all() else float("nan")
-        lprime_y = -expit(-q) * y  # l'(y_i f_i) y_i
-        D = active * np.outer(lprime_y / n, self.second_layer)
+        loss, D = self.loss_and_D(Z, y)
         return loss, D.T @ X, D.sum(axis=0)
 
 
@@ -221,6 +267,56 @@ class MultiClassNetwork:
             return F[:, pos].max(axis=1) - F[:, ~pos].max(axis=1)
         return F @ np.where(pos, 1.0, -1.0)
 
+    def loss_and_D(self, Z, clusters):
+        """Softmax cross-entropy and the matrix ``D`` from the pre-activations (module docstring).
+
+        ``D_{i,(j,r)} = (p_{ij} - 1{j = c_i}) (1/h) 1{z_{i,(j,r)} > 0} / n``, the ``1/n`` of the
+        mean included; shared by :meth:`loss_and_grad` and the span path of :mod:`._span`.
+
+        Parameters
+        ----------
+        Z : ndarray, shape (n, k h) or (n, R, k h)
+            Pre-activations; a middle axis holds ``R`` replicas.
+        clusters : ndarray of int, shape (n,)
+            Cluster index ``c_i`` in ``0..k-1``.
+
+        Returns
+        -------
+        loss : float, or ndarray of shape (R,)
+            NaN (and ``D`` NaN) for a network whose outputs overflowed, so GD reports it.
+        D : ndarray, same shape as ``Z``
+        """
+        single = Z.ndim == 2
+        Z3 = Z[:, None, :] if single else Z
+        n, R, _ = Z3.shape
+        F = np.maximum(Z3, 0.0)
+        if self.h > 1:
+            F = F.reshape(n, R, self.k, self.h).mean(axis=3)
+        finite = np.ones(R, dtype=bool) if np.isfinite(F).all() else np.isfinite(F).all(axis=(0, 2))
+        if single and not finite[0]:  # overflowed outputs: report NaN, GD raises
+            return float("nan"), np.full(Z.shape, np.nan)
+        rows = np.arange(n)
+        # logsumexp and softmax in one pass, shifted by the row maximum (no overflow for finite
+        # F); plain NumPy: SciPy's array-API versions cost ~1 ms of overhead per call
+        Fmax = F.max(axis=2, keepdims=True)
+        E = np.exp(F - Fmax)
+        S = E.sum(axis=2, keepdims=True)
+        lse = np.log(S[..., 0]) + Fmax[..., 0]
+        per_point = lse - F[rows, :, clusters]  # (n, R)
+        G = E
+        G /= S  # p_i = softmax(f(x_i))
+        G[rows, :, clusters] -= 1.0  # dL_i/df_j = p_ij - 1{j = c_i}
+        G /= n * self.h
+        if self.h > 1:
+            G = np.repeat(G, self.h, axis=2)
+        D = G * (Z3 > 0.0)
+        if single:
+            return float(np.mean(per_point[:, 0])), D[:, 0]
+        if not finite.all():
+            D[:, ~finite] = np.nan
+        return np.where(finite, per_point.mean(axis=0), np.nan), D
+
+    @_span_form
     def loss_and_grad(self, X, clusters):
         """Softmax cross-entropy with cluster labels and its gradient (module docstring).
 
@@ -237,16 +333,7 @@ class MultiClassNetwork:
         grad_b : ndarray, shape (k h,)
         """
         X = _check_X(X, self.d)
-        n = X.shape[0]
         Z = X @ self.W.T
         Z += self.b
-        F = self._outputs_from_Z(Z)
-        rows = np.arange(n)
-        if not np.isfinite(F).all():  # overflowed outputs: report NaN, GD raises
-            return float("nan"), np.full_like(self.W, np.nan), np.full_like(self.b, np.nan)
-        loss = float(np.mean(logsumexp(F, axis=1) - F[rows, clusters]))
-        G = softmax(F, axis=1)
-        G[rows, clusters] -= 1.0  # dL_i/df_j = p_ij - 1{j = c_i}
-        G /= n * self.h
-        D = np.repeat(G, self.h, axis=1) * (Z > 0.0)
+        loss, D = self.loss_and_D(Z, clusters)
         return loss, D.T @ X, D.sum(axis=0)

@@ -287,6 +287,17 @@ class ReducedInputs:
         out += self.A @ Wt[:self.k]
         return out
 
+    def gram(self):
+        """``X X^T = A A^T + T T^T``, shape (n, n): the Gram matrix of the span path (:mod:`._span`).
+
+        ``T T^T`` is one BLAS ``syrk`` on the dense triangular block (NumPy's product of an array
+        with its own transpose); the zero columns are skipped.
+        """
+        T = self._Tt.T  # C-contiguous lower-triangular T
+        G = T @ T.T
+        G += self.A @ self.A.T
+        return G
+
     def __rmatmul__(self, Dt):
         """``Dt @ X`` for ``Dt`` of shape (M, n) (``D^T``): ``[Dt A | Dt T | 0]``."""
         out = np.zeros((Dt.shape[0], self.D))

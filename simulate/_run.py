@@ -4,6 +4,12 @@ Seeding: one integer ``seed`` makes a :class:`numpy.random.SeedSequence`, which 
 independent child streams, in this order: ``features``, ``train``, ``test``, ``init``. Changing
 ``n_test`` therefore never changes the training data or the initial weights, and a run is
 reproducible bit for bit on the same machine from its recorded config.
+
+Gradient descent runs on one of two paths that give the same iterates up to float64 round-off:
+the primal one (two passes over ``X`` per step) and the span one (``W_t = W_0 + C_t X`` with the
+Gram matrix ``X X^T``, :mod:`._span`); a deterministic cost rule picks one from the shapes, so the
+choice is not part of the config. Several initialisations on the same data train in one stacked
+span pass with :func:`._replicas.run_replicas`.
 """
 
 import dataclasses
@@ -24,6 +30,7 @@ from ._metrics import (
     feature_coefficients,
 )
 from ._networks import READOUTS, BinaryNetwork, MultiClassNetwork
+from ._span import choose_method, span_descent
 from ._reduced import ReducedInputs, ReducedSampler, reduced_applies, reduced_dimension
 from ._validate import validate_array, validate_choice, validate_int, validate_real
 
@@ -156,13 +163,13 @@ def make_network(supervision, W, b, h=1):
     return MultiClassNetwork(W.copy(), b.copy(), h=h)
 
 
-def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progress=None):
+def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progress=None, method="auto"):
     """Full-batch GD ``theta <- theta - eta grad L`` on a copy of ``net``.
 
     Parameters
     ----------
     net : BinaryNetwork or MultiClassNetwork
-    X : ndarray, shape (n, d)
+    X : ndarray, shape (n, d), or ReducedInputs
     target : ndarray, shape (n,)
         Binary labels (binary network) or cluster indices (multi-class network).
     eta : float
@@ -173,6 +180,12 @@ def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progr
     observe : callable, optional
     progress : callable, optional
         Called with 1 after each step (a progress bar's ``update``).
+    method : {"auto", "primal", "span"}
+        ``primal``: ``W <- W - eta D^T X`` with the network's ``loss_and_grad``; ``span``: the
+        same iterates in the span of the inputs, ``W_t = W_0 + C_t X`` with the Gram matrix
+        ``X X^T`` (:mod:`._span`, exact in exact arithmetic, equal to round-off in float64);
+        ``auto``: the cheaper of the two by the cost rule of :func:`._span.choose_method`.
+        The choice is deterministic, so a config still reproduces bit for bit on one machine.
 
     Returns
     -------
@@ -185,6 +198,13 @@ def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progr
     NumericalError
         If the loss, a gradient or a weight stops being finite; the message names the step.
     """
+    if choose_method(net, X, steps, every=every, method=method) == "span":
+        def observe_net(t, W, b, loss):
+            observe(t, dataclasses.replace(net, W=W, b=b), loss)
+
+        W, b, loss = span_descent(net.loss_and_D, net.W, net.b, X, target, eta, steps, every=every,
+                                  observe=observe_net if observe is not None else None, progress=progress)
+        return dataclasses.replace(net, W=W, b=b), loss
     net = dataclasses.replace(net, W=net.W.copy(), b=net.b.copy())
     for t in range(steps + 1):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -229,7 +249,12 @@ class Run:
         ``cluster_margins`` (T, k), ``feature_coefficients`` (T, M, k),
         ``activation_fractions`` (T, M, k).
     seconds : float
-        Wall time of gradient descent.
+        Wall time of gradient descent (for replicas, :mod:`._replicas`, the stacked GD's time
+        divided by the number of replicas).
+    init_seed : int or None
+        For a replica (:func:`._replicas.run_replicas`): the seed whose initial weights it
+        trained; the data are those of ``config.seed``. ``None`` for a single run, whose data
+        and initial weights both come from ``config.seed``.
     """
 
     config: Config
@@ -243,6 +268,7 @@ class Run:
     final_loss: float
     history: dict | None = None
     seconds: float = float("nan")
+    init_seed: int | None = None
 
     def binary_score(self, X, readout=None):
         """Binary score of the trained network (the run's readout unless one is named)."""
@@ -289,8 +315,98 @@ def _history_recorder(run_inputs, k):
     return rows, observe
 
 
+def _resolve_engine(cfg):
+    """The config as run: ``engine="reduced"`` falls back to explicit when ``d <= k + n + M``."""
+    if cfg.engine == "reduced" and not reduced_applies(cfg.k, cfg.d, cfg.n, cfg.neurons):
+        return dataclasses.replace(cfg, engine="explicit")
+    return cfg
+
+
+def _sampler(cfg, rngs):
+    """The reduced engine's sampler of a resolved config, or None for the explicit engine."""
+    if cfg.engine != "reduced":
+        return None
+    return ReducedSampler(cfg.k, cfg.d, cfg.n, cfg.neurons, cfg.sigma, cfg.init_scale, rngs)
+
+
+def draw_init(cfg, rngs=None, sampler=None):
+    """The initial weights a resolved config's seed draws: ``W_init`` (M, d), ``b_init`` (M,).
+
+    Explicit engine: :func:`init_weights` from the ``init`` stream. Reduced engine: the initial
+    weights' rows of the Bartlett factor (``features`` stream) and the ``init`` stream
+    (:meth:`._reduced.ReducedSampler.init`), in reduced coordinates.
+    """
+    if rngs is None:
+        rngs = cfg.rngs()
+    if cfg.engine == "reduced":
+        return (sampler or _sampler(cfg, rngs)).init()
+    return init_weights(cfg.neurons, cfg.d, cfg.init_scale, rngs["init"])
+
+
+def prepare_inputs(config, *, features=None, cluster_labels=None, train=None, test=None,
+                   W_init=None, b_init=None):
+    """Sample (or validate the supplied) data and initial weights of one run (module docstring).
+
+    Returns
+    -------
+    cfg : Config
+        ``config`` with the engine resolved (``reduced`` falls back to ``explicit`` when
+        ``d <= k + n + M``).
+    arrays : dict
+        ``features`` (k, d), ``cluster_labels`` (k,), ``train``, ``test`` (:class:`Sample`),
+        ``W_init`` (M, d), ``b_init`` (M,); ``d`` is the working dimension (``k + n + M`` for the
+        reduced engine).
+    """
+    cfg = _resolve_engine(config)
+    rngs = cfg.rngs()
+    k, d, M = cfg.k, cfg.d, cfg.neurons
+    # --- reduced engine (SPEC §4, simulate/_reduced.py): sample in D = k + n + M coordinates,
+    # which become the working dimension d below
+    # (the sampler, whose Bartlett factor costs O((n + M)^2) draws, only if something is drawn)
+    needed = features is None or train is None or test is None or W_init is None and b_init is None
+    reduced = _sampler(cfg, rngs) if needed else None
+    if cfg.engine == "reduced":
+        d = reduced_dimension(k, cfg.n, M)
+    # --- end reduced engine
+    if features is None:
+        features = make_features(k, d, rngs["features"]) if cfg.engine != "reduced" else reduced.features()
+    features = validate_array("features", features, shape=(k, d))
+    if cluster_labels is None:
+        cluster_labels = make_partition(k, cfg.positive)
+    cluster_labels = validate_array("cluster_labels", cluster_labels, shape=(k,), dtype=np.int64)
+    if not np.all(np.abs(cluster_labels) == 1) or int((cluster_labels > 0).sum()) != cfg.positive:
+        raise InvalidParameter("cluster_labels", cluster_labels.tolist(),
+                               f"entries in {{+1, -1}} with exactly positive = {cfg.positive} entries +1")
+    if train is None:
+        train = (sample_mixture(features, cluster_labels, cfg.n, rngs["train"], cfg.sigma)
+                 if cfg.engine != "reduced" else reduced.train(cluster_labels))
+    if test is None:
+        test = (sample_mixture(features, cluster_labels, cfg.n_test, rngs["test"], cfg.sigma)
+                if cfg.engine != "reduced" else reduced.test(cluster_labels, cfg.n_test))
+    for name, s, size in (("train", train, cfg.n), ("test", test, cfg.n_test)):
+        validate_array(f"{name}.X", s.X, shape=(size, d))
+        validate_array(f"{name}.y", s.y, shape=(size,), dtype=np.int64)
+        validate_array(f"{name}.clusters", s.clusters, shape=(size,), dtype=np.int64)
+    if W_init is None and b_init is None:
+        W_init, b_init = draw_init(cfg, rngs, reduced)
+    elif W_init is None or b_init is None:
+        raise InvalidParameter("W_init/b_init", "only one given", "both W_init and b_init, or neither")
+    W_init = validate_array("W_init", W_init, shape=(M, d))
+    b_init = validate_array("b_init", b_init, shape=(M,))
+    return cfg, {"features": features, "cluster_labels": cluster_labels, "train": train, "test": test,
+                 "W_init": W_init, "b_init": b_init}
+
+
+def training_inputs(cfg, train):
+    """``X`` for GD: the dense array, or for the reduced engine its :class:`ReducedInputs` form
+    (the same products with half the work)."""
+    if cfg.engine == "reduced":
+        return ReducedInputs.from_dense(train.X, cfg.k)
+    return train.X
+
+
 def run_simulation(config=None, *, features=None, cluster_labels=None, train=None, test=None,
-                   W_init=None, b_init=None, progress=None, **overrides):
+                   W_init=None, b_init=None, progress=None, method="auto", **overrides):
     """Sample the data, initialise, train by GD and measure: one run of SPEC §1.
 
     Every array may be supplied instead of sampled, so an external reference can replay a
@@ -307,6 +423,9 @@ def run_simulation(config=None, *, features=None, cluster_labels=None, train=Non
     b_init : ndarray, shape (M,), optional
     progress : callable, optional
         Called with 1 after each GD step.
+    method : {"auto", "primal", "span"}
+        The GD path (:func:`gradient_descent`); not part of the config, since every path gives
+        the same iterates up to float64 round-off.
 
     Returns
     -------
@@ -316,60 +435,19 @@ def run_simulation(config=None, *, features=None, cluster_labels=None, train=Non
         config = Config(**overrides)
     elif overrides:
         config = dataclasses.replace(config, **overrides)
-    cfg = config
-    rngs = cfg.rngs()
-    k, d, M = cfg.k, cfg.d, cfg.neurons
-    # --- reduced engine (SPEC §4, simulate/_reduced.py): sample in D = k + n + M coordinates,
-    # which become the working dimension d below; else fall back to explicit, recorded in cfg.
-    reduced = None
-    if cfg.engine == "reduced":
-        if reduced_applies(k, d, cfg.n, M):
-            reduced = ReducedSampler(k, d, cfg.n, M, cfg.sigma, cfg.init_scale, rngs)
-            d = reduced_dimension(k, cfg.n, M)
-        else:
-            cfg = dataclasses.replace(cfg, engine="explicit")
-    # --- end reduced engine
-    if features is None:
-        features = make_features(k, d, rngs["features"]) if reduced is None else reduced.features()
-    features = validate_array("features", features, shape=(k, d))
-    if cluster_labels is None:
-        cluster_labels = make_partition(k, cfg.positive)
-    cluster_labels = validate_array("cluster_labels", cluster_labels, shape=(k,), dtype=np.int64)
-    if not np.all(np.abs(cluster_labels) == 1) or int((cluster_labels > 0).sum()) != cfg.positive:
-        raise InvalidParameter("cluster_labels", cluster_labels.tolist(),
-                               f"entries in {{+1, -1}} with exactly positive = {cfg.positive} entries +1")
-    if train is None:
-        train = (sample_mixture(features, cluster_labels, cfg.n, rngs["train"], cfg.sigma)
-                 if reduced is None else reduced.train(cluster_labels))
-    if test is None:
-        test = (sample_mixture(features, cluster_labels, cfg.n_test, rngs["test"], cfg.sigma)
-                if reduced is None else reduced.test(cluster_labels, cfg.n_test))
-    for name, s, size in (("train", train, cfg.n), ("test", test, cfg.n_test)):
-        validate_array(f"{name}.X", s.X, shape=(size, d))
-        validate_array(f"{name}.y", s.y, shape=(size,), dtype=np.int64)
-        validate_array(f"{name}.clusters", s.clusters, shape=(size,), dtype=np.int64)
-    if W_init is None and b_init is None:
-        W_init, b_init = (init_weights(M, d, cfg.init_scale, rngs["init"])
-                          if reduced is None else reduced.init())
-    elif W_init is None or b_init is None:
-        raise InvalidParameter("W_init/b_init", "only one given", "both W_init and b_init, or neither")
-    W_init = validate_array("W_init", W_init, shape=(M, d))
-    b_init = validate_array("b_init", b_init, shape=(M,))
-
-    net0 = make_network(cfg.supervision, W_init, b_init, cfg.h)
+    cfg, a = prepare_inputs(config, features=features, cluster_labels=cluster_labels, train=train,
+                            test=test, W_init=W_init, b_init=b_init)
+    train = a["train"]
+    net0 = make_network(cfg.supervision, a["W_init"], a["b_init"], cfg.h)
     target = train.y if cfg.supervision == "binary" else train.clusters
     history, observe = (None, None)
     if cfg.history_every:
-        history, observe = _history_recorder((features, cluster_labels, train, test, cfg.readout), k)
+        history, observe = _history_recorder(
+            (a["features"], a["cluster_labels"], train, a["test"], cfg.readout), cfg.k)
     start = time.perf_counter()
-    X_gd = train.X
-    if cfg.engine == "reduced":  # the same products, with half the passes (ReducedInputs)
-        X_gd = ReducedInputs.from_dense(train.X, k)
-    net, loss = gradient_descent(net0, X_gd, target, cfg.eta, cfg.steps, every=cfg.history_every,
-                                 observe=observe, progress=progress)
+    net, loss = gradient_descent(net0, training_inputs(cfg, train), target, cfg.eta, cfg.steps,
+                                 every=cfg.history_every, observe=observe, progress=progress, method=method)
     seconds = time.perf_counter() - start
     if history is not None:
         history = {key: np.asarray(val) for key, val in history.items()}
-    return Run(config=cfg, features=features, cluster_labels=cluster_labels, train=train, test=test,
-               W_init=W_init, b_init=b_init, network=net, final_loss=loss, history=history,
-               seconds=seconds)
+    return Run(config=cfg, network=net, final_loss=loss, history=history, seconds=seconds, **a)

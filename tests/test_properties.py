@@ -1,7 +1,8 @@
 """Property-based tests: the claims hold across the regime, not only at the paper's setting.
 
-Hypothesis draws ``k``, ``|J+|``, ``d``, ``n``, ``m``, ``h`` and the seed; every run uses the
-reduced engine (exact in law, SPEC §4) so that ``d`` can sit far above ``n`` (the theorems'
+Hypothesis draws ``k``, ``|J+|``, ``d``, ``n``, ``m``, ``h`` and the seed; each example trains
+``REPLICAS`` initialisations on the drawn data in one stacked pass (``run_replicas``) and checks
+the claim for each; every run uses the reduced engine (exact in law, SPEC §4) so that ``d`` can sit far above ``n`` (the theorems'
 regime) at a cost independent of ``d``.
 
 Regime (stated, not the paper's unknown Assumption 4.x): ``2 <= k <= 6``, ``1 <= |J+| <= k-1``,
@@ -22,7 +23,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from featavg.simulate import Config, exact_radii, run_simulation
+from featavg.simulate import Config, exact_radii, run_replicas, run_simulation
 from featavg.theory import get_claim
 
 # measured 0.961-0.985 in the probe; hypothesis then found the corner k=2, n=100, d=3e4 at 0.923:
@@ -34,7 +35,24 @@ AVERAGING_MIN = 0.90
 # further: measured 0.83 at k=2, n=100 (prediction 0.894); 0.1 below the prediction covers that.
 DECOUPLING_SLACK = 0.1
 RADIUS_BAND = (0.8, 1.2)  # measured 0.906-1.085 for both ratios; about 0.1 of room each side
+# Cluster labels, one init at a time: at the corner k=2, n=100, d=3e4 (h=1: one neuron per
+# output) the argmax median radius over sqrt(d/2) varies with the init alone, 0.71-1.20 over
+# 48 inits (3 data seeds x 16 replicas, measured with run_replicas); the claim is about the
+# typical network, so the calibrated band applies to the radii pooled over the replicas and
+# each replica gets this band, about 0.06-0.1 outside the measured extremes.
+PER_INIT_RADIUS_BAND = (0.65, 1.3)
 N_POINTS = 60
+# Each example trains this many initialisations on its drawn data in one stacked pass
+# (featavg.simulate.run_replicas) and checks the claim for every one: the claims are about GD
+# from a small random init, not about one lucky draw.
+REPLICAS = 3
+
+
+def replica_runs(cfg, **overrides):
+    """The example's runs: the data of ``cfg.seed``, initial weights of ``cfg.seed + 10_001 r``
+    (``r = 0`` is ``run_simulation(cfg)`` itself, to round-off)."""
+    cfg = Config(**{**cfg.__dict__, **overrides})
+    return run_replicas(cfg, [cfg.seed + 10_001 * r for r in range(REPLICAS)])
 
 
 @st.composite
@@ -65,25 +83,30 @@ def averaged_net_radius_ratios(run):
 @given(cfg=regimes())
 def test_binary_labels_average_generalise_and_have_the_averaging_radius(cfg):
     """C1 (averaging), C2 (accuracy), C3 (radius of the averaging net, general partition)."""
-    run = run_simulation(cfg)
-    s = run.summary()
-    assert s["test_accuracy"] >= 0.99  # C2; 60 points: one error allowed would be 0.983
-    assert s["averaging_score"] >= AVERAGING_MIN  # C1
-    for ratio in averaged_net_radius_ratios(run):  # C3
-        assert RADIUS_BAND[0] <= ratio <= RADIUS_BAND[1], ratio
+    for run in replica_runs(cfg):
+        s = run.summary()
+        assert s["test_accuracy"] >= 0.99, run.init_seed  # C2; 60 points: one error allowed would be 0.983
+        assert s["averaging_score"] >= AVERAGING_MIN, run.init_seed  # C1
+        for ratio in averaged_net_radius_ratios(run):  # C3
+            assert RADIUS_BAND[0] <= ratio <= RADIUS_BAND[1], (ratio, run.init_seed)
 
 
 @given(cfg=regimes())
 def test_cluster_labels_decouple_and_reach_the_optimal_radius(cfg):
     """C5: decoupling, and the argmax readout's radius is sqrt(d/2) (optimal, C4)."""
-    run = run_simulation(cfg, supervision="cluster")
-    s = run.summary()
     ce = get_claim("C7.ce_decoupling").predictions
     own, other = ce["own"](a=0.0, sigma=1.0, k=cfg.k, h=cfg.h), ce["other"](a=0.0, sigma=1.0, k=cfg.k, h=cfg.h)
     predicted_cos = own / math.sqrt(own**2 + (cfg.k - 1) * other**2)
-    assert s["test_accuracy"] >= 0.99 and s["decoupling_score"] >= predicted_cos - DECOUPLING_SLACK
-    r = [x.radius for x in exact_radii(run.network, run.test.X, run.test.y, run.cluster_labels, "argmax")]
-    ratio = float(np.median(r)) / get_claim("C5.readouts").predictions["radius_argmax"](d=cfg.d)
+    optimum = get_claim("C5.readouts").predictions["radius_argmax"](d=cfg.d)
+    pooled = []
+    for run in replica_runs(cfg, supervision="cluster"):
+        s = run.summary()
+        assert s["test_accuracy"] >= 0.99 and s["decoupling_score"] >= predicted_cos - DECOUPLING_SLACK, run.init_seed
+        r = [x.radius for x in exact_radii(run.network, run.test.X, run.test.y, run.cluster_labels, "argmax")]
+        ratio = float(np.median(r)) / optimum
+        assert PER_INIT_RADIUS_BAND[0] <= ratio <= PER_INIT_RADIUS_BAND[1], (ratio, run.init_seed)
+        pooled += r
+    ratio = float(np.median(pooled)) / optimum
     assert RADIUS_BAND[0] <= ratio <= RADIUS_BAND[1], ratio
 
 
