@@ -166,12 +166,12 @@ def _late_start(history, cluster_labels, m):
 class _Context:
     """One ``make_figures`` call: seed, sizes, the cached paper-setting runs (shared with verify)."""
 
-    def __init__(self, seed, quick):
+    def __init__(self, seed, quick, verify=None):
         from featavg._verify import VerifyContext
 
         self.seed = seed
         self.quick = quick
-        self.verify = VerifyContext(quick=quick, seed=seed)
+        self.verify = verify if verify is not None else VerifyContext(quick=quick, seed=seed)
         #: test points whose exact radius enters the robust-accuracy curves (verify's number)
         self.n_radius = self.verify.n_radius
         # the attributes verify's helpers expect of a context
@@ -266,13 +266,13 @@ def _robust_accuracy(ctx):
     from featavg._predictions import predicted_radii
     from featavg.simulate import robust_accuracy
 
-    b, c = ctx.binary_run, ctx.cluster_run
+    b = ctx.binary_run
     d, k = b.config.d, b.config.k
     n = ctx.n_radius
-    radii = {
-        "binary (averaging)": _radii(ctx, b.network, b.test.X[:n], b.test.y[:n]),
-        "cluster, argmax readout": _radii(ctx, c.network, c.test.X[:n], c.test.y[:n], c.cluster_labels, "argmax"),
-        "cluster, sum readout": _radii(ctx, c.network, c.test.X[:n], c.test.y[:n], c.cluster_labels, "sum"),
+    radii = {  # the points and radii of verify's C3/C5 checks (cached in its context)
+        "binary (averaging)": ctx.verify.trained_radii("binary"),
+        "cluster, argmax readout": ctx.verify.trained_radii("cluster", "argmax"),
+        "cluster, sum readout": ctx.verify.trained_radii("cluster", "sum"),
     }
     pred = predicted_radii(d, k)  # C3.averaging_radius, C5.readouts (sum, argmax)
     K = int(np.sum(b.cluster_labels < 0))  # |J_{-y}| of the balanced partition
@@ -681,7 +681,7 @@ def _validate_only(only):
     return [f for f in FIGURES if f.id in only]
 
 
-def make_figures(out_dir, *, seed=0, quick=False, only=None, progress=None):
+def make_figures(out_dir, *, seed=0, quick=False, only=None, progress=None, context=None):
     """Compute and write every figure (PNG) under ``out_dir``; return their results in FIGURES order.
 
     Parameters
@@ -696,6 +696,9 @@ def make_figures(out_dir, *, seed=0, quick=False, only=None, progress=None):
         Figure ids to make (default ``None``: all); results keep the :data:`FIGURES` order.
     progress : callable, optional
         Called with 1 after each figure (a progress bar's ``update``).
+    context : featavg._verify.VerifyContext, optional
+        A verify context of the same ``seed`` and ``quick`` whose paper-setting runs and exact
+        radii are reused (``featavg report`` passes the one its checks ran in).
 
     Returns
     -------
@@ -722,7 +725,10 @@ def make_figures(out_dir, *, seed=0, quick=False, only=None, progress=None):
 
     import matplotlib.style
 
-    ctx = _Context(seed, bool(quick))
+    if context is not None and (context.seed != seed or context.quick != bool(quick)):
+        raise InvalidParameter("context", f"seed={context.seed}, quick={context.quick}",
+                               f"a VerifyContext with seed={seed} and quick={bool(quick)}")
+    ctx = _Context(seed, bool(quick), context)
     results = []
     for spec in specs:
         with matplotlib.style.context("default"):

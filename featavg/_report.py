@@ -570,7 +570,7 @@ def build_report(out_dir=DEFAULT_OUT, *, seed=0, quick=False, progress=None, fig
     if figures:
         from featavg._figures import make_figures
 
-        figs = make_figures(out_dir, seed=int(seed), quick=quick, progress=progress)
+        figs = make_figures(out_dir, seed=int(seed), quick=quick, progress=progress, context=ctx)
     pages = render_pages(all_claims(), rows, figs, seed=int(seed), quick=quick)
     files = write_pages(out_dir, pages, [f.file for f in figs])
     n_pass = sum(r["status"] == "passed" for r in rows)

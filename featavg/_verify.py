@@ -100,6 +100,7 @@ class VerifyContext:
         self.claim = claim
         #: test points whose exact radius is measured (trained nets)
         self.n_radius = 24 if quick else 100
+        self._trained_radii = {}
 
     def prediction(self, claim_id, name):
         """``claim(claim_id).predictions[name]``."""
@@ -124,6 +125,20 @@ class VerifyContext:
     @functools.cached_property
     def cluster_run(self):
         return self.simulate(self.paper_config("cluster"))
+
+    def trained_radii(self, supervision, readout="argmax"):
+        """Exact radii of the first ``n_radius`` test points of a paper-setting run, ndarray.
+
+        Cached per (supervision, readout): the C3/C5 checks and the report's robust-accuracy
+        figure measure the same points. ``readout`` matters only for the cluster run.
+        """
+        key = (supervision, readout if supervision == "cluster" else None)
+        if key not in self._trained_radii:
+            run = self.binary_run if supervision == "binary" else self.cluster_run
+            X, y = run.test.X[:self.n_radius], run.test.y[:self.n_radius]
+            labels = run.cluster_labels if supervision == "cluster" else None
+            self._trained_radii[key] = _radii(self, run.network, X, y, labels, readout)
+        return self._trained_radii[key]
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,8 +256,7 @@ def _c2_accuracy(ctx):
 def _c3_trained(ctx):
     run = ctx.binary_run
     cfg = run.config
-    X, y = run.test.X[:ctx.n_radius], run.test.y[:ctx.n_radius]
-    r = _radii(ctx, run.network, X, y)
+    r = ctx.trained_radii("binary")
     predicted = float(ctx.prediction("C3.averaging_radius", "radius_balanced")(cfg.d, cfg.k))
     measured = float(np.median(r))
     ratio = measured / predicted
@@ -392,8 +406,7 @@ def _c5_readout(readout, lo, hi):
     def measure(ctx):
         run = ctx.cluster_run
         cfg = run.config
-        X, y = run.test.X[:ctx.n_radius], run.test.y[:ctx.n_radius]
-        r = _radii(ctx, run.network, X, y, run.cluster_labels, readout)
+        r = ctx.trained_radii("cluster", readout)
         K = int(np.sum(run.cluster_labels < 0))  # |J_{-y}| (balanced partition)
         if readout == "argmax":
             predicted = float(ctx.prediction("C5.readouts", "radius_argmax")(cfg.d))
