@@ -17,6 +17,7 @@ argmax readout's over ``sqrt(d/2)`` 0.928-1.085. The deviations are the finite-T
 coefficients (C1.coefficient_balance) and the sampling error of a 60-point median.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -51,7 +52,7 @@ REPLICAS = 3
 def replica_runs(cfg, **overrides):
     """The example's runs: the data of ``cfg.seed``, initial weights of ``cfg.seed + 10_001 r``
     (``r = 0`` is ``run_simulation(cfg)`` itself, to round-off)."""
-    cfg = Config(**{**cfg.__dict__, **overrides})
+    cfg = dataclasses.replace(cfg, **overrides)
     return run_replicas(cfg, [cfg.seed + 10_001 * r for r in range(REPLICAS)])
 
 
