@@ -325,7 +325,7 @@ def _robust_accuracy(ctx):
 # 3. margin trajectories in the late regime vs the Lambert-W solution and the GD map
 
 def _margin_trajectories(ctx):
-    from featavg.simulate import Config, cluster_margins
+    from featavg.simulate import Config
 
     d = 10 ** 6
     k, m = 10, 5

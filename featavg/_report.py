@@ -68,12 +68,6 @@ def mathml(expr):
     return to_mathml(expr)
 
 
-def _latex(expr):
-    import sympy as sp
-
-    return sp.latex(expr)
-
-
 @dataclasses.dataclass(frozen=True)
 class Math:
     """A SymPy expression in the document, printed as LaTeX (Markdown) or MathML (HTML)."""
@@ -81,7 +75,9 @@ class Math:
     expr: object
 
     def as_latex(self):
-        return _latex(self.expr)
+        import sympy as sp
+
+        return sp.latex(self.expr)
 
     def as_mathml(self):
         return mathml(self.expr)
@@ -209,12 +205,10 @@ def _check_details(rows):
                             ("b", "Tolerance."), f" {r['tolerance']}: {r['reason']}.")))
         if r.get("error"):
             blocks.append(Para((("b", "Error."), " ", ("code", r["error"]))))
-        config = {k: v for k, v in r["config"].items()}
-        blocks.append(Para((("b", "Configuration."), " ", ("code", fmt(config)))))
-        details = {k: v for k, v in (r.get("details") or {}).items()}
+        blocks.append(Para((("b", "Configuration."), " ", ("code", fmt(r["config"])))))
+        details = r.get("details") or {}
         if details:
-            items = tuple((k, fmt(v)) for k, v in details.items())
-            blocks.append(Table(("detail", "value"), items))
+            blocks.append(Table(("detail", "value"), tuple((k, fmt(v)) for k, v in details.items())))
     return blocks
 
 

@@ -690,7 +690,6 @@ def _c7_equalise_trained(ctx):
 
 def _c7_trained(ctx):
     """Trained binary net at d = 10^6 (reduced engine): late-phase class-mean margins vs the GD map."""
-    from featavg.simulate import Config
 
     run = _trained_large_d(ctx)
     k, d, m, n, eta = (run.config.k, run.config.d, run.config.m, run.config.n, run.config.eta)

@@ -125,7 +125,7 @@ def _groups(net, y, cluster_labels, readout):
         m = net.m
         own, other = (np.arange(m), np.arange(m, 2 * m)) if y > 0 else (np.arange(m, 2 * m), np.arange(m))
         return own, [np.arange(m)], [other]
-    h, k = net.h, net.k
+    h = net.h
     labels = np.asarray(cluster_labels)
     own_clusters = np.flatnonzero(labels == y)
     other_clusters = np.flatnonzero(labels != y)
