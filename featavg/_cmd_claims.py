@@ -1,49 +1,70 @@
-"""``featavg claims``: list the theory's claims and run their machine checks (SPEC §6)."""
+"""``featavg claims``: list the claims and run their derivation steps' machine checks."""
 
 import sys
 
 from featavg._output import print_json
 
 NAME = "claims"
-HELP = "List the theory's claims (featavg.theory) and run every derivation step's machine check."
+HELP = "List the claims (featavg.claims and --claims files) and run every derivation step's machine check."
 
 
 def add_arguments(p):
     p.add_argument("--json", action="store_true",
-                   help="print a JSON list of {id, title, statement_latex, assumptions, regime, checks}")
+                   help="print a JSON list of {id, title, statement_latex, assumptions, regime, predictions, "
+                        "checks (each step with passed and generality), numeric_checks, general, instance, passed}")
+    p.add_argument("--claims", action="append", default=[], metavar="PATH",
+                   help="also list the claims of PATH (a .py file, a directory, or a module; repeatable)")
 
 
-def _collect():
-    from featavg.theory import all_claims
-
+def collect(registry):
+    """One JSON-ready dict per claim; a claim whose derive() fails gets ``error`` and ``passed: false``."""
     out = []
-    for c in all_claims():
+    for e in registry:
+        row = {"id": e.id, "source": e.source, "numeric_checks": [c.id for c in e.checks]}
+        try:
+            c = e.claim()
+        except Exception as exc:
+            row.update(title=None, checks=[], passed=False, error=f"{type(exc).__name__}: {exc}",
+                       general=0, instance=0)
+            out.append(row)
+            continue
         checks = c.run_checks()
-        out.append({"id": c.id, "title": c.title, "statement_latex": c.statement_latex,
-                    "assumptions": c.assumptions, "regime": c.regime,
-                    "predictions": sorted(c.predictions), "checks": checks,
-                    "passed": all(r["passed"] for r in checks)})
+        row.update(title=c.title, kind=c.kind, statement_latex=c.statement_latex, assumptions=c.assumptions,
+                   regime=c.regime, predictions=sorted(c.predictions), checks=checks,
+                   general=sum(s["generality"] == "general" for s in checks),
+                   instance=sum(s["generality"] == "instance" for s in checks),
+                   passed=bool(checks) and all(s["passed"] for s in checks))
+        out.append(row)
+    for err in registry.errors:
+        out.append({"id": err.claim or err.source, "source": err.source, "title": None, "checks": [],
+                    "passed": False, "error": err.message, "general": 0, "instance": 0, "numeric_checks": []})
     return out
 
 
 def _print_table(rows, file=None):
-    file = file or sys.stdout
-    w = file.write
+    w = (file or sys.stdout).write
     width = max(len(r["id"]) for r in rows)
-    w(f"{'id':<{width}}  checks  title\n")
+    w(f"{'id':<{width}}  steps        general/instance  title\n")
     for r in rows:
         n_ok = sum(ch["passed"] for ch in r["checks"])
         mark = "ok  " if r["passed"] else "FAIL"
-        w(f"{r['id']:<{width}}  {mark} {n_ok}/{len(r['checks'])}  {r['title']}\n")
+        w(f"{r['id']:<{width}}  {mark} {n_ok:>2}/{len(r['checks']):<2}  {r['general']:>7}/{r['instance']:<8}  "
+          f"{r['title'] or ''}\n")
+        if r.get("error"):
+            w(f"{'':<{width}}    error: {r['error']}\n")
         for ch in r["checks"]:
             if not ch["passed"]:
                 w(f"{'':<{width}}    failed: {ch['step']}" + (f" ({ch['error']})" if "error" in ch else "") + "\n")
     n_fail = sum(not r["passed"] for r in rows)
-    w(f"{len(rows)} claims, {n_fail} with failed checks\n")
+    steps = sum(len(r["checks"]) for r in rows)
+    general = sum(r["general"] for r in rows)
+    w(f"{len(rows)} claims, {n_fail} with failed checks; {steps} steps, {general} general, {steps - general} instance\n")
 
 
 def run(args):
-    rows = _collect()
+    from featavg._registry import discover
+
+    rows = collect(discover(args.claims))
     if args.json:
         print_json(rows)
     else:

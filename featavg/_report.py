@@ -3,12 +3,13 @@ r"""The derivation report (``featavg report``): every claim's statement, steps, 
 What is written into the output directory (default ``derivations/``):
 
 * ``index.md`` / ``index.html``: the overview table of all claims with their verdicts and links;
-* ``<claim id>.md`` / ``.html``, one per theory claim (``featavg.theory``): statement, assumptions,
-  regime, the derivation steps with each step's machine-check verdict, the lambdified predictions,
-  the table of the numeric checks that test it (``featavg verify``) and its figures;
-* ``<C n>.md`` / ``.html``, one per SPEC claim that has numeric checks with no theory claim of
-  their own (the measured consequences of C1, C2, C5);
-* ``figures/*.png`` (:mod:`featavg._figures`);
+* ``<claim id>.md`` / ``.html``, one per claim module (:mod:`featavg.claims` and any ``--claims``
+  file): statement, assumptions, regime, the derivation steps with each step's machine-check
+  verdict and generality (general, or an instance check at stated sizes), the lambdified
+  predictions, the numeric checks of ``featavg verify`` with their bands, intervals, seeds and
+  rivals, and the claim's figures;
+* ``figures/*.png`` (the claim modules' :class:`featavg.evidence.Figure` objects, drawn by
+  :mod:`featavg._figures`);
 * ``.featavg-report.json``: the manifest of the files written, so that a later run removes the
   pages it no longer writes and never touches anything else.
 
@@ -30,31 +31,20 @@ the committed ``derivations/``.
 import dataclasses
 import html
 import json
-import math
 import os
 import re
 import time
 
 import numpy as np
 
-from featavg.simulate import InvalidParameter, atomic_write
+from featavg._errors import InvalidParameter
+from featavg._output import fmt
+from featavg.simulate import atomic_write
 
-__all__ = ["DEFAULT_OUT", "SPEC_CLAIMS", "build_report", "render_pages", "write_pages", "mathml"]
+__all__ = ["DEFAULT_OUT", "build_report", "render_pages", "write_pages", "mathml", "fmt"]
 
 DEFAULT_OUT = "derivations"
 MANIFEST = ".featavg-report.json"
-
-#: SPEC §2's claims by number: the short names used to group checks (SPEC.md §2)
-SPEC_CLAIMS = {
-    "C1": "Feature averaging",
-    "C2": "Generalisation",
-    "C3": "Non-robustness",
-    "C4": "A robust network exists, and it is optimal",
-    "C5": "Fine-grained supervision decouples",
-    "C6": "Labels alone are not enough",
-    "C7": "Dynamics",
-}
-
 
 # --------------------------------------------------------------------------------------------
 # mathematics: SymPy prints both forms
@@ -133,104 +123,115 @@ class Page:
     blocks: tuple
 
 
-# --------------------------------------------------------------------------------------------
-# number formatting (the only place numbers become text)
-# --------------------------------------------------------------------------------------------
+_STATUS_TEXT = {"passed": "passed", "failed": "FAILED", "inconclusive": "INCONCLUSIVE"}
 
-#: below this magnitude a measured number is float64 round-off (or a solver's residual): printed as
-#: a bound, not as digits that change with the BLAS kernel of the machine
-ROUND_OFF = 1e-8
+#: vectors longer than this are summarised on a page (count, range); the JSON keeps every value
+MAX_LISTED = 10
 
 
-def fmt(v, _nested=False):
-    """Deterministic text of a measured value: floats with 4 significant digits, magnitudes below
-    :data:`ROUND_OFF` as ``< 1e-08``, nested dicts in braces."""
-    if v is None:
-        return "-"
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if not math.isfinite(v):
-            return str(v)
-        if v != 0.0 and abs(v) < ROUND_OFF:
-            return f"< {ROUND_OFF:.0e}" if v > 0 else f"> -{ROUND_OFF:.0e}"
-        s = f"{v:.4g}"
-        return "0" if s == "-0" else s
+def fmt_page(v):
+    """:func:`featavg._output.fmt`, with long vectors summarised as ``N values in [min, max]``."""
+    if isinstance(v, (list, tuple)) and len(v) > MAX_LISTED and all(isinstance(x, (int, float)) for x in v):
+        return f"{len(v)} values in [{fmt(min(v))}, {fmt(max(v))}]"
     if isinstance(v, dict):
-        inner = ", ".join(f"{k} = {fmt(x, True)}" for k, x in v.items())
-        return "{" + inner + "}" if _nested else inner
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return "[" + ", ".join(fmt(x, True) for x in v) + "]"
-    return str(v)
+        return ", ".join(f"{k} = {fmt_page(x) if isinstance(x, (list, tuple)) else fmt(x, True)}" for k, x in v.items())
+    return fmt(v)
 
 
-def _status(passed):
-    return "passed" if passed else "FAILED"
+def _status(status):
+    """The page text of a row status (``True``/``False`` accepted for derivation steps)."""
+    if isinstance(status, bool):
+        status = "passed" if status else "failed"
+    return _STATUS_TEXT[status]
+
+
+def _claim_status(rows):
+    """A claim's verdict from its rows: failed if any failed, else inconclusive if any is, else passed."""
+    statuses = {r["status"] for r in rows}
+    if not rows or "failed" in statuses:
+        return "failed"
+    return "inconclusive" if "inconclusive" in statuses else "passed"
 
 
 # --------------------------------------------------------------------------------------------
 # building the pages
 # --------------------------------------------------------------------------------------------
 
-def _spec_number(claim_id):
-    return claim_id.split(".", 1)[0]
+def _band_text(r):
+    b = r.get("band")
+    if not b:
+        return "-"
+    return f"[{fmt_page(b['lo'])}, {fmt_page(b['hi'])}]"
 
 
-def _symbolic_rows(rows):
-    """``claim id -> symbolic row`` (the verify rows whose id is ``<claim>.symbolic``)."""
-    return {r["claim"]: r for r in rows if r["id"].endswith(".symbolic") and r["claim"]}
-
-
-def _numeric_rows(rows):
-    return [r for r in rows if not r["id"].endswith(".symbolic")]
+def _rivals_text(r):
+    rivals = r.get("rivals") or []
+    return f"{sum(x['status'] == 'rejected' for x in rivals)} of {len(rivals)} rejected" if rivals else "none"
 
 
 def _check_table(rows):
-    header = ("check", "predicted", "measured", "tolerance", "verdict")
-    body = tuple((r["id"], fmt(r["predicted"]), fmt(r["measured"]), r["tolerance"], _status(r["status"] == "passed"))
-                 for r in rows)
+    header = ("check", "predicted", "measured", "band", "rivals", "verdict")
+    body = tuple((r["id"], fmt_page(r["predicted"]), fmt_page(r["measured"]), _band_text(r), _rivals_text(r),
+                  _status(r["status"])) for r in rows)
     return Table(header, body)
 
 
 def _check_details(rows):
-    """Per check: its title, regime, the reason of its tolerance, its configuration and details."""
+    """Per check: title, regime, the band with every term's reason, interval, seeds, rivals, config."""
     blocks = []
     for r in rows:
         blocks.append(Heading(3, f"{r['id']}: {r['title']}", anchor=r["id"]))
-        blocks.append(Para((("b", "Verdict."), f" {_status(r['status'] == 'passed')}. ",
-                            ("b", "Regime."), f" {r['regime']}. ",
-                            ("b", "Tolerance."), f" {r['tolerance']}: {r['reason']}.")))
+        blocks.append(Para((("b", "Verdict."), f" {_status(r['status'])}: {r.get('verdict', '')}. ",
+                            ("b", "Regime."), f" {r['regime']}.")))
+        blocks.append(Para((("b", "Band."), f" {r.get('tolerance', '-')}.")))
+        if r.get("interval") is not None:
+            blocks.append(Para((("b", "Measured interval."), f" {fmt_page(r['interval'])} "
+                                f"(confidence {fmt(r['config'].get('confidence'))}); seeds {fmt(r.get('seeds'))}.")))
+        if r.get("baseline") is not None:
+            blocks.append(Para((("b", "Prediction from the sizes alone."), f" {fmt_page(r['baseline'])} (the prediction "
+                                "above uses measured properties of the sample or the trained net).")))
+        if r.get("rivals"):
+            blocks.append(Table(("rival", "what it models", "predicted", "verdict"),
+                                tuple((x["name"], x["why"], fmt_page(x["predicted"]), x["status"]) for x in r["rivals"])))
         if r.get("error"):
             blocks.append(Para((("b", "Error."), " ", ("code", r["error"]))))
-        blocks.append(Para((("b", "Configuration."), " ", ("code", fmt(r["config"])))))
+        blocks.append(Para((("b", "Configuration."), " ", ("code", fmt_page(r["config"])))))
         details = r.get("details") or {}
         if details:
-            blocks.append(Table(("detail", "value"), tuple((k, fmt(v)) for k, v in details.items())))
+            blocks.append(Table(("detail", "value"), tuple((k, fmt_page(v)) for k, v in details.items())))
     return blocks
 
 
 def _figure_blocks(figures):
-    return [Figure(f.file, f.title, f.caption) for f in figures]
+    out = []
+    for f in figures:
+        if f.error:
+            out.append(Para((("b", f"Figure {f.id} failed."), " ", ("code", f.error))))
+        else:
+            out.append(Figure(f.file, f.title, f.caption))
+    return out
 
 
-def _claim_page(claim, symbolic, checks, figures):
+def _claim_page(claim, symbolic, checks, figures, source):
     blocks = [Para((Link("index", "index"),)),
               Para((("b", "Statement."),)),
               DisplayMath(Math(claim.statement)),
               Para((("b", "Assumptions."), f" {claim.assumptions}")),
               Para((("b", "Regime."), f" {claim.regime}")),
               Heading(2, "Derivation")]
+    if source is not None:
+        blocks.insert(1, Para((("b", "Source."), " ", ("code", source))))
     results = {s["step"]: s for s in (symbolic or {}).get("details", {}).get("steps", [])}
     n_ok = sum(s["passed"] for s in results.values())
-    blocks.append(Para((f"{len(claim.steps)} steps, each machine-checked by SymPy; "
-                        f"{n_ok} of {len(claim.steps)} passed.",)))
+    n_general = sum(st.generality == "general" for st in claim.steps)
+    blocks.append(Para((f"{len(claim.steps)} steps, each machine-checked by SymPy; {n_ok} of {len(claim.steps)} "
+                        f"passed; {n_general} general (symbolic sizes), {len(claim.steps) - n_general} instance "
+                        "checks at stated sizes.",)))
     for i, step in enumerate(claim.steps, 1):
         res = results.get(step.name)
         verdict = "not run" if res is None else _status(res["passed"])
-        blocks.append(Para((("b", f"Step {i}."), f" {step.name} ({verdict})")))
+        scope = "general" if step.generality == "general" else f"instance check: {step.instances}"
+        blocks.append(Para((("b", f"Step {i}."), f" {step.name} ({verdict}; {scope})")))
         blocks.append(DisplayMath(Math(step.expr)))
         if res is not None and res.get("error"):
             blocks.append(Para((("b", "Error."), " ", ("code", res["error"]))))
@@ -249,36 +250,28 @@ def _claim_page(claim, symbolic, checks, figures):
         blocks.append(_check_table(checks))
         blocks.extend(_check_details(checks))
     else:
-        blocks.append(Para(("No numeric check uses this claim's predictions; its steps are its check.",)))
+        blocks.append(Para(("No numeric check ran.",)))
     if figures:
         blocks.append(Heading(2, "Figures"))
         blocks.extend(_figure_blocks(figures))
     return Page(claim.id, f"{claim.id}: {claim.title}", tuple(blocks))
 
 
-def _spec_page(number, checks, figures):
-    blocks = [Para((Link("index", "index"),)),
-              Para((f"Numeric checks of SPEC claim {number} ({SPEC_CLAIMS.get(number, '')}) that measure a "
-                    "consequence of the claim directly, with no symbolic theory claim of their own.",)),
-              Heading(2, "Numeric checks"), _check_table(checks), *_check_details(checks)]
-    if figures:
-        blocks.append(Heading(2, "Figures"))
-        blocks.extend(_figure_blocks(figures))
-    return Page(number, f"{number}: {SPEC_CLAIMS.get(number, '')} (measured)", tuple(blocks))
-
-
-def render_pages(claims, rows, figures, *, seed, quick):
-    """The report's pages from the theory claims, the ``verify`` rows and the figure results.
+def render_pages(claims, rows, figures, *, seed, quick, sources=None, load_errors=()):
+    """The report's pages from the claims, the ``verify`` rows and the figure results.
 
     Parameters
     ----------
     claims : list of featavg.theory.Claim
     rows : list of dict
-        :func:`featavg._verify.run_checks` rows (numeric checks and one ``<claim>.symbolic`` row
-        per claim).
+        :func:`featavg._verify.run_checks` rows (numeric rows and one ``<claim>.symbolic`` row per claim).
     figures : list of featavg._figures.FigureResult
     seed : int
     quick : bool
+    sources : dict, optional
+        ``claim id -> source`` for user claims (shown on their pages).
+    load_errors : list of dict
+        The rows of claims that could not be loaded (listed on the index).
 
     Returns
     -------
@@ -286,58 +279,52 @@ def render_pages(claims, rows, figures, *, seed, quick):
     """
     from featavg import __version__
 
-    symbolic = _symbolic_rows(rows)
-    numeric = _numeric_rows(rows)
-    by_claim, loose = {}, {}
-    for r in numeric:
-        if r["claim"]:
+    sources = sources or {}
+    symbolic = {r["claim"]: r for r in rows if r.get("kind") == "symbolic"}
+    by_claim = {}
+    for r in rows:
+        if r.get("kind") == "numeric":
             by_claim.setdefault(r["claim"], []).append(r)
-        else:
-            loose.setdefault(_spec_number(r["id"]), []).append(r)
     figs_by_claim = {}
     for f in figures:
         for c in f.claims:
             figs_by_claim.setdefault(c, []).append(f)
     unknown = sorted(set(by_claim) - {c.id for c in claims})
     if unknown:
-        raise InvalidParameter("rows", f"checks of unknown claims {unknown}", "claims of featavg.theory")
+        raise InvalidParameter("rows", f"checks of unknown claims {unknown}", "rows of the given claims")
 
-    pages = []
-    overview = []
+    pages, overview = [], []
     for c in claims:
         sym = symbolic.get(c.id)
-        n_steps = len(c.steps)
-        n_steps_ok = sum(s["passed"] for s in (sym or {}).get("details", {}).get("steps", []))
+        steps = (sym or {}).get("details", {}).get("steps", [])
+        n_steps_ok = sum(s["passed"] for s in steps)
+        n_general = sum(st.generality == "general" for st in c.steps)
         checks = by_claim.get(c.id, [])
         n_checks_ok = sum(r["status"] == "passed" for r in checks)
-        ok = sym is not None and sym["status"] == "passed" and n_checks_ok == len(checks)
-        overview.append((_spec_number(c.id), (Link(c.id, c.id),), c.title, f"{n_steps_ok}/{n_steps}",
-                         f"{n_checks_ok}/{len(checks)}", _status(ok)))
-        pages.append(_claim_page(c, sym, checks, figs_by_claim.get(c.id, [])))
-    spec_rows = []
-    for number in sorted(loose):
-        checks = loose[number]
-        n_ok = sum(r["status"] == "passed" for r in checks)
-        spec_rows.append((number, (Link(number, number),), SPEC_CLAIMS.get(number, ""),
-                          f"{n_ok}/{len(checks)}", _status(n_ok == len(checks))))
-        pages.append(_spec_page(number, checks, figs_by_claim.get(number, [])))
+        status = _claim_status(checks + ([sym] if sym else []))
+        overview.append(((Link(c.id, c.id),), c.title, f"{n_steps_ok}/{len(c.steps)} ({n_general} general)",
+                         f"{n_checks_ok}/{len(checks)}", _status(status)))
+        pages.append(_claim_page(c, sym, checks, figs_by_claim.get(c.id, []), sources.get(c.id)))
 
     n_pass = sum(r["status"] == "passed" for r in rows)
+    n_inc = sum(r["status"] == "inconclusive" for r in rows)
+    n_num = sum(r.get("kind") == "numeric" for r in rows)
     blocks = [
         Para(("The derivation report of ", ("code", "featavg"), f" {__version__}: each claim of the theory of "
               "feature averaging (Li, Pan, Lyu, Li, ICLR 2025) with its statement, its derivation steps "
-              "machine-checked by SymPy, the numeric checks that test it against exact simulations, and "
+              "machine-checked by SymPy, the numeric checks that test it against exact simulations (each with "
+              "its band, computed from named quantities, and the rival predictions it must reject), and "
               "its figures. Written by ", ("code", "featavg report" + (" --quick" if quick else "")),
               f" with seed {seed}; do not edit, regenerate.")),
-        Para((("b", "Verdict."), f" {n_pass} of {len(rows)} checks passed ({len(numeric)} numeric, "
-              f"{len(symbolic)} symbolic: one per claim, all of its steps).")),
+        Para((("b", "Verdict."), f" {n_pass} of {len(rows)} rows passed, {n_inc} inconclusive ({n_num} numeric, "
+              f"{len(symbolic)} symbolic: one per claim, all of its steps). A numeric row passes when the measured "
+              "value lies in its band and every rival is rejected.")),
         Heading(2, "Claims"),
-        Table(("SPEC", "claim", "title", "steps passed", "numeric checks passed", "verdict"), tuple(overview)),
+        Table(("claim", "title", "steps passed", "numeric checks passed", "verdict"), tuple(overview)),
     ]
-    if spec_rows:
-        blocks += [Heading(2, "Measured consequences"),
-                   Para(("Numeric checks of SPEC claims that have no symbolic claim of their own.",)),
-                   Table(("SPEC", "page", "claim", "checks passed", "verdict"), tuple(spec_rows))]
+    if load_errors:
+        blocks += [Heading(2, "Claims that could not be loaded"),
+                   Table(("source", "error"), tuple((e["details"]["source"], e["error"]) for e in load_errors))]
     if figures:
         blocks += [Heading(2, "Figures"),
                    Table(("figure", "claims"), tuple(((f.title,), tuple(_join_links(f.claims))) for f in figures))]
@@ -427,6 +414,7 @@ figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.95rem; color: #333; }
 code { background: #f5f5f5; padding: 0 0.2rem; }
 .FAILED { color: #b00020; font-weight: bold; }
+.INCONCLUSIVE { color: #8a5a00; font-weight: bold; }
 """
 
 _MATHML_NS = "http://www.w3.org/1998/Math/MathML"
@@ -459,7 +447,7 @@ def _html_parts(parts):
 def _html_cell(cell, tag):
     if isinstance(cell, tuple):
         return f"<{tag}>{_html_parts(cell)}</{tag}>"
-    cls = f' class="{cell}"' if cell == "FAILED" else ""
+    cls = f' class="{cell}"' if cell in ("FAILED", "INCONCLUSIVE") else ""
     return f"<{tag}{cls}>{html.escape(cell, quote=False)}</{tag}>"
 
 
@@ -529,58 +517,71 @@ def write_pages(out_dir, pages, figure_files=()):
     return written
 
 
-def build_report(out_dir=DEFAULT_OUT, *, seed=0, quick=False, progress=None, figures=True):
+def build_report(out_dir=DEFAULT_OUT, *, seed=0, quick=False, progress=None, figures=True, claims=(),
+                 registry=None):
     """Run every check and figure and write the report into ``out_dir``.
 
     Parameters
     ----------
     out_dir : str or path
     seed : int
-        Seed of every check and figure (recorded on the index page).
+        Base seed of every check and figure (recorded on the index page), ``>= 0``.
     quick : bool
-        The smaller sizes of ``featavg verify --quick`` and of the figures.
+        The smaller samples of ``featavg verify --quick``.
     progress : callable, optional
-        Called with 1 after each check and each figure.
+        Called with 1 after each row and each figure.
     figures : bool
         Whether to make the figures (False: pages only, for tests of the printers).
+    claims : sequence of str
+        ``--claims`` sources whose claims are reported beside ours.
+    registry : featavg._registry.Registry, optional
+        Instead of discovering (tests).
 
     Returns
     -------
     dict
-        ``out_dir``, ``files``, ``figures`` (id, file, title), ``checks``, ``passed``, ``seconds``.
+        ``out_dir``, ``files``, ``figures`` (id, file, title, error), ``checks``, ``passed``,
+        ``failed``, ``inconclusive``, ``seconds``.
     """
     from featavg import _verify
-    from featavg.theory import all_claims
+    from featavg._figures import make_figures
+    from featavg._registry import discover
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidParameter("seed", seed, "an integer >= 0")
     out_dir = os.fspath(out_dir)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise InvalidParameter("out", out_dir, "a directory (existing or new), not a file")
+    reg = registry if registry is not None else discover(claims)
     start = time.perf_counter()
-    ctx = _verify.VerifyContext(quick=quick, seed=int(seed))
-    rows = _verify.run_checks(_verify.all_checks(), ctx, progress=progress)
-    figs = []
-    if figures:
-        from featavg._figures import make_figures
-
-        figs = make_figures(out_dir, seed=int(seed), quick=quick, progress=progress, context=ctx)
-    pages = render_pages(all_claims(), rows, figs, seed=int(seed), quick=quick)
-    files = write_pages(out_dir, pages, [f.file for f in figs])
-    n_pass = sum(r["status"] == "passed" for r in rows)
+    ctx = _verify.VerifyContext(quick=quick, seed=int(seed), registry=reg)
+    rows, _ = _verify.rows_for_registry(reg, ctx, progress=progress)
+    figs = make_figures(out_dir, reg.figures(), ctx, progress=progress) if figures else []
+    good = []
+    for e in reg:
+        try:
+            good.append(e.claim())
+        except Exception:  # its symbolic row reports the failure; no page without a statement
+            pass
+    load_errors = [r for r in rows if r.get("kind") == "load"]
+    sources = {e.id: e.source for e in reg if not e.builtin}
+    ok_ids = {c.id for c in good}
+    page_rows = [r for r in rows if r.get("kind") != "load" and r.get("claim") in ok_ids]
+    pages = render_pages(good, page_rows, figs, seed=int(seed), quick=quick, sources=sources, load_errors=load_errors)
+    files = write_pages(out_dir, pages, [f.file for f in figs if not f.error])
     return {"out_dir": out_dir, "files": files, "pages": len(pages),
-            "figures": [{"id": f.id, "file": f.file, "title": f.title} for f in figs],
-            "checks": len(rows), "passed": n_pass, "failed": [r["id"] for r in rows if r["status"] != "passed"],
+            "figures": [{"id": f.id, "file": f.file, "title": f.title, "error": f.error} for f in figs],
+            "checks": len(rows), "passed": sum(r["status"] == "passed" for r in rows),
+            "failed": [r["id"] for r in rows if r["status"] == "failed"] + [f.id for f in figs if f.error],
+            "inconclusive": [r["id"] for r in rows if r["status"] == "inconclusive"],
             "seed": int(seed), "quick": bool(quick), "seconds": time.perf_counter() - start}
 
 
-def count_units(figures=True):
-    """Progress-bar units of :func:`build_report`: one per check and per figure."""
+def count_units(registry=None, figures=True):
+    """Progress-bar units of :func:`build_report`: one per row and per figure."""
     from featavg import _verify
+    from featavg._registry import default_registry
 
-    n = len(_verify.all_checks())
-    if figures:
-        from featavg._figures import FIGURES
-
-        n += len(FIGURES)
-    return n
+    reg = registry if registry is not None else default_registry()
+    units, _ = _verify.select(reg)
+    return _verify.count_rows(units) + (len(reg.figures()) if figures else 0)

@@ -1,16 +1,17 @@
 """The ``featavg`` command line: one entry point, one module per subcommand.
 
 Each subcommand module (``featavg/_cmd_*.py``) defines ``NAME``, ``HELP``, ``add_arguments(parser)``
-and ``run(args) -> int``. Usage errors (argparse's, and :class:`InvalidParameter` or
-:class:`RunFileError` raised from the library) print one line and exit 2 with no traceback;
-numerical trouble (:class:`NumericalError`) prints one line and exits 1.
+and ``run(args) -> int``. Usage errors (argparse's, and every :class:`featavg.UsageError` raised
+from the library: :class:`InvalidParameter`, :class:`RunFileError`, :class:`UnknownClaim`,
+:class:`ClaimFileError`) print one line and exit 2 with no traceback; numerical trouble
+(:class:`NumericalError`) prints one line and exits 1. ``python -m featavg`` is the same command.
 """
 
 import argparse
 import importlib
 import sys
 
-from featavg.simulate import FeatavgError, InvalidParameter, NumericalError, RunFileError
+from featavg._errors import FeatavgError, NumericalError, UsageError
 
 __all__ = ["main", "SUBCOMMANDS"]
 
@@ -42,7 +43,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args._run(args)
-    except (InvalidParameter, RunFileError) as exc:
+    except UsageError as exc:
         args._parser.print_usage(sys.stderr)
         print(f"featavg {args.command}: error: {exc}", file=sys.stderr)
         return 2

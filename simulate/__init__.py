@@ -1,10 +1,12 @@
-"""featavg.simulate: pure-NumPy simulation of SPEC §1 with hand-derived gradients.
+"""featavg.simulate: pure-NumPy simulation of docs/science.md §1 with hand-derived gradients.
 
 Never imports SymPy: the formulas it implements live in ``featavg.theory`` and are compared with
 it in ``tests/``.
 """
 
 from ._data import Sample, make_features, make_partition, sample_mixture
+from ._ideal import (averaging_net, decoupled_late_regime, decoupled_net, late_regime, mixed_label_net,
+                     noise_free_sample, threshold_net)
 from ._errors import FeatavgError, InvalidParameter, NumericalError, RunFileError
 from ._io import RUN_ARRAYS, atomic_write, load_run, save_run
 from ._metrics import (
@@ -15,6 +17,7 @@ from ._metrics import (
     cosine_matrix,
     decoupling_score,
     feature_coefficients,
+    late_phase_start,
     neuron_classes,
 )
 from ._networks import READOUTS, BinaryNetwork, MultiClassNetwork, logistic_loss
@@ -47,7 +50,9 @@ __all__ = [
     "FeatavgError", "InvalidParameter", "NumericalError", "RunFileError",
     "RUN_ARRAYS", "atomic_write", "load_run", "save_run",
     "accuracy", "activation_fractions", "averaging_score", "cluster_margins", "cosine_matrix",
-    "decoupling_score", "feature_coefficients", "neuron_classes",
+    "decoupling_score", "feature_coefficients", "neuron_classes", "late_phase_start",
+    "averaging_net", "threshold_net", "decoupled_net", "mixed_label_net", "late_regime", "decoupled_late_regime",
+    "noise_free_sample",
     "READOUTS", "BinaryNetwork", "MultiClassNetwork", "logistic_loss",
     "ENGINES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
     "init_weights", "make_network", "run_simulation",

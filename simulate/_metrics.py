@@ -23,6 +23,7 @@ __all__ = [
     "cluster_margins",
     "feature_coefficients",
     "activation_fractions",
+    "late_phase_start",
 ]
 
 
@@ -100,3 +101,26 @@ def activation_fractions(Z, clusters, k):
     sums = np.zeros((k, Z.shape[1]))
     np.add.at(sums, clusters, active)
     return np.divide(sums, counts[:, None], out=np.full_like(sums, np.nan), where=counts[:, None] > 0).T
+
+
+def late_phase_start(history, cluster_labels, m, own_min=0.99, opposite_max=0.1):
+    """First recorded index of C7's late regime in a binary run's history, or ``None``.
+
+    The late regime (docs/science.md §2, C7): every own-class neuron active on at least
+    ``own_min`` of each own-class cluster's training points, every opposite-class neuron on at
+    most ``opposite_max`` of each opposite cluster's.
+
+    Parameters
+    ----------
+    history : dict
+        A run's history (``activation_fractions`` of shape (T, 2m, k)).
+    cluster_labels : ndarray, shape (k,)
+    m : int
+        Neurons per sign.
+    """
+    signs = np.repeat([1, -1], m)
+    same = signs[:, None] == np.asarray(cluster_labels)[None, :]
+    for t, a in enumerate(np.asarray(history["activation_fractions"])):
+        if a[same].min() >= own_min and a[~same].max() <= opposite_max:
+            return t
+    return None

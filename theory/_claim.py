@@ -1,4 +1,4 @@
-"""Claims and their machine-checked derivation steps (SPEC §6).
+"""Claims and their machine-checked derivation steps (docs/science.md §6).
 
 A :class:`Claim` bundles a SymPy statement, its regime and assumptions, a tuple of
 :class:`Step` objects whose ``check()`` is a machine check (a difference that
@@ -6,11 +6,10 @@ A :class:`Claim` bundles a SymPy statement, its regime and assumptions, a tuple 
 eigenvalues), and numeric predictions made by :func:`sympy.lambdify` from the same
 expressions the statement uses (never retyped).
 
-The registry (:data:`CLAIMS`, :func:`get_claim`, :func:`all_claims`) is built lazily, on first
-access, so ``import featavg.theory`` stays fast.
+Claims live in claim modules (:mod:`featavg.claims`, discovered by :mod:`featavg._registry`),
+one module per claim with its evidence beside it; this module only defines the objects.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,13 +18,13 @@ from sympy.core.function import AppliedUndef
 from sympy.logic.boolalg import BooleanAtom
 
 __all__ = [
-    "Step", "Claim", "CLAIMS", "get_claim", "all_claims", "UnknownClaim",
-    "is_zero", "lambdify_prediction", "notation", "Inner", "Norm", "to_mathml",
+    "Step", "Claim", "GENERALITIES", "is_zero", "lambdify_prediction", "notation", "Inner", "Norm", "to_mathml",
 ]
 
-
-class UnknownClaim(KeyError):
-    """Raised by :func:`get_claim` for an id that is not in the registry."""
+#: how far a step's machine check reaches: ``general`` (for symbolic sizes: every k, m, |J_s|,
+#: L, K, h, d the statement quantifies over) or ``instance`` (checked at concrete sizes only,
+#: listed in the step's ``instances``; the report shows it as an instance check)
+GENERALITIES = ("general", "instance")
 
 
 def is_zero(expr):
@@ -159,6 +158,12 @@ class Step:
         expression. Use :func:`notation` for named functions (``E``, ``P``, ``q_j``).
     check : callable () -> bool
         The machine check; returns True iff the step holds.
+    generality : {"general", "instance"}
+        ``general`` if the check covers every size the statement quantifies over (symbolic
+        ``k``, ``m``, ``|J_s|``, ``L``, ``K``, ``h``, ``d``); ``instance`` if it is checked at
+        concrete sizes only (a structural argument out of SymPy's reach).
+    instances : str
+        For an instance step: the sizes it is checked at, in words.
     latex : str
         ``sympy.latex(expr)`` (property).
     mathml : str
@@ -176,8 +181,15 @@ class Step:
     name: str
     expr: object
     check: Callable[[], bool]
+    generality: str = "general"
+    instances: str = ""
 
     def __post_init__(self):
+        if self.generality not in GENERALITIES:
+            raise TypeError(f"Step {self.name!r}: generality={self.generality!r}, expected one of {GENERALITIES}")
+        if self.generality == "instance" and not self.instances:
+            raise TypeError(f"Step {self.name!r}: an instance step must say at which sizes it is checked "
+                            "(instances='k = 2..8', ...)")
         if isinstance(self.expr, (bool, BooleanAtom)):
             raise TypeError(f"Step {self.name!r}: expr={self.expr!r} is a truth value, not a statement; "
                             "build the relational with evaluate=False")
@@ -204,19 +216,24 @@ class Step:
         """Run the check; an exception counts as a failure (its message is kept)."""
         try:
             ok = bool(self.check())
-            return {"step": self.name, "passed": ok}
+            out = {"step": self.name, "passed": ok}
         except Exception as exc:  # a crashing check is a failed check, reported, not raised
-            return {"step": self.name, "passed": False, "error": f"{type(exc).__name__}: {exc}"}
+            out = {"step": self.name, "passed": False, "error": f"{type(exc).__name__}: {exc}"}
+        out["generality"] = self.generality
+        if self.instances:
+            out["instances"] = self.instances
+        return out
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A named, checkable statement of the theory (SPEC §6).
+    """A named, checkable statement of the theory (docs/science.md §6).
 
     Attributes
     ----------
     id : str
-        Stable identifier, ``"C<n>.<name>"`` with ``<n>`` the SPEC §2 claim it belongs to.
+        Stable identifier, ``"C<n>.<name>"`` with ``<n>`` the claim of docs/science.md §2 it
+        belongs to (a user's claims use their own prefix).
     title : str
     statement : sympy.Eq or sympy.Expr
     assumptions : str
@@ -234,6 +251,7 @@ class Claim:
     regime: str
     steps: tuple = ()
     predictions: dict = field(default_factory=dict)
+    kind: str = "claim"
 
     @property
     def statement_latex(self):
@@ -251,46 +269,3 @@ class Claim:
 
     def passed(self):
         return all(r["passed"] for r in self.run_checks())
-
-
-class _LazyRegistry(Mapping):
-    """``id -> Claim``, built on first access (the SymPy construction takes a moment)."""
-
-    def __init__(self):
-        self._claims = None
-
-    def _load(self):
-        if self._claims is None:
-            from featavg.theory._registry import build_claims
-
-            claims = build_claims()
-            ids = [c.id for c in claims]
-            assert len(set(ids)) == len(ids), f"duplicate claim ids in {ids}"
-            self._claims = {c.id: c for c in claims}
-        return self._claims
-
-    def __getitem__(self, key):
-        return self._load()[key]
-
-    def __iter__(self):
-        return iter(self._load())
-
-    def __len__(self):
-        return len(self._load())
-
-
-#: the registry of claims, ``id -> Claim`` (lazy)
-CLAIMS = _LazyRegistry()
-
-
-def get_claim(claim_id):
-    """The :class:`Claim` with this id; raises :class:`UnknownClaim` listing the valid ids."""
-    try:
-        return CLAIMS[claim_id]
-    except KeyError:
-        raise UnknownClaim(f"claim_id={claim_id!r} is not a known claim; known: {sorted(CLAIMS)}") from None
-
-
-def all_claims():
-    """All claims, in registry order."""
-    return list(CLAIMS.values())

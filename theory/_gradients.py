@@ -1,6 +1,6 @@
-r"""C1.model_gradients: the per-example gradients of the two networks, derived by SymPy.
+r"""Symbolic oracles of the two networks' gradients (the C1.model_gradients claim uses them).
 
-Binary network (SPEC §1):
+Binary network (docs/science.md §1):
 
 .. math::
     f(x) = \frac1m\sum_r \mathrm{ReLU}(\langle w_{+1,r},x\rangle+b_{+1,r})
@@ -25,10 +25,9 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from featavg.theory._claim import Claim, Step, _delimited, is_zero, lambdify_prediction, notation
+from featavg.theory._claim import _delimited
 
-__all__ = ["ReLU", "binary_loss_and_grad_symbolic", "multiclass_loss_and_grad_symbolic",
-           "model_gradients_claim"]
+__all__ = ["ReLU", "binary_loss_and_grad_symbolic", "multiclass_loss_and_grad_symbolic", "logistic_loss"]
 
 
 class ReLU(sp.Function):
@@ -151,66 +150,3 @@ def multiclass_loss_and_grad_symbolic(W, b, X, clusters, h):
     fn = _multiclass_functions(X.shape[0], k, h, W.shape[1])
     L, gW, gb = fn(*W.ravel(), *b.ravel(), *X.ravel(), *Y.ravel())
     return float(L), np.asarray(gW, dtype=float), np.asarray(gb, dtype=float).ravel()
-
-
-def model_gradients_claim():
-    """C1.model_gradients: the closed-form gradients equal SymPy's derivatives."""
-    q, zs = sp.symbols("q z", real=True)
-    m, n, h = sp.symbols("m n h", positive=True)
-    y, s = sp.symbols("y s", real=True)
-    d = 2
-    w = sp.Matrix(sp.symbols("w_0:2", real=True))
-    x = sp.Matrix(sp.symbols("x_0:2", real=True))
-    b = sp.Symbol("b", real=True)
-    lprime = -1 / (1 + sp.exp(q))
-    # hand form of one example's contribution to dL/dw_{s,r}, with the rest of f as a symbol
-    rest = sp.Symbol("f_rest", real=True)
-    z = (w.T * x)[0] + b
-    f = s * ReLU(z) / m + rest
-    loss_i = logistic_loss(y * f) / n
-    hand_w = [lprime.subs(q, y * f) * y * s / m * sp.Heaviside(z, 0) * x[i] / n for i in range(d)]
-    hand_b = lprime.subs(q, y * f) * y * s / m * sp.Heaviside(z, 0) / n
-
-    # multi-class: dCE/df_j = p_j - 1{j = c} for k = 3, c = 0
-    F = sp.symbols("f_0:3", real=True)
-    ce = sp.log(sum(sp.exp(Fj) for Fj in F)) - F[0]
-    p = [sp.exp(Fj) / sum(sp.exp(Fl) for Fl in F) for Fj in F]
-
-    w_sr = sp.Symbol("w_s,r", real=True)
-    xi_, Hz = sp.Symbol("x_i"), notation("H")(sp.Symbol("z_i,s,r"))
-    statement = sp.Eq(sp.Derivative(sp.Symbol("L"), w_sr),
-                      sp.Sum(lprime.subs(q, sp.Symbol("q_i")) * sp.Symbol("y_i") * s / m * Hz * xi_,
-                             (sp.Symbol("i"), 1, n)) / n)
-    steps = (
-        Step("logistic loss derivative l'(q) = -1/(1+e^q)",
-             sp.Eq(sp.Derivative(logistic_loss(q), q), lprime, evaluate=False),
-             lambda: is_zero(sp.diff(logistic_loss(q), q) - lprime)),
-        Step("ReLU'(z) = Heaviside(z, 0) (convention ReLU'(0) = 0)",
-             sp.And(sp.Eq(sp.Derivative(ReLU(zs), zs), sp.Heaviside(zs, 0), evaluate=False),
-                    sp.Eq(sp.Heaviside(0, 0, evaluate=False), 0, evaluate=False)),
-             lambda: sp.diff(ReLU(zs), zs) == sp.Heaviside(zs, 0) and sp.Heaviside(0, 0) == 0),
-        # stated for the first coordinate w_0 (x = (x_0, x_1), d = 2); the check does both
-        Step("dl(y f)/dw_{s,r} equals the hand form (chain rule, SymPy)",
-             sp.Eq(sp.Derivative(loss_i, w[0]), hand_w[0], evaluate=False),
-             lambda: all(is_zero(sp.diff(loss_i, w[i]) - hand_w[i]) for i in range(d))),
-        Step("dl(y f)/db_{s,r} equals the hand form", sp.Eq(sp.Derivative(loss_i, b), hand_b, evaluate=False),
-             lambda: is_zero(sp.diff(loss_i, b) - hand_b)),
-        Step("softmax cross-entropy: dCE/df_j = p_j - 1{j=c}",
-             sp.And(*[sp.Eq(sp.Derivative(ce, F[j]), p[j] - (1 if j == 0 else 0), evaluate=False) for j in range(3)]),
-             lambda: all(is_zero(sp.diff(ce, F[j]) - (p[j] - (1 if j == 0 else 0))) for j in range(3))),
-    )
-    preds = {
-        "logistic_loss": lambdify_prediction([q], logistic_loss(q), "l(q) = log(1 + e^{-q})"),
-        "logistic_loss_derivative": lambdify_prediction([q], lprime, "l'(q) = -1/(1 + e^q)"),
-        "binary_loss_and_grad": binary_loss_and_grad_symbolic,
-        "multiclass_loss_and_grad": multiclass_loss_and_grad_symbolic,
-    }
-    return Claim(
-        id="C1.model_gradients",
-        title="Per-example gradients of the binary (logistic) and multi-class (cross-entropy) networks",
-        statement=statement,
-        assumptions="ReLU'(0) = 0 (Heaviside(z, 0)); second layer fixed at +-1/m (binary) or 1/h (multi-class).",
-        regime="exact (no approximation)",
-        steps=steps,
-        predictions=preds,
-    )
