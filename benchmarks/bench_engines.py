@@ -24,7 +24,7 @@ import argparse
 from _timing import header, median_time, one_pass, row
 
 from featavg.simulate import Config, gradient_descent, make_network
-from featavg.simulate._run import prepare_inputs, training_inputs
+from featavg.simulate._engine import engine_for
 from featavg.simulate._span import choose_method, gram, span_descent
 
 TARGET = 1.3
@@ -36,8 +36,9 @@ def measure(reps=5, steps=100, out=print):
                f"eta={cfg0.eta} steps={steps}", reps))
     results = {}
     for engine in ("explicit", "reduced"):
-        cfg, a = prepare_inputs(Config(steps=steps, engine=engine))
-        X = training_inputs(cfg, a["train"])
+        cfg, eng = engine_for(Config(steps=steps, engine=engine))
+        a = eng.sample().as_dict()
+        X = eng.training_inputs(a["train"])
         dense = a["train"].X
         floor = 2 * one_pass(dense, reps)
         out(f" {engine} engine: X_train {dense.shape[0]} x {dense.shape[1]} "

@@ -38,6 +38,11 @@ def make_features(k, d, rng):
     """
     d = validate_int("d", d, low=2)
     k = validate_int("k", k, low=2, high=d, valid=f"an integer with 2 <= k <= d = {d}")
+    return _haar_features(k, d, rng)
+
+
+def _haar_features(k, d, rng):
+    """:func:`make_features` for sizes already validated (the engines' path)."""
     gauss = rng.standard_normal((d, k))
     q, r = np.linalg.qr(gauss)
     q *= np.sign(np.diag(r))  # Haar measure on the Stiefel manifold
@@ -113,6 +118,12 @@ def sample_mixture(features, cluster_labels, n, rng, sigma=1.0):
     cluster_labels = validate_array("cluster_labels", cluster_labels, shape=(k,), dtype=np.int64)
     n = validate_int("n", n, low=1)
     sigma = validate_real("sigma", sigma, low=0.0)
+    return _draw_mixture(features, cluster_labels, n, rng, sigma)
+
+
+def _draw_mixture(features, cluster_labels, n, rng, sigma):
+    """:func:`sample_mixture` for arguments already validated (the engines' path)."""
+    k, d = features.shape
     clusters = rng.integers(0, k, size=n)
     X = rng.standard_normal((n, d))
     X *= sigma

@@ -103,6 +103,11 @@ def bartlett_factor(N, dof, rng):
     """
     N = validate_int("N", N, low=1)
     dof = validate_int("dof", dof, low=N, valid=f"an integer >= N = {N}")
+    return _bartlett(N, dof, rng)
+
+
+def _bartlett(N, dof, rng):
+    """:func:`bartlett_factor` for sizes already validated."""
     L = np.zeros((N, N))
     df = dof - np.arange(N, dtype=np.float64)  # exact: dof <= D_MAX < 2^53
     L[np.diag_indices(N)] = np.sqrt(rng.chisquare(df))
@@ -146,7 +151,20 @@ class ReducedSampler:
         self.sigma = validate_real("sigma", sigma, low=0.0)
         self.init_scale = validate_real("init_scale", init_scale, low=0.0)
         self.rngs = rngs
-        self.L = bartlett_factor(self.N, self.d - self.k, rngs["features"])
+        self.L = _bartlett(self.N, self.d - self.k, rngs["features"])
+
+    @classmethod
+    def _trusted(cls, k, d, n, M, sigma, init_scale, rngs):
+        """A sampler for sizes a validated :class:`._run.Config` already checked (the engine's path:
+        validation happens once, at the boundary)."""
+        self = cls.__new__(cls)
+        self.k, self.n, self.M = int(k), int(n), int(M)
+        self.N = self.n + self.M
+        self.D = reduced_dimension(self.k, self.n, self.M)
+        self.d, self.sigma, self.init_scale = int(d), float(sigma), float(init_scale)
+        self.rngs = rngs
+        self.L = _bartlett(self.N, self.d - self.k, rngs["features"])
+        return self
 
     def features(self):
         """``mu_j = sqrt(d) e_j``, shape (k, D)."""

@@ -10,7 +10,7 @@ What a replica is. Replica ``r`` trains the data of ``config`` (features, cluste
 and test samples: exactly those of ``run_simulation(config)``) from the initial weights that
 ``Config(seed=seeds[r])`` (``config`` with only its seed replaced) draws:
 
-* explicit engine: :func:`._run.init_weights` from that seed's ``init`` stream;
+* explicit engine: :meth:`._engine.ExplicitEngine.init` from that seed's ``init`` stream;
 * reduced engine: that seed's reduced initial weights (:meth:`._reduced.ReducedSampler.init`:
   the rows ``n..n+M-1`` of its Bartlett factor, drawn from its ``features`` stream, and its
   ``init`` stream), in the reduced coordinates of ``config``'s data. This is exact in law: the
@@ -33,7 +33,8 @@ import time
 import numpy as np
 
 from ._errors import InvalidParameter
-from ._run import Run, _history_recorder, draw_init, make_network, prepare_inputs, run_simulation, training_inputs
+from ._engine import engine_for
+from ._run import Run, _history_recorder, make_network, run_simulation
 from ._span import choose_method, gram, span_descent
 from ._validate import validate_int
 
@@ -82,11 +83,12 @@ def run_replicas(config, seeds, *, progress=None, method="stacked"):
     seeds = _validate_seeds(seeds)
     if method not in REPLICA_METHODS:
         raise InvalidParameter("method", method, "one of " + ", ".join(REPLICA_METHODS))
-    cfg, data = prepare_inputs(config)
-    inits = [draw_init(dataclasses.replace(cfg, seed=s)) for s in seeds]
+    cfg, engine = engine_for(config)
+    data = engine.sample().as_dict()
+    inits = [engine_for(dataclasses.replace(cfg, seed=s))[1].init() for s in seeds]
     R, M = len(seeds), cfg.neurons
     template = make_network(cfg.supervision, inits[0][0], inits[0][1], cfg.h)
-    X = training_inputs(cfg, data["train"])
+    X = engine.training_inputs(data["train"])
     if method == "stacked" and choose_method(template, X, cfg.steps, every=cfg.history_every,
                                              replicas=R) == "primal":
         method = "loop"  # the cost rule (or a gradient not of span form) says primal

@@ -5,6 +5,9 @@ independent child streams, in this order: ``features``, ``train``, ``test``, ``i
 ``n_test`` therefore never changes the training data or the initial weights, and a run is
 reproducible bit for bit on the same machine from its recorded config.
 
+The engine (:mod:`._engine`) is chosen once per run: it samples the inputs (or validates the
+supplied ones) and hands the training inputs to gradient descent.
+
 Gradient descent runs on one of two paths that give the same iterates up to float64 round-off:
 the primal one (two passes over ``X`` per step) and the span one (``W_t = W_0 + C_t X`` with the
 Gram matrix ``X X^T``, :mod:`._span`); a deterministic cost rule picks one from the shapes, so the
@@ -18,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._data import Sample, make_features, make_partition, sample_mixture
+from ._data import Sample
+from ._engine import engine_for
 from ._errors import InvalidParameter, NumericalError
 from ._metrics import (
     accuracy,
@@ -31,8 +35,8 @@ from ._metrics import (
 )
 from ._networks import READOUTS, BinaryNetwork, MultiClassNetwork
 from ._span import choose_method, span_descent
-from ._reduced import ReducedInputs, ReducedSampler, reduced_applies, reduced_dimension
-from ._validate import validate_array, validate_choice, validate_int, validate_real
+from ._reduced import D_MAX
+from ._validate import validate_choice, validate_int, validate_real
 
 __all__ = [
     "Config",
@@ -124,6 +128,9 @@ class Config:
         s(self, "supervision", validate_choice("supervision", self.supervision, SUPERVISIONS))
         s(self, "readout", validate_choice("readout", self.readout, READOUTS))
         s(self, "engine", validate_choice("engine", self.engine, ENGINES))
+        if self.engine == "reduced" and self.d > D_MAX:
+            raise InvalidParameter("d", self.d, f"an integer d <= {D_MAX:.0e} for the reduced engine (beyond it "
+                                   "float64 rounding of the sqrt(d)-sized coordinates exceeds 2.3e-10 relative)")
         s(self, "history_every", validate_int("history_every", self.history_every, low=0))
 
     @property
@@ -150,7 +157,8 @@ class Config:
 
 
 def init_weights(M, d, init_scale, rng):
-    """``W ~ N(0, init_scale^2)`` entrywise, shape (M, d), then ``b ~ N(0, init_scale^2)``, shape (M,)."""
+    """``W ~ N(0, init_scale^2)`` entrywise, shape (M, d), then ``b ~ N(0, init_scale^2)``, shape (M,)
+    (the explicit engine's initialisation, :meth:`._engine.ExplicitEngine.init`)."""
     W = rng.standard_normal((M, d)) * init_scale
     b = rng.standard_normal(M) * init_scale
     return W, b
@@ -315,96 +323,6 @@ def _history_recorder(run_inputs, k):
     return rows, observe
 
 
-def _resolve_engine(cfg):
-    """The config as run: ``engine="reduced"`` falls back to explicit when ``d <= k + n + M``."""
-    if cfg.engine == "reduced" and not reduced_applies(cfg.k, cfg.d, cfg.n, cfg.neurons):
-        return dataclasses.replace(cfg, engine="explicit")
-    return cfg
-
-
-def _sampler(cfg, rngs):
-    """The reduced engine's sampler of a resolved config, or None for the explicit engine."""
-    if cfg.engine != "reduced":
-        return None
-    return ReducedSampler(cfg.k, cfg.d, cfg.n, cfg.neurons, cfg.sigma, cfg.init_scale, rngs)
-
-
-def draw_init(cfg, rngs=None, sampler=None):
-    """The initial weights a resolved config's seed draws: ``W_init`` (M, d), ``b_init`` (M,).
-
-    Explicit engine: :func:`init_weights` from the ``init`` stream. Reduced engine: the initial
-    weights' rows of the Bartlett factor (``features`` stream) and the ``init`` stream
-    (:meth:`._reduced.ReducedSampler.init`), in reduced coordinates.
-    """
-    if rngs is None:
-        rngs = cfg.rngs()
-    if cfg.engine == "reduced":
-        return (sampler or _sampler(cfg, rngs)).init()
-    return init_weights(cfg.neurons, cfg.d, cfg.init_scale, rngs["init"])
-
-
-def prepare_inputs(config, *, features=None, cluster_labels=None, train=None, test=None,
-                   W_init=None, b_init=None):
-    """Sample (or validate the supplied) data and initial weights of one run (module docstring).
-
-    Returns
-    -------
-    cfg : Config
-        ``config`` with the engine resolved (``reduced`` falls back to ``explicit`` when
-        ``d <= k + n + M``).
-    arrays : dict
-        ``features`` (k, d), ``cluster_labels`` (k,), ``train``, ``test`` (:class:`Sample`),
-        ``W_init`` (M, d), ``b_init`` (M,); ``d`` is the working dimension (``k + n + M`` for the
-        reduced engine).
-    """
-    cfg = _resolve_engine(config)
-    rngs = cfg.rngs()
-    k, d, M = cfg.k, cfg.d, cfg.neurons
-    # --- reduced engine (SPEC §4, simulate/_reduced.py): sample in D = k + n + M coordinates,
-    # which become the working dimension d below
-    # (the sampler, whose Bartlett factor costs O((n + M)^2) draws, only if something is drawn)
-    needed = features is None or train is None or test is None or W_init is None and b_init is None
-    reduced = _sampler(cfg, rngs) if needed else None
-    if cfg.engine == "reduced":
-        d = reduced_dimension(k, cfg.n, M)
-    # --- end reduced engine
-    if features is None:
-        features = make_features(k, d, rngs["features"]) if cfg.engine != "reduced" else reduced.features()
-    features = validate_array("features", features, shape=(k, d))
-    if cluster_labels is None:
-        cluster_labels = make_partition(k, cfg.positive)
-    cluster_labels = validate_array("cluster_labels", cluster_labels, shape=(k,), dtype=np.int64)
-    if not np.all(np.abs(cluster_labels) == 1) or int((cluster_labels > 0).sum()) != cfg.positive:
-        raise InvalidParameter("cluster_labels", cluster_labels.tolist(),
-                               f"entries in {{+1, -1}} with exactly positive = {cfg.positive} entries +1")
-    if train is None:
-        train = (sample_mixture(features, cluster_labels, cfg.n, rngs["train"], cfg.sigma)
-                 if cfg.engine != "reduced" else reduced.train(cluster_labels))
-    if test is None:
-        test = (sample_mixture(features, cluster_labels, cfg.n_test, rngs["test"], cfg.sigma)
-                if cfg.engine != "reduced" else reduced.test(cluster_labels, cfg.n_test))
-    for name, s, size in (("train", train, cfg.n), ("test", test, cfg.n_test)):
-        validate_array(f"{name}.X", s.X, shape=(size, d))
-        validate_array(f"{name}.y", s.y, shape=(size,), dtype=np.int64)
-        validate_array(f"{name}.clusters", s.clusters, shape=(size,), dtype=np.int64)
-    if W_init is None and b_init is None:
-        W_init, b_init = draw_init(cfg, rngs, reduced)
-    elif W_init is None or b_init is None:
-        raise InvalidParameter("W_init/b_init", "only one given", "both W_init and b_init, or neither")
-    W_init = validate_array("W_init", W_init, shape=(M, d))
-    b_init = validate_array("b_init", b_init, shape=(M,))
-    return cfg, {"features": features, "cluster_labels": cluster_labels, "train": train, "test": test,
-                 "W_init": W_init, "b_init": b_init}
-
-
-def training_inputs(cfg, train):
-    """``X`` for GD: the dense array, or for the reduced engine its :class:`ReducedInputs` form
-    (the same products with half the work)."""
-    if cfg.engine == "reduced":
-        return ReducedInputs.from_dense(train.X, cfg.k)
-    return train.X
-
-
 def run_simulation(config=None, *, features=None, cluster_labels=None, train=None, test=None,
                    W_init=None, b_init=None, progress=None, method="auto", **overrides):
     """Sample the data, initialise, train by GD and measure: one run of SPEC §1.
@@ -435,8 +353,9 @@ def run_simulation(config=None, *, features=None, cluster_labels=None, train=Non
         config = Config(**overrides)
     elif overrides:
         config = dataclasses.replace(config, **overrides)
-    cfg, a = prepare_inputs(config, features=features, cluster_labels=cluster_labels, train=train,
-                            test=test, W_init=W_init, b_init=b_init)
+    cfg, engine = engine_for(config)
+    a = engine.sample(features=features, cluster_labels=cluster_labels, train=train, test=test,
+                      W_init=W_init, b_init=b_init).as_dict()
     train = a["train"]
     net0 = make_network(cfg.supervision, a["W_init"], a["b_init"], cfg.h)
     target = train.y if cfg.supervision == "binary" else train.clusters
@@ -445,7 +364,7 @@ def run_simulation(config=None, *, features=None, cluster_labels=None, train=Non
         history, observe = _history_recorder(
             (a["features"], a["cluster_labels"], train, a["test"], cfg.readout), cfg.k)
     start = time.perf_counter()
-    net, loss = gradient_descent(net0, training_inputs(cfg, train), target, cfg.eta, cfg.steps,
+    net, loss = gradient_descent(net0, engine.training_inputs(train), target, cfg.eta, cfg.steps,
                                  every=cfg.history_every, observe=observe, progress=progress, method=method)
     seconds = time.perf_counter() - start
     if history is not None:

@@ -13,7 +13,7 @@ import pytest
 from featavg.simulate import Config, InvalidParameter, NumericalError, choose_method, gradient_descent
 from featavg.simulate import make_network, run_simulation
 from featavg.simulate import _span
-from featavg.simulate._run import prepare_inputs, training_inputs
+from featavg.simulate._engine import engine_for
 
 # Round-off of one step is ~n eps relative (sums of n terms in another order); GD on this
 # logistic/softmax loss is a contraction-or-mild-expansion map, so over 200 steps the gap grows
@@ -31,7 +31,8 @@ CASES = {
 
 
 def _trajectory(cfg, method):
-    cfg, a = prepare_inputs(cfg)
+    cfg, engine = engine_for(cfg)
+    a = engine.sample().as_dict()
     net = make_network(cfg.supervision, a["W_init"], a["b_init"], cfg.h)
     target = a["train"].y if cfg.supervision == "binary" else a["train"].clusters
     rows = []
@@ -39,7 +40,7 @@ def _trajectory(cfg, method):
     def observe(t, net, loss):
         rows.append((t, net.W.copy(), net.b.copy(), loss))
 
-    final, loss = gradient_descent(net, training_inputs(cfg, a["train"]), target, cfg.eta, cfg.steps,
+    final, loss = gradient_descent(net, engine.training_inputs(a["train"]), target, cfg.eta, cfg.steps,
                                    every=EVERY, observe=observe, method=method)
     return rows, final, loss
 
@@ -64,7 +65,7 @@ def test_span_trajectory_equals_primal_trajectory(case, supervision):
     # the trajectory is not trivial: the loss fell well below log 2 (binary) / log k (cluster)
     assert primal[0][-1][3] < 0.5 * primal[0][0][3]
     if case == "reduced":
-        assert prepare_inputs(cfg)[0].engine == "reduced"
+        assert engine_for(cfg)[0].engine == "reduced"
 
 
 @pytest.mark.parametrize("fault", ["bias dropped from Z", "Gram matrix divided by n"])
