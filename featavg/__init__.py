@@ -45,9 +45,13 @@ def discover(sources=()):
     return find(sources)
 
 
-def __getattr__(name):  # the error classes, without importing them eagerly
-    from featavg import _errors
+_ERRORS = ("FeatavgError", "UsageError", "InvalidParameter", "RunFileError", "UnknownClaim", "ClaimFileError",
+           "ClaimDefinitionError", "NumericalError")
 
-    if name in _errors.__all__:
-        return getattr(_errors, name)
+
+def __getattr__(name):  # the error classes, without importing them eagerly
+    if name in _ERRORS:
+        import importlib
+
+        return getattr(importlib.import_module("featavg._errors"), name)
     raise AttributeError(f"module 'featavg' has no attribute {name!r}")

@@ -81,7 +81,18 @@ def _verdict(row):
 
 def print_table(rows, seconds, seed, quick, wide=False, file=None):
     """The verdict table: at most :data:`TABLE_WIDTH` columns (``wide``: every column)."""
-    w = (file or sys.stdout).write
+    import textwrap
+
+    out = (file or sys.stdout).write
+
+    def w(text):
+        for line in text.rstrip("\n").split("\n"):
+            if wide or len(line) <= TABLE_WIDTH:
+                out(line + "\n")
+            else:
+                indent = " " * (len(line) - len(line.lstrip()))
+                out("\n".join(textwrap.wrap(line, TABLE_WIDTH, subsequent_indent=indent + "  ",
+                                             break_long_words=True)) + "\n")
     id_width = max(len(r["id"]) for r in rows) if wide else min(_ID_WIDTH, max(len(r["id"]) for r in rows))
     header = (f"{'id':<{id_width}}  {'predicted':>10}  {'measured':>10}  {'halfwidth':>9}  {'dev':>5}  "
               f"{'rivals':>6}  verdict")

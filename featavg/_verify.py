@@ -173,6 +173,16 @@ def _jsonable(x):
     return to_jsonable(x)
 
 
+def _interval(interval):
+    """``[lo, hi]`` for a scalar, ``[[lo_i, hi_i], ...]`` per component for a vector; or None."""
+    if interval is None:
+        return None
+    lo, hi = (np.asarray(x, dtype=float) for x in interval)
+    if lo.ndim == 0:
+        return [float(lo), float(hi)]
+    return [[float(a), float(b)] for a, b in zip(lo.ravel(), hi.ravel())]
+
+
 def run_check(check, ctx):
     """Run one numeric check; an exception is a failed row (its message kept), never a crash."""
     start = time.perf_counter()
@@ -182,7 +192,7 @@ def run_check(check, ctx):
         out = check.measure(ctx)
         status, rivals, why = check.judge(out)
         row.update(status=status, predicted=out.predicted, measured=out.measured,
-                   band=out.band.to_json(), interval=list(out.interval) if out.interval is not None else None,
+                   band=out.band.to_json(), interval=_interval(out.interval),
                    seeds=list(out.seeds), rivals=rivals, baseline=out.baseline,
                    tolerance=out.band.describe(), verdict=why, details=out.details,
                    config={"seed": ctx.seed, "quick": ctx.quick, "confidence": CONFIDENCE, **out.config})

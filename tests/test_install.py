@@ -1,9 +1,11 @@
 """``pip install .`` and ``pip install -e .`` both work in a fresh virtual environment.
 
-The environment reuses this interpreter's site-packages for the dependencies
-(``--system-site-packages``), so only featavg itself is installed; it must then import as
-``featavg.theory`` and ``featavg.simulate`` from outside the repository, with no top-level
-``simulate`` or ``theory`` package installed, and its CLI must run.
+The new environment sees this interpreter's site-packages for the dependencies through a ``.pth``
+file (whichever interpreter runs the tests: the system one, or a virtual environment whose base
+interpreter lacks the dependencies; ``--system-site-packages`` would only reach the base), so only
+featavg itself is installed; it must then import as ``featavg.theory`` and ``featavg.simulate``
+from outside the repository, with no top-level ``simulate`` or ``theory`` package installed, and
+its CLI must run.
 """
 
 import os
@@ -16,7 +18,20 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git to copy the tracked tree")
+pytestmark = [pytest.mark.skipif(shutil.which("git") is None, reason="needs git to copy the tracked tree"),
+              pytest.mark.slow]
+
+
+def _fresh_venv(venv):
+    """A new venv whose sys.path ends with this interpreter's site-packages (for the dependencies)."""
+    import site
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    paths = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages()}
+    pure = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    Path(pure, "_featavg_test_parent_site.pth").write_text("\n".join(sorted(p for p in paths if os.path.isdir(p))) + "\n")
 
 
 @pytest.mark.parametrize("editable", [False, True], ids=["pip install .", "pip install -e ."])
@@ -30,7 +45,7 @@ def test_fresh_venv_install(tmp_path, editable):
             (src / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / f, src / f)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    _fresh_venv(venv)
     py = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
     cmd = [str(py), "-m", "pip", "install", "--no-deps", "--quiet", "--disable-pip-version-check"]

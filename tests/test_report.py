@@ -20,29 +20,32 @@ import pytest
 import sympy as sp
 
 from featavg import _report
-from featavg.theory import all_claims
+from featavg._registry import all_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "derivations"
 
 
 def _fake_rows(claims, fail=None):
-    """verify-shaped rows: one numeric row per claim (predicted 1.0, measured 1.0) and one
-    symbolic row per claim with every step passed; ``fail`` names a row id that fails."""
+    """verify-shaped rows: one numeric row per claim (predicted 1.0, measured 1.0, a rival rejected)
+    and one symbolic row per claim with every step passed; ``fail`` names a row id that fails."""
     rows = []
+    band = {"lo": 0.9, "hi": 1.1, "halfwidth": 0.1, "terms": [{"name": "se", "value": 0.1, "kind": "stat"}],
+            "text": "|measured - predicted| <= 0.1"}
     for c in claims:
-        rows.append({"id": c.id, "claim": c.id, "title": f"numeric check of {c.id}", "regime": "r",
-                     "status": "failed" if fail == c.id else "passed", "predicted": 1.0, "measured": 1.0,
-                     "tolerance": "|x-1| <= 0.1", "reason": "because", "details": {"slope": 0.5},
-                     "config": {"seed": 0}})
-        rows.append({"id": f"{c.id}.symbolic", "claim": c.id, "title": f"Symbolic: {c.title}",
+        rows.append({"id": c.id, "claim": c.id, "kind": "numeric", "title": f"numeric check of {c.id}",
+                     "regime": "r", "status": "failed" if fail == c.id else "passed", "predicted": 1.0,
+                     "measured": 1.0, "band": band, "interval": [0.95, 1.05], "seeds": [0, 1], "baseline": None,
+                     "rivals": [{"name": "2", "why": "twice", "predicted": 2.0, "status": "rejected"}],
+                     "tolerance": band["text"], "verdict": "inside the band", "details": {"slope": 0.5},
+                     "config": {"seed": 0, "confidence": 0.999}})
+        rows.append({"id": f"{c.id}.symbolic", "claim": c.id, "kind": "symbolic", "title": f"Symbolic: {c.title}",
                      "regime": "SymPy", "status": "passed", "predicted": len(c.steps),
-                     "measured": len(c.steps), "tolerance": "all", "reason": "exact",
-                     "details": {"steps": [{"step": s.name, "passed": True} for s in c.steps]},
-                     "config": {"seed": 0}})
-    rows.append({"id": "C2.test_accuracy", "claim": None, "title": "accuracy", "regime": "r",
-                 "status": "passed", "predicted": 1, "measured": 1.0, "tolerance": ">= 0.99",
-                 "reason": "sampling", "details": {}, "config": {"seed": 0}})
+                     "measured": len(c.steps), "band": None, "interval": None, "seeds": [], "rivals": [],
+                     "baseline": None, "tolerance": "all", "verdict": "exact",
+                     "details": {"steps": [{"step": s.name, "passed": True, "generality": s.generality}
+                                           for s in c.steps]},
+                     "config": {}})
     return rows
 
 
@@ -86,7 +89,6 @@ def test_every_claim_has_a_page_with_every_step(claims, pages):
         for step in c.steps:
             # the step's mathematics is SymPy's LaTeX of its expression, not a retyped string
             assert sp.latex(step.expr) in md, (c.id, step.name)
-    assert "C2" in by_stem  # checks with no theory claim get their SPEC claim's page
 
 
 def test_links_resolve(pages):
@@ -123,8 +125,8 @@ def test_a_failed_check_shows_on_the_index_and_its_page(claims):
     index = _report.render_markdown(pages[0])
     row = next(line for line in index.splitlines() if f"[{target.replace('_', chr(92) + '_')}]" in line)
     assert row.rstrip(" |").endswith("FAILED")
-    ok_rows = [line for line in index.splitlines() if line.startswith("| C") and "FAILED" not in line]
-    assert len(ok_rows) == len(claims)  # the other claims, and the C2 page
+    ok_rows = [line for line in index.splitlines() if line.startswith("| [C") and "FAILED" not in line]
+    assert len(ok_rows) == len(claims) - 1  # the other claims
     page = next(p for p in pages if p.stem == target)
     assert "FAILED" in _report.render_markdown(page)
     assert 'class="FAILED"' in _report.render_html(page)

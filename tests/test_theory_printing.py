@@ -18,7 +18,11 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.logic.boolalg import BooleanAtom
 
-from featavg.theory import CLAIMS, Step, get_claim
+from featavg import get_claim
+from featavg._registry import default_registry
+from featavg.theory import Step
+
+CLAIMS = {e.id: e.claim() for e in default_registry()}
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 _XML_ENTITIES = {"lt", "gt", "amp", "quot", "apos"}

@@ -94,9 +94,10 @@ class Inner(sp.Function):
     def _eval_is_real(self):
         return True
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         a, b = (printer._print(x) for x in self.args)
-        return rf"\left\langle {a}, {b}\right\rangle"
+        out = rf"\left\langle {a}, {b}\right\rangle"
+        return out if exp is None else f"{out}^{{{exp}}}"
 
     def _mathml_presentation(self, printer):
         return _delimited(printer, "\u27e8", self.args, "\u27e9")
@@ -113,8 +114,9 @@ class Norm(sp.Function):
     def _eval_is_real(self):
         return True
 
-    def _latex(self, printer):
-        return rf"\left\|{printer._print(self.args[0])}\right\|"
+    def _latex(self, printer, exp=None):
+        out = rf"\left\|{printer._print(self.args[0])}\right\|"
+        return out if exp is None else f"{out}^{{{exp}}}"
 
     def _mathml_presentation(self, printer):
         return _delimited(printer, "\u2016", self.args, "\u2016")

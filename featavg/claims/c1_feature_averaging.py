@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, mean_interval
-from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
+from featavg.theory import Claim, Norm, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._common import d, p
 
 ID = "C1.feature_averaging"
@@ -64,7 +64,8 @@ def derive():
         sp.Eq(sp.Symbol("varepsilon") ** 2, eps2_finite_n, evaluate=False))
     steps = (
         Step("||sum_{J_s} mu_j||^2 = p d (orthogonal equinorm features, any p)",
-             sp.Eq(gram_sum, u2, evaluate=False), lambda: is_zero(_inner_delta_sum(gram_sum) - u2)),
+             sp.Eq(Norm(sp.Sum(sp.IndexedBase("mu")[i], (i, 1, p))) ** 2, u2, evaluate=False),
+             lambda: is_zero(_inner_delta_sum(gram_sum) - u2)),
         Step("cos(w, mu_j) = 1/(sqrt(p) sqrt(1 + eps^2)) for w = alpha sum_{J_s} mu + eta, eta orthogonal",
              sp.Eq(cos_feature, 1 / (sp.sqrt(p) * sp.sqrt(1 + eps ** 2)), evaluate=False),
              lambda: is_zero(cos_feature.subs(share) - 1 / (sp.sqrt(p) * sp.sqrt(1 + eps ** 2)))),

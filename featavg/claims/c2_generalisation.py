@@ -27,8 +27,8 @@ def derive():
     """The claim: the hyperplane's error probability, and the union bound with the switch-off event."""
     s_ = sp.Symbol("s", positive=True)   # standard deviation of <u_+ - u_-, xi>
     err = Phi(-d / s_)
-    statement = sp.And(sp.Le(Phi(-sp.sqrt(d / k)), notation("P")(sp.Symbol("error")), evaluate=False),
-                       sp.Le(notation("P")(sp.Symbol("error")), Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p)),
+    statement = sp.And(sp.Le(Phi(-sp.sqrt(d / k)), notation("Pr")(sp.Symbol("error")), evaluate=False),
+                       sp.Le(notation("Pr")(sp.Symbol("error")), Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p)),
                              evaluate=False))
     steps = (
         Step("||u_+ - u_-||^2 = k d, so <u_+ - u_-, xi> ~ N(0, k d) and P(z_+ <= z_-) = Phi(-sqrt(d/k))",
