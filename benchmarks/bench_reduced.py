@@ -1,4 +1,4 @@
-"""Benchmark of the reduced engine (SPEC §4): cost independent of d, and cheaper than explicit.
+"""Benchmark of the reduced engine (docs/science.md §4): cost independent of d, and cheaper than explicit.
 
 Measures, at the paper's defaults (k=10, n=1000, m=5, n_test=1000, steps=100):
 

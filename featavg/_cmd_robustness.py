@@ -1,4 +1,4 @@
-"""``featavg robustness``: exact L2 radii, attacks and robust accuracy of a saved run (SPEC §5)."""
+"""``featavg robustness``: exact L2 radii, attacks and robust accuracy of a saved run (docs/science.md §5)."""
 
 import sys
 import time

@@ -1,4 +1,4 @@
-"""``featavg simulate``: one run of the paper's synthetic experiment (SPEC §1)."""
+"""``featavg simulate``: one run of the paper's synthetic experiment (docs/science.md §1)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""The multi-cluster data of Definition 3.1 (SPEC §1).
+"""The multi-cluster data of Definition 3.1 (docs/science.md §1).
 
 Cluster features ``mu_1..mu_k`` in R^d are the rows of ``features`` (shape ``(k, d)``); the
 partition of ``[k]`` into ``J+`` and ``J-`` is the vector ``cluster_labels`` (shape ``(k,)``,

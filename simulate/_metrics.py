@@ -1,4 +1,4 @@
-r"""What a run is measured by (SPEC §2, C1, C2, C5).
+r"""What a run is measured by (docs/science.md §2: C1, C2, C5).
 
 * cosine matrix ``C_{rj} = cos(w_r, mu_j)``, shape (M, k);
 * averaging score: mean over neurons of ``cos(w_r, sum_{j in J_{s_r}} mu_j)``, the cosine with

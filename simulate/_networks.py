@@ -1,4 +1,4 @@
-r"""The two networks of SPEC §1, their losses, and hand-derived gradients.
+r"""The two networks of docs/science.md §1, their losses, and hand-derived gradients.
 
 Notation: ``X`` has shape ``(n, d)`` (rows ``x_i``), ``W`` has shape ``(M, d)`` (rows ``w_r``), ``b``
 has shape ``(M,)``; pre-activations ``z_{ir} = <w_r, x_i> + b_r``; ``ReLU'(0) = 0`` (a neuron
@@ -78,7 +78,7 @@ def _check_X(X, d):
 
 @dataclass
 class BinaryNetwork:
-    r"""Two-layer ReLU network with ``2m`` neurons and fixed second layer ``+-1/m`` (SPEC §1).
+    r"""Two-layer ReLU network with ``2m`` neurons and fixed second layer ``+-1/m`` (docs/science.md §1).
 
     Attributes
     ----------
@@ -196,7 +196,7 @@ class BinaryNetwork:
 
 @dataclass
 class MultiClassNetwork:
-    r"""``k`` outputs of ``h`` ReLU neurons each, averaged (SPEC §1, fine-grained supervision).
+    r"""``k`` outputs of ``h`` ReLU neurons each, averaged (docs/science.md §1, fine-grained supervision).
 
     Attributes
     ----------
@@ -243,7 +243,7 @@ class MultiClassNetwork:
         return self._outputs_from_Z(self.preactivations(X))
 
     def binary_score(self, X, cluster_labels, readout="argmax"):
-        """The binary score whose sign is the prediction, under a named readout (SPEC §1).
+        """The binary score whose sign is the prediction, under a named readout (docs/science.md §1).
 
         ``argmax``: ``max_{j in J+} f_j - max_{j in J-} f_j``;
         ``sum``: ``F = sum_{j in J+} f_j - sum_{j in J-} f_j``.

@@ -1,6 +1,6 @@
-r"""The reduced engine: exact simulation at any dimension ``d`` at a cost independent of ``d`` (SPEC §4).
+r"""The reduced engine: exact simulation at any dimension ``d`` at a cost independent of ``d`` (docs/science.md §4).
 
-Why it is exact. Gradient descent (SPEC §1) only ever uses inner products: every weight stays in
+Why it is exact. Gradient descent (docs/science.md §1) only ever uses inner products: every weight stays in
 the span of its initial value and the training inputs, and the loss depends on ``<w_r, x_i>``
 and ``b_r``. GD is equivariant under rotations of R^d, so any embedding whose joint law equals
 that of ``{mu_j}, {xi_i}, {w_r(0)}`` up to a rotation gives a trajectory with exactly the same law.
@@ -208,7 +208,7 @@ class ReducedSampler:
 
 
 def embed_explicit(features, X_train, clusters_train, sigma, W_init, init_scale, X_test=None):
-    """Reduced coordinates of one explicit sample: the oracle of the exactness test (SPEC §4).
+    """Reduced coordinates of one explicit sample: the oracle of the exactness test (docs/science.md §4).
 
     The basis is the feature directions ``mu_j / ||mu_j||`` followed by an orthonormal basis (QR)
     of the components of ``[xi_1..xi_n, w_1(0)..w_M(0)]`` orthogonal to the features, so training

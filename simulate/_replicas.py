@@ -16,7 +16,7 @@ and test samples: exactly those of ``run_simulation(config)``) from the initial 
   ``init`` stream), in the reduced coordinates of ``config``'s data. This is exact in law: the
   Bartlett entries are independent, so the initial weights' rows (below-diagonal normals against
   the training noise, chi variables on their own block) have the same law whatever the rows of
-  the training noise are; each replica sees the joint law of one run (SPEC §4). Replicas share
+  the training noise are; each replica sees the joint law of one run (docs/science.md §4). Replicas share
   the ``M`` reduced columns of the initial weights; a replica never sees another one, so their
   mutual inner products are irrelevant.
 

@@ -57,7 +57,7 @@ RNG_STREAMS = ("features", "train", "test", "init")
 
 @dataclass(frozen=True)
 class Config:
-    """All parameters of a run (defaults: the paper's synthetic setting, SPEC §1).
+    """All parameters of a run (defaults: the paper's synthetic setting, docs/science.md §1).
 
     Attributes
     ----------
@@ -85,7 +85,7 @@ class Config:
         but recorded).
     engine : {"explicit", "reduced"}
         ``reduced``: the same law at a cost independent of ``d``, arrays in ``k + n + M`` reduced
-        coordinates (SPEC §4, :mod:`._reduced`); when ``d <= k + n + M`` the run falls back to
+        coordinates (docs/science.md §4, :mod:`._reduced`); when ``d <= k + n + M`` the run falls back to
         the explicit engine and its config records ``engine="explicit"``.
     history_every : int
         Record the training history every this many steps (0: no history).
@@ -325,7 +325,7 @@ def _history_recorder(run_inputs, k):
 
 def run_simulation(config=None, *, features=None, cluster_labels=None, train=None, test=None,
                    W_init=None, b_init=None, progress=None, method="auto", **overrides):
-    """Sample the data, initialise, train by GD and measure: one run of SPEC §1.
+    """Sample the data, initialise, train by GD and measure: one run of docs/science.md §1.
 
     Every array may be supplied instead of sampled, so an external reference can replay a
     trajectory; what is not supplied comes from the config's seed (module docstring).

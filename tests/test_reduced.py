@@ -1,4 +1,4 @@
-"""The reduced engine (SPEC §4): same law as explicit GD at any d, cost independent of d.
+"""The reduced engine (docs/science.md §4): same law as explicit GD at any d, cost independent of d.
 
 Oracles, strongest first:
 * exact trajectories: one explicit sample, embedded in reduced coordinates (training inputs and
