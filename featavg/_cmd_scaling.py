@@ -5,7 +5,6 @@ import os
 import sys
 
 import numpy as np
-from scipy import stats
 
 from featavg._output import print_json
 from featavg._sweep import TABLE, read_table
@@ -33,36 +32,13 @@ def add_arguments(p):
 
 
 def fit_power_law(x, y, confidence=CONFIDENCE):
-    """Least-squares fit of ``log y = a + s log x``.
+    """:func:`featavg.evidence.fit_power_law` (the one slope fitter), naming the CLI's ``--x`` in errors."""
+    from featavg.evidence import fit_power_law as fit
 
-    Parameters
-    ----------
-    x, y : ndarray, shape (n,)
-        Positive values, at least two distinct ``x``.
-
-    Returns
-    -------
-    dict
-        ``slope`` s, ``intercept`` a, ``ci`` (the slope's two-sided ``confidence`` interval
-        ``s -+ t_{n-2} se(s)``, ``se(s)^2 = SSR / ((n - 2) Sxx)``; ``None`` when ``n = 2``),
-        ``stderr`` and ``n``.
-    """
-    X, Y = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
-    n = X.size
-    Xc = X - X.mean()
-    sxx = float(Xc @ Xc)
-    if n < 2 or sxx == 0.0:
-        raise InvalidParameter("--x", f"{n} point(s) with {np.unique(X).size} distinct x",
-                               "at least two distinct positive x values")
-    slope = float(Xc @ (Y - Y.mean()) / sxx)
-    intercept = float(Y.mean() - slope * X.mean())
-    out = {"slope": slope, "intercept": intercept, "ci": None, "stderr": None, "n": int(n)}
-    if n > 2:
-        resid = Y - intercept - slope * X
-        se = math.sqrt(float(resid @ resid) / (n - 2) / sxx)
-        t = float(stats.t.ppf(0.5 + confidence / 2, n - 2))
-        out.update(stderr=se, ci=[slope - t * se, slope + t * se])
-    return out
+    try:
+        return fit(x, y, level=confidence)
+    except InvalidParameter as exc:
+        raise InvalidParameter("--x", exc.value, exc.valid) from None
 
 
 def _matches(row, where):

@@ -274,13 +274,21 @@ class Band:
     limits : tuple of float, optional
         The range the quantity can take (e.g. ``(0, 1)`` for a probability); the band is clipped
         to it.
+    side : {"both", "upper", "lower"}
+        ``both``: accept ``center - w <= x <= center + w``; ``upper``: the claim is an upper bound,
+        accept ``x <= center + w`` (``lo`` is the lower limit); ``lower``: a lower bound, accept
+        ``x >= center - w``. One-sided bands judge bounds (a lemma's failure probability
+        ``<= delta``); a rival's band is one-sided the same way.
     """
 
     center: object
     terms: tuple = ()
     limits: tuple = (-math.inf, math.inf)
+    side: str = "both"
 
     def __post_init__(self):
+        if self.side not in ("both", "upper", "lower"):
+            raise InvalidParameter("side", self.side, "'both', 'upper' or 'lower'")
         object.__setattr__(self, "center", _as_value(self.center))
         object.__setattr__(self, "terms", tuple(self.terms))
         if not self.terms:
@@ -300,10 +308,14 @@ class Band:
 
     @property
     def lo(self):
+        if self.side == "upper":
+            return _as_value(np.full(np.shape(self.center), self.limits[0], dtype=float))
         return _as_value(np.maximum(np.asarray(self.center) - self.halfwidth, self.limits[0]))
 
     @property
     def hi(self):
+        if self.side == "lower":
+            return _as_value(np.full(np.shape(self.center), self.limits[1], dtype=float))
         return _as_value(np.minimum(np.asarray(self.center) + self.halfwidth, self.limits[1]))
 
     def accepts(self, measured):
@@ -315,7 +327,7 @@ class Band:
 
     def around(self, center):
         """The same half-width about ``center`` (a rival's value): the band a rival is judged by."""
-        return Band(center, self.terms, self.limits)
+        return Band(center, self.terms, self.limits, self.side)
 
     def describe(self):
         """``"|measured - 17.53| <= 0.31 = 0.21 (...) (+) 0.10 (...)"`` with every term's reason."""
@@ -323,14 +335,16 @@ class Band:
         joined = " (+) ".join(p for p, t in zip(parts, self.terms) if t.kind == "stat")
         bounds = " + ".join(p for p, t in zip(parts, self.terms) if t.kind == "bound")
         reason = " + ".join(x for x in (f"[{joined}]" if joined else "", bounds) if x)
-        return f"|measured - predicted| <= {_text(self.halfwidth)} = {reason}"
+        lhs = {"both": "|measured - predicted|", "upper": "measured - predicted",
+               "lower": "predicted - measured"}[self.side]
+        return f"{lhs} <= {_text(self.halfwidth)} = {reason}"
 
     def short(self):
         """``[lo, hi]`` for the table."""
         return f"[{_text(self.lo)}, {_text(self.hi)}]"
 
     def to_json(self):
-        return {"lo": self.lo, "hi": self.hi, "halfwidth": self.halfwidth,
+        return {"lo": self.lo, "hi": self.hi, "halfwidth": self.halfwidth, "side": self.side,
                 "terms": [{"name": t.name, "value": t.value, "kind": t.kind} for t in self.terms],
                 "text": self.describe()}
 
