@@ -51,9 +51,12 @@ class VerifyContext:
         ``claim_id -> featavg.theory.Claim`` (faults inject wrong closed forms here); defaults to
         the registry's.
     registry : featavg._registry.Registry, optional
+    base : dict, optional
+        Overrides of :data:`PAPER` for :meth:`paper_config` (``featavg regime`` runs the checks of
+        a cell of its map by giving the cell's parameters here).
     """
 
-    def __init__(self, quick=False, seed=0, simulate=None, exact_radii=None, claim=None, registry=None):
+    def __init__(self, quick=False, seed=0, simulate=None, exact_radii=None, claim=None, registry=None, base=None):
         from featavg._registry import default_registry
 
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -67,6 +70,7 @@ class VerifyContext:
         self._runs = {}
         self._radii = {}
         self.cache = {}  # free-form per-context cache for claim modules (key: a tuple naming its owner)
+        self.base = dict(base or {})
 
     # -- injectable oracles -------------------------------------------------------------------
     @property
@@ -127,11 +131,12 @@ class VerifyContext:
         return self._runs[config]
 
     def paper_config(self, supervision="binary", seed=None, **overrides):
-        """The paper's setting (:data:`PAPER`) on the reduced engine (exact in law)."""
+        """The paper's setting (:data:`PAPER`, with this context's ``base`` overrides) on the
+        reduced engine (exact in law)."""
         from featavg.simulate import Config
 
-        return Config(**{**PAPER, "n_test": 200, "seed": self.seed if seed is None else seed,
-                         "supervision": supervision, "engine": "reduced", **overrides})
+        return Config(**{**PAPER, "n_test": 200, "engine": "reduced", **self.base,
+                         "seed": self.seed if seed is None else seed, "supervision": supervision, **overrides})
 
     def paper_runs(self, supervision, count, **overrides):
         """Runs at the paper's setting for ``count`` independent seeds (data and initialisation)."""
