@@ -134,6 +134,9 @@ ENUMERATE_MAX_FAMILY = 8
 #: their binding constraints to ~1e-15 relative, so 0 or 1e-12 almost always works; 1e-6 is the last
 CERTIFY_VERIFY_SCALES = (0.0, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6)
 
+#: shifts ``tau`` (times ``1 + ||v||``) of a piece's unit-norm rows when its boundary minimiser fails
+#: the forward-pass check by round-off (:meth:`_Search.offer`): each adds at most ~tau to the radius
+_INTERIOR_SHIFTS = (1e-14, 1e-13, 1e-12, 1e-11, 1e-10)
 #: relative violation above which a lazily generated cut ``sum_B z_i <= s`` is added (round-off
 #: level of the O(1) data; smaller violations are left to the outward scaling of the verification)
 _CUT_TOL = 1e-13
@@ -509,14 +512,33 @@ class _Search:
     def R(self):
         return self.best_norm
 
-    def offer(self, v):
-        """Verify ``v`` by forward passes; keep it if it flips and beats the incumbent."""
+    def offer(self, v, C=None, h=None):
+        """Verify ``v`` by forward passes; keep it if it flips and beats the incumbent.
+
+        ``v`` found on the boundary of a piece ``{C v <= h}`` inside the flip set may fail the
+        check by round-off (``g = +1e-16``), and scaling it outward need not enter the set (a
+        piece is not star-shaped). Then the piece is re-solved with every row tightened by
+        ``tau`` (:data:`_INTERIOR_SHIFTS`, relative to the unit-norm rows), whose minimiser is
+        strictly inside (``psi - phi >= tau``) and is checked instead.
+        """
         if v is None:
             return
         nv = _norm(v, self.pt.norm)
         if nv >= self.best_norm:
             return
         w = self.pt.verify(v)
+        if w is None and C is not None:
+            scale = _dual_norm(C, self.pt.norm)
+            for tau in _INTERIOR_SHIFTS:
+                try:
+                    u, *_ = solve_min_norm(C, h - tau * (1.0 + nv) * scale, self.pt.norm, self.pt.stats)
+                except SubproblemFailure:
+                    break
+                if u is None:
+                    break
+                w = self.pt.verify(u)
+                if w is not None:
+                    break
         if w is not None:
             nw = _norm(w, self.pt.norm)
             if nw < self.best_norm:
@@ -532,14 +554,14 @@ class _Search:
             if key in self.polished:
                 return
             try:
-                w, lower, *_ = pt.piece(f, active, stop_at=self.best_norm)
+                w, lower, C, h, _ = pt.piece(f, active, stop_at=self.best_norm)
             except SubproblemFailure:
                 self.failed += 1
                 return
             self.polished[key] = lower
             if w is None or lower >= self.best_norm:
                 return
-            self.offer(w)
+            self.offer(w, C, h)
             v = w
 
     def out_of_time(self):
@@ -557,11 +579,12 @@ def _enumerate(pt, search):
     Returns ``(lower, nodes)``.
     """
     norm = pt.norm
-    candidates = []
+    bounds, fams, subsets = [], [], []
     for f, fam in enumerate(pt.families):
         S = _subsets(fam.size)
-        Af = S.astype(float) @ pt.A[fam]  # (2^q, p): sum_A a_r
-        cf = S.astype(float) @ pt.c[fam]
+        Sf = S.astype(float)
+        Af = Sf @ pt.A[fam]  # (2^q, p): sum_A a_r
+        cf = Sf @ pt.c[fam]
         bound = np.zeros(S.shape[0])
         for k in range(len(pt.blocks)):
             row = pt.block_A[k].sum(axis=0) - Af  # sum_{P_k} z_i <= sum_A z_r
@@ -569,24 +592,32 @@ def _enumerate(pt, search):
             dn = _dual_norm(row, norm)
             with np.errstate(divide="ignore", invalid="ignore"):
                 b = np.where(dn > 0, np.maximum(-rhs, 0.0) / dn, np.where(rhs < 0, np.inf, 0.0))
-            bound = np.maximum(bound, b * (1.0 - 1e-12))  # the same certificate, with one row
-        candidates.extend((float(bound[i]), f, S[i]) for i in range(S.shape[0]))
-    candidates.sort(key=lambda t: t[0])
+            bound = np.maximum(bound, b * (1.0 - 1e-12))  # the certificate with one row, less round-off
+        bounds.append(bound)
+        fams.append(np.full(S.shape[0], f))
+        subsets.append(S)
+    bound = np.concatenate(bounds)
+    fam_of = np.concatenate(fams)
+    offsets = np.cumsum([0] + [S.shape[0] for S in subsets])
+    order = np.argsort(bound, kind="stable")
     lower = math.inf  # min over solved pieces of their certificates, and the first unsolved bound
     nodes = 0
-    for cheap, f, active in candidates:
+    for i in order:
+        cheap = float(bound[i])
         if cheap >= search.R * (1.0 - search.gap) or search.out_of_time():
             lower = min(lower, cheap)  # sorted: every later piece has at least this bound
             break
+        f = int(fam_of[i])
+        active = subsets[f][i - offsets[f]]
         nodes += 1
         try:
-            v, piece_lower, *_ = pt.piece(f, active, stop_at=search.R)
+            v, piece_lower, C, h, _ = pt.piece(f, active, stop_at=search.R)
         except SubproblemFailure:
             search.failed += 1
             lower = min(lower, cheap)
             continue
         lower = min(lower, piece_lower)
-        search.offer(v)
+        search.offer(v, C, h)
     return min(lower, search.R), nodes
 
 
@@ -654,7 +685,7 @@ def _process(pt, search, node, bound_hook):
             node.cuts = node.cuts + [(C.T @ lam, float(h @ lam))]
         z = Bf @ v + ef
         if not free.any():  # a leaf: the relaxation is the exact piece restricted to the region
-            search.offer(v)
+            search.offer(v, C, h)
             return lower, None, None
         search.offer(v)
         search.polish(node.f, v)
@@ -740,12 +771,12 @@ def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, meth
         for f, fam in enumerate(pt.families):
             for active in (np.ones(fam.size, dtype=bool), np.zeros(fam.size, dtype=bool)):
                 try:
-                    v, *_ = pt.piece(f, active, stop_at=search.R)
+                    v, _, C, h, _ = pt.piece(f, active, stop_at=search.R)
                 except SubproblemFailure:
                     search.failed += 1
                     continue
                 if v is not None:
-                    search.offer(v)
+                    search.offer(v, C, h)
                     search.polish(f, v)
         if not math.isfinite(search.R):
             # no flipping piece among the heuristics: without an incumbent ball there are no

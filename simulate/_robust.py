@@ -341,37 +341,42 @@ def exact_radius(net, x, y, cluster_labels=None, readout="argmax", basis=None, *
     -------
     RadiusResult
     """
-    from ._certify import ENUMERATE_MAX_FAMILY, SubproblemFailure, certify_point
-
     x, y = _check_point(net, x, y)
     readout, norm, gap, time_budget, method = _check_options(net, readout, cluster_labels, norm, gap,
                                                              time_budget, method)
+    if norm == 2 and basis is None:
+        basis = span_basis(net.W)
+    A = None if norm != 2 or method == "enumerate-clarabel" else net.W @ basis
+    return _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, method, basis, A,
+                       net.W @ x + net.b, _bound_hook)
+
+
+def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, method, Q, A, c,
+                bound_hook=None):
+    """:func:`exact_radius` after validation; ``A = W Q`` (L2) and ``c = W x + b`` precomputed."""
+    from ._certify import ENUMERATE_MAX_FAMILY, certify_point
+
     score = lambda z: float(net.binary_score(z[None, :], cluster_labels, readout)[0])  # noqa: E731
     if y * score(x) <= 0.0:
         return RadiusResult(0.0, np.zeros(net.d), True, 0, 0.0, 0.0, 0.0, "solved",
                             "enumerate" if method == "auto" else method, 0, norm)
     if norm == 2:
-        Q = span_basis(net.W) if basis is None else basis
         if method == "enumerate-clarabel":
             return _exact_radius_clarabel(net, x, y, cluster_labels, readout, Q)
-        A = net.W @ Q
         lift = lambda v: Q @ v  # noqa: E731
     else:
         A = net.W
         lift = lambda v: v  # noqa: E731
-    c = net.W @ x + net.b
     blocks, families = _families(net, y, cluster_labels, readout)
     if method == "auto":
         method = "enumerate" if max(f.size for f in families) <= ENUMERATE_MAX_FAMILY else "bnb"
     if method == "enumerate" and sum(2 ** f.size for f in families) > MAX_SUBPROBLEMS:
         raise InvalidParameter("method", "enumerate", f"at most {MAX_SUBPROBLEMS} pieces per point "
                                "for enumeration; use method='bnb' or 'auto' for wide networks")
+    # the check of every candidate perturbation: a forward pass of the network itself at x + rho
     flips = lambda v: y * score(x + lift(v)) <= 0.0  # noqa: E731
-    try:
-        out = certify_point(A, c, blocks, families, norm, flips, gap=gap, time_budget=time_budget,
-                            method=method, bound_hook=_bound_hook)
-    except SubproblemFailure:  # pragma: no cover - certify_point records failures itself
-        out = {"lower": 0.0, "upper": np.inf, "v": None, "status": "failed", "nodes": 0, "subproblems": 0}
+    out = certify_point(A, c, blocks, families, norm, flips, gap=gap, time_budget=time_budget,
+                        method=method, bound_hook=bound_hook)
     upper, lower = out["upper"], out["lower"]
     if out["v"] is None:
         pert = np.full(net.d, np.nan)
@@ -379,8 +384,8 @@ def exact_radius(net, x, y, cluster_labels=None, readout="argmax", basis=None, *
         return RadiusResult(np.inf, pert, False, out["subproblems"], lower, np.inf, gap_out,
                             out["status"], method, out["nodes"], norm)
     gap_out = 0.0 if upper == 0.0 else max(0.0, (upper - lower) / upper)
-    pert = lift(out["v"])
-    verified = bool(flips(out["v"])) and gap_out <= gap and out["status"] != "failed"
+    pert = lift(out["v"])  # out["v"] passed flips() when it became the incumbent
+    verified = gap_out <= gap and out["status"] != "failed"
     return RadiusResult(upper, pert, verified, out["subproblems"], lower, upper, gap_out, out["status"],
                         method, out["nodes"], norm)
 
@@ -396,14 +401,18 @@ def exact_radii(net, X, y, cluster_labels=None, readout="argmax", progress=None,
     y = np.asarray(y)
     if y.shape != (X.shape[0],):
         raise InvalidParameter("y", f"array of shape {y.shape}", f"labels of shape ({X.shape[0]},)")
-    _check_options(net, readout, cluster_labels, norm, gap, time_budget, method)
-    from ._certify import validate_norm
-
-    Q = span_basis(net.W) if validate_norm(norm) == 2 else None
+    for yi in y:
+        if yi not in (1, -1):
+            raise InvalidParameter("y", yi, "labels in {+1, -1}")
+    readout, norm, gap, time_budget, method = _check_options(net, readout, cluster_labels, norm, gap,
+                                                             time_budget, method)
+    Q = span_basis(net.W) if norm == 2 else None
+    A = net.W @ Q if norm == 2 and method != "enumerate-clarabel" else None
+    Cs = X @ net.W.T + net.b  # every point's pre-activations in one product
     out = []
-    for xi, yi in zip(X, y):
-        out.append(exact_radius(net, xi, int(yi), cluster_labels, readout, basis=Q, norm=norm, gap=gap,
-                                time_budget=time_budget, method=method))
+    for xi, yi, ci in zip(X, y, Cs):
+        out.append(_radius_one(net, xi, int(yi), cluster_labels, readout, norm, gap, time_budget, method,
+                               Q, A, ci))
         if progress is not None:
             progress(1)
     return out
