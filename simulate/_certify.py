@@ -85,9 +85,10 @@ solver for embedded quadratic programming using recursive LDL^T updates", IEEE T
 dual active-set method made for small dense QPs: it needs no factorisation of ``H = I``, starts from
 the unconstrained minimiser ``v = 0`` and adds only the few constraints that bind, so a piece costs
 a few microseconds of solver time. L-infinity LPs are solved by HiGHS (Huangfu & Hall 2018) through
-``scipy.optimize.linprog(method="highs")``, in an elastic form (``min s + Gamma sigma`` subject to
-``C rho <= h + sigma``, ``|rho_j| <= s``) so that an infeasible piece still returns multipliers and
-hence a certificate. Clarabel (interior point) is the fallback for any failed subproblem.
+``scipy.optimize.linprog(method="highs")``, in the form ``max t`` subject to ``C omega <= t h``,
+``|omega_j| <= 1`` (``rho = omega / t``): the ``d``-dimensional box becomes variable bounds and
+the only general rows are the cuts, and an empty piece still returns multipliers (a Farkas
+certificate) because ``t = 0`` is always feasible. Clarabel (interior point) is the fallback for any failed subproblem.
 
 Choice of algorithm, measured on this machine (binary nets trained with
 ``run_simulation(Config(m=m))``, d = 3072; ``benchmarks/bench_certified.py``):
@@ -145,9 +146,6 @@ _CUT_TOL = 1e-13
 _MAX_CUT_ROUNDS = 60
 #: DAQP primal feasibility tolerance on unit-norm rows (default 1e-6 would leave radii 1e-6 off)
 _DAQP_PRIMAL_TOL = 1e-12
-#: elastic weight Gamma of the L-infinity LP on L1-normalised rows: any feasible piece has
-#: multipliers summing to far less, so sigma = 0 unless the piece is empty
-_ELASTIC_WEIGHT = 1e7
 #: relative allowance for round-off in the certificate's dot products (a few ulps per term)
 _ROUNDOFF = 1e-13
 #: a node's bounds -> fix -> relax loop repeats while the bound closes at least this fraction of
@@ -268,29 +266,31 @@ def _solve_clarabel(C, h, norm):
 
 
 def _solve_linf_highs(C, h):
-    import scipy.sparse as sp
+    """``min ||rho||_inf : C rho <= h`` as the LP ``max t : C omega - t h <= 0, |omega_j| <= 1``.
+
+    With ``rho = omega / t`` the two are equivalent for ``t > 0`` (``||rho||_inf = 1/t`` at the
+    optimum); the general rows are only the ``r`` cuts, the box is variable bounds (cheap for
+    HiGHS's dual simplex), and ``t = 0`` is always feasible, so the LP is never infeasible: an
+    empty piece shows as ``t* = 0`` with row multipliers ``lam`` that are a Farkas certificate
+    (``C^T lam = 0``, ``-h^T lam >= 1``). The multipliers of the rows are those of the original
+    problem up to a positive factor, to which :func:`certificate_bound` is invariant.
+    """
     from scipy.optimize import linprog
 
     r, d = C.shape
-    # variables (rho, s, sigma): min s + Gamma sigma;  C rho - sigma <= h;  +-rho_j - s <= 0
-    I = sp.identity(d, format="csr")
-    one = sp.csr_matrix(np.ones((d, 1)))
-    zero = sp.csr_matrix((d, 1))
-    A = sp.vstack([sp.hstack([sp.csr_matrix(C), sp.csr_matrix((r, 1)), sp.csr_matrix(-np.ones((r, 1)))]),
-                   sp.hstack([I, -one, zero]), sp.hstack([-I, -one, zero])], format="csr")
-    cost = np.zeros(d + 2)
-    cost[d] = 1.0
-    cost[d + 1] = _ELASTIC_WEIGHT
-    res = linprog(cost, A_ub=A, b_ub=np.concatenate([h, np.zeros(2 * d)]),
-                  bounds=[(None, None)] * d + [(0, None), (0, None)], method="highs",
+    cost = np.zeros(d + 1)
+    cost[d] = -1.0
+    res = linprog(cost, A_ub=np.hstack([C, -h[:, None]]), b_ub=np.zeros(r),
+                  bounds=np.column_stack([np.r_[np.full(d, -1.0), 0.0], np.r_[np.full(d, 1.0), np.inf]]),
+                  method="highs",
                   options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
     if res.status != 0:
         return "failed", None, None
-    lam = -np.asarray(res.ineqlin.marginals)[:r]  # scipy: d obj / d b_ub <= 0
-    sigma = float(res.x[d + 1])
-    if sigma > 1e-9:  # the elastic variable is used: the piece is empty (lam certifies it)
+    lam = -np.asarray(res.ineqlin.marginals)  # scipy: d obj / d b_ub <= 0 (for a minimisation)
+    t = float(res.x[d])
+    if t <= 1e-300:
         return "infeasible", None, lam
-    return "solved", np.asarray(res.x[:d]), lam
+    return "solved", np.asarray(res.x[:d]) / t, lam
 
 
 def solve_min_norm(C, h, norm, stats=None):
