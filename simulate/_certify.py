@@ -155,6 +155,11 @@ _TIGHTEN_GAIN = 0.05
 _MAX_TIGHTEN = 8
 #: aggregated cuts a node keeps for its bounds (the newest)
 _KEEP_AGGREGATED = 4
+#: incumbent heuristics of branch and bound (the all-active piece, polishing); tests switch them
+#: off so that the tree alone must find the optimum
+_HEURISTICS = True
+#: factor applied to every node's certified bound (1: the certificate; tests plant a wrong one)
+_NODE_BOUND_FACTOR = 1.0
 
 
 class SubproblemFailure(RuntimeError):
@@ -546,6 +551,8 @@ class _Search:
 
     def polish(self, f, v, rounds=3):
         """Local search: solve the piece of the active set at ``v``, repeat while it changes."""
+        if not _HEURISTICS:
+            return
         pt = self.pt
         fam = pt.families[f]
         for _ in range(rounds):
@@ -675,6 +682,7 @@ def _process(pt, search, node, bound_hook):
         key = (node.f, "relax")
         v, new_lower, C, h, lam = pt.solve_cuts(key, gamma, delta, extra_C, extra_h,
                                                 stop_at=R * (1.0 - search.gap))
+        new_lower *= _NODE_BOUND_FACTOR
         node.state = state
         if v is None or new_lower >= R * (1.0 - search.gap):
             return max(lower, min(new_lower, R)), None, None
@@ -687,7 +695,8 @@ def _process(pt, search, node, bound_hook):
         if not free.any():  # a leaf: the relaxation is the exact piece restricted to the region
             search.offer(v, C, h)
             return lower, None, None
-        search.offer(v)
+        if _HEURISTICS:  # a relaxed minimiser that happens to flip is an incumbent too
+            search.offer(v)
         search.polish(node.f, v)
         errors = np.where(free, alpha * z + beta - np.maximum(z, 0.0), 0.0)
         if lower >= search.R * (1.0 - search.gap):
@@ -769,7 +778,8 @@ def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, meth
     else:
         # incumbent: the all-active and the all-inactive pieces of every family, polished
         for f, fam in enumerate(pt.families):
-            for active in (np.ones(fam.size, dtype=bool), np.zeros(fam.size, dtype=bool)):
+            starts = (np.ones(fam.size, dtype=bool), np.zeros(fam.size, dtype=bool))
+            for active in starts if _HEURISTICS else starts[1:]:
                 try:
                     v, _, C, h, _ = pt.piece(f, active, stop_at=search.R)
                 except SubproblemFailure:
