@@ -352,12 +352,13 @@ def exact_radius(net, x, y, cluster_labels=None, readout="argmax", basis=None, *
 
 
 def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, method, Q, A, c,
-                bound_hook=None):
-    """:func:`exact_radius` after validation; ``A = W Q`` (L2) and ``c = W x + b`` precomputed."""
+                bound_hook=None, g0=None):
+    """:func:`exact_radius` after validation; ``A = W Q`` (L2), ``c = W x + b`` and the score
+    ``g0 = g(x)`` (optional) precomputed."""
     from ._certify import ENUMERATE_MAX_FAMILY, certify_point
 
     score = lambda z: float(net.binary_score(z[None, :], cluster_labels, readout)[0])  # noqa: E731
-    if y * score(x) <= 0.0:
+    if y * (score(x) if g0 is None else g0) <= 0.0:
         return RadiusResult(0.0, np.zeros(net.d), True, 0, 0.0, 0.0, 0.0, "solved",
                             "enumerate" if method == "auto" else method, 0, norm)
     if norm == 2:
@@ -408,11 +409,12 @@ def exact_radii(net, X, y, cluster_labels=None, readout="argmax", progress=None,
                                                              time_budget, method)
     Q = span_basis(net.W) if norm == 2 else None
     A = net.W @ Q if norm == 2 and method != "enumerate-clarabel" else None
-    Cs = X @ net.W.T + net.b  # every point's pre-activations in one product
+    Cs = X @ net.W.T + net.b  # every point's pre-activations in one product, and its score
+    G0 = net.binary_score(X, cluster_labels, readout) if X.shape[0] else np.zeros(0)
     out = []
-    for xi, yi, ci in zip(X, y, Cs):
+    for xi, yi, ci, gi in zip(X, y, Cs, G0):
         out.append(_radius_one(net, xi, int(yi), cluster_labels, readout, norm, gap, time_budget, method,
-                               Q, A, ci))
+                               Q, A, ci, g0=float(gi)))
         if progress is not None:
             progress(1)
     return out
