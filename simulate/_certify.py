@@ -451,12 +451,13 @@ class _Point:
         ws = self.ws.setdefault((key, k), [np.ones(self.blocks[k].size, dtype=bool)])
         return ws
 
-    def solve_cuts(self, key, gamma, delta, extra_C, extra_h, stop_at=math.inf):
+    def solve_cuts(self, key, gamma, delta, extra_C, extra_h, stop_at=math.inf, margin=0.0):
         """``min ||v||`` over ``{sum_{P_k} ReLU(z_i) <= <gamma, v> + delta for all k} cap extra``.
 
         Lazy cut generation over the subsets ``B`` of each block (module docstring). Returns
         ``(v, lower, C, h, lam)`` of the last round; ``v`` is ``None`` if the set is empty. Stops
-        early once ``lower >= stop_at``.
+        early once ``lower >= stop_at``. ``margin > 0`` tightens every row by ``margin`` times its
+        dual norm (every cut then holds with slack ``margin`` at unit scale).
         """
         norm = self.norm
         for _ in range(_MAX_CUT_ROUNDS):
@@ -468,6 +469,8 @@ class _Point:
                 rhs.append(delta - S @ self.block_c[k])
             C = np.vstack(rows)
             h = np.concatenate(rhs)
+            if margin:
+                h = h - margin * _dual_norm(C, norm)
             v, lower, lam = solve_min_norm(C, h, norm, self.stats)
             if v is None or lower >= stop_at:
                 return v, lower, C, h, lam
@@ -477,6 +480,8 @@ class _Point:
                 z = self.block_A[k] @ v + self.block_c[k]
                 B = z > 0.0
                 viol = float(z[B].sum()) - s
+                if margin:
+                    viol += margin * float(_dual_norm(self.block_A[k][B].sum(axis=0) - gamma, norm))
                 if viol > _CUT_TOL * (1.0 + abs(s) + float(np.abs(z).sum())):
                     ws = self.working_set(key, k)
                     if not any(np.array_equal(B, w) for w in ws):
@@ -486,14 +491,14 @@ class _Point:
                 return v, lower, C, h, lam
         raise SubproblemFailure(f"cut generation did not converge in {_MAX_CUT_ROUNDS} rounds")
 
-    def piece(self, f, active, stop_at=math.inf):
+    def piece(self, f, active, stop_at=math.inf, margin=0.0):
         """The exact convex piece ``C_A`` of family ``f`` with ``A`` = ``active`` (boolean mask)."""
         fam = self.families[f]
         sel = fam[active]
         gamma = self.A[sel].sum(axis=0)
         delta = float(self.c[sel].sum())
         p = self.A.shape[1]
-        return self.solve_cuts(f, gamma, delta, np.zeros((0, p)), np.zeros(0), stop_at)
+        return self.solve_cuts(f, gamma, delta, np.zeros((0, p)), np.zeros(0), stop_at, margin)
 
     def verify(self, v):
         """Norm of the smallest outward scaling of ``v`` that flips the point, or ``None``."""
@@ -511,33 +516,36 @@ class _Search:
         self.best_norm = math.inf
         self.best_v = None
         self.polished = {}
-        self.failed = 0
+        self.failed = 0  # failed subproblems the bracket depends on
+        self.unresolved = math.inf  # smallest value of a closed piece whose minimiser failed the check
+        self.heuristic_failures = 0  # failed subproblems of the incumbent heuristics
 
     @property
     def R(self):
         return self.best_norm
 
-    def offer(self, v, C=None, h=None):
+    def offer(self, v, resolve=None):
         """Verify ``v`` by forward passes; keep it if it flips and beats the incumbent.
 
-        ``v`` found on the boundary of a piece ``{C v <= h}`` inside the flip set may fail the
-        check by round-off (``g = +1e-16``), and scaling it outward need not enter the set (a
-        piece is not star-shaped). Then the piece is re-solved with every row tightened by
-        ``tau`` (:data:`_INTERIOR_SHIFTS`, relative to the unit-norm rows), whose minimiser is
-        strictly inside (``psi - phi >= tau``) and is checked instead.
+        Returns whether the incumbent is now at most ``||v||`` (up to the outward scaling).
+        ``v`` found on the boundary of a convex subset of the flip set may fail the check by
+        round-off (``g = +1e-16``), and scaling it outward need not enter the set (a piece is not
+        star-shaped). Then ``resolve(tau)`` re-solves that subset with every cut tightened by
+        ``tau`` (:data:`_INTERIOR_SHIFTS`, times ``1 + ||v||``, relative to unit-norm rows): its
+        minimiser is strictly inside and is checked instead.
         """
         if v is None:
-            return
+            return False
         nv = _norm(v, self.pt.norm)
         if nv >= self.best_norm:
-            return
+            return True  # the incumbent is already at least as good
         w = self.pt.verify(v)
-        if w is None and C is not None:
-            scale = _dual_norm(C, self.pt.norm)
+        if w is None and resolve is not None:
             for tau in _INTERIOR_SHIFTS:
                 try:
-                    u, *_ = solve_min_norm(C, h - tau * (1.0 + nv) * scale, self.pt.norm, self.pt.stats)
+                    u = resolve(tau * (1.0 + nv))
                 except SubproblemFailure:
+                    self.heuristic_failures += 1
                     break
                 if u is None:
                     break
@@ -548,6 +556,7 @@ class _Search:
             nw = _norm(w, self.pt.norm)
             if nw < self.best_norm:
                 self.best_norm, self.best_v = nw, w
+        return w is not None
 
     def polish(self, f, v, rounds=3):
         """Local search: solve the piece of the active set at ``v``, repeat while it changes."""
@@ -563,12 +572,14 @@ class _Search:
             try:
                 w, lower, C, h, _ = pt.piece(f, active, stop_at=self.best_norm)
             except SubproblemFailure:
-                self.failed += 1
+                # a heuristic's piece: nothing of the certificate rests on it, so it is only
+                # counted (the bracket comes from the tree); it is never accepted either
+                self.heuristic_failures += 1
                 return
             self.polished[key] = lower
             if w is None or lower >= self.best_norm:
                 return
-            self.offer(w, C, h)
+            self.offer(w, lambda tau, f=f, active=active: pt.piece(f, active, margin=tau)[0])
             v = w
 
     def out_of_time(self):
@@ -624,7 +635,9 @@ def _enumerate(pt, search):
             lower = min(lower, cheap)
             continue
         lower = min(lower, piece_lower)
-        search.offer(v, C, h)
+        if v is not None and piece_lower < search.R:
+            if not search.offer(v, lambda tau, f=f, active=active: pt.piece(f, active, margin=tau)[0]):
+                search.unresolved = min(search.unresolved, piece_lower)
     return min(lower, search.R), nodes
 
 
@@ -693,7 +706,10 @@ def _process(pt, search, node, bound_hook):
             node.cuts = node.cuts + [(C.T @ lam, float(h @ lam))]
         z = Bf @ v + ef
         if not free.any():  # a leaf: the relaxation is the exact piece restricted to the region
-            search.offer(v, C, h)
+            resolve = lambda tau: pt.solve_cuts(key, gamma, delta, extra_C, extra_h, margin=tau)[0]  # noqa: E731
+            if not search.offer(v, resolve) and lower < search.R:
+                # its minimiser could not be verified: its value stays in the lower bound
+                search.unresolved = min(search.unresolved, lower)
             return lower, None, None
         if _HEURISTICS:  # a relaxed minimiser that happens to flip is an incumbent too
             search.offer(v)
@@ -783,10 +799,10 @@ def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, meth
                 try:
                     v, _, C, h, _ = pt.piece(f, active, stop_at=search.R)
                 except SubproblemFailure:
-                    search.failed += 1
+                    search.heuristic_failures += 1
                     continue
                 if v is not None:
-                    search.offer(v, C, h)
+                    search.offer(v, lambda tau, f=f, active=active: pt.piece(f, active, margin=tau)[0])
                     search.polish(f, v)
         if not math.isfinite(search.R):
             # no flipping piece among the heuristics: without an incumbent ball there are no
@@ -796,6 +812,7 @@ def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, meth
         else:
             lower, nodes, complete = _branch_and_bound(pt, search, bound_hook)
     upper = search.R
+    lower = min(lower, search.unresolved)
     if search.failed:
         status = "failed"
     elif not complete:
@@ -803,7 +820,7 @@ def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, meth
     lower = min(lower, upper)
     return {"lower": lower, "upper": upper, "v": search.best_v, "status": status, "nodes": nodes,
             "subproblems": stats.get("solves", 0), "failed": search.failed,
-            "retries": stats.get("retries", 0)}
+            "heuristic_failures": search.heuristic_failures, "retries": stats.get("retries", 0)}
 
 
 def validate_norm(norm):

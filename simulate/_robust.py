@@ -1,4 +1,13 @@
-r"""Exact minimal L2 adversarial radius of the two networks (SPEC §5), robust-accuracy curves.
+r"""Exact minimal adversarial radius of the two networks (SPEC §5), robust-accuracy curves.
+
+Front end. :func:`exact_radius` and :func:`exact_radii` validate their arguments and hand each
+point to :mod:`._certify`, which returns a certified bracket ``[lower, upper]`` in L2 or
+L-infinity at any width (enumeration of the convex pieces below for small families, branch and
+bound over the opposing neurons' states otherwise; DAQP/HiGHS subproblems with weak-duality
+certificates). The enumerator described below, one Clarabel QP per subset ``A``, is kept as
+``method="enumerate-clarabel"`` (L2 only) for comparison; it accepts only Clarabel's ``Solved``
+status (``AlmostSolved``, ``MaxIterations`` and the rest make a failed piece and an unverified
+result).
 
 Definition and tie convention: for a test point ``(x, y)`` and binary score ``g`` (the network's
 ``binary_score`` under a readout)::
@@ -35,7 +44,7 @@ polyhedron and ``min ||v||^2`` over it is a convex QP. The radius is the minimum
   ``h f_{j'} = max_A sum_{r in A} z_{j',r}`` this is, for each ``j'`` and subset ``A`` of its ``h``
   neurons, ``|J_s|`` convex constraints sharing one right-hand side. ``|J_{-s}| 2^h`` QPs.
 
-Solver. The QPs are solved with Clarabel (an interior-point conic solver, Goulart & Chen 2024,
+Solver of the old path. The QPs are solved with Clarabel (an interior-point conic solver, Goulart & Chen 2024,
 arXiv 2405.12762), chosen because it is a small compiled wheel depending only on NumPy/SciPy, is
 actively maintained, solves QPs natively (no conic reformulation of the objective), detects
 infeasibility reliably (some subsets ``A`` are infeasible), and reaches ``1e-10`` gaps. Each

@@ -389,6 +389,18 @@ def test_clarabel_almost_solved_is_a_failed_piece(monkeypatch):
     assert _certify._solve_clarabel(np.array([[1.0, 0.0]]), np.array([-1.0]), 2)[0] == "failed"
 
 
+@pytest.mark.parametrize("method", ["enumerate", "bnb"])
+def test_an_unverifiable_minimiser_keeps_its_value_in_the_lower_bound(monkeypatch, method):
+    """If no forward pass confirms a flip, nothing is an incumbent, and the pieces' certified
+    values still bound the radius from below: lower <= truth, upper = inf, not verified."""
+    net, labels, readout = _random_net(2, "binary", 3, 3)
+    x, y = _point(net, labels, readout, 2)
+    truth = brute_force_radius(net, x, y)
+    monkeypatch.setattr(_certify._Point, "verify", lambda self, v: None)
+    r = exact_radius(net, x, y, method=method)
+    assert r.lower <= truth * (1 + 1e-9) and r.upper == INF and not r.verified
+
+
 def test_time_budget_returns_a_valid_bracket_with_its_gap():
     """A budget too small to finish: status budget, and the bracket still contains the truth."""
     from test_robust_exact import _features, _thresholded_closed_form, _thresholded_net
