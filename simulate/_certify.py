@@ -70,8 +70,9 @@ through the cap, and the ball around a near-optimal incumbent is thin. Nodes are
 first; the incumbent improves from every relaxed minimiser that flips, and from *polishing*: the
 exact piece ``C_A`` of the active set ``A`` at a relaxed minimiser, re-solved while ``A`` changes.
 The search stops when the smallest open node bound is at least ``(1 - gap) R`` or the time budget
-is spent (``status = "budget"``, the gap reported); ``lower`` is that smallest bound (``R`` when no
-node is open).
+is spent (``status = "budget"``, the gap reported); ``lower`` is the smallest bound of every node,
+open or closed, that is below ``R`` (so a node pruned within the gap, or a leaf whose verified
+perturbation needed an outward scaling, still shows in the gap), and ``R`` when there is none.
 
 Enumeration (method ``"enumerate"``). Every piece ``C_A`` of every family is bounded first, all at
 once, by the single cut with ``B = P_k`` (its distance to the origin is a lower bound of the
@@ -135,6 +136,7 @@ __all__ = [
     "certificate_bound",
     "cap_upper_bounds",
     "certify_point",
+    "validate_norm",
 ]
 
 #: the two norms: L2 and L-infinity
@@ -535,6 +537,7 @@ class _Search:
         self.polished = {}
         self.failed = 0  # failed subproblems the bracket depends on
         self.unresolved = math.inf  # smallest value of a closed piece whose minimiser failed the check
+        self.closed = math.inf  # smallest bound of a closed branch-and-bound node
         self.heuristic_failures = 0  # failed subproblems of the incumbent heuristics
 
     @property
@@ -760,6 +763,9 @@ def _branch_and_bound(pt, search, bound_hook=None):
             heapq.heappush(heap, (node_lower, next(counter), node))
             return min(heap[0][0], search.R), nodes, False
         if v is None or lower >= search.R * (1.0 - search.gap):
+            # closed (leaf, pruned within the gap, or empty in the ball): its bound stays in the
+            # global lower bound while it is below the incumbent, so the gap reported is honest
+            search.closed = min(search.closed, lower)
             continue
         r = int(np.argmax(errors))
         fam = pt.families[node.f]
@@ -829,7 +835,7 @@ def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, meth
         else:
             lower, nodes, complete = _branch_and_bound(pt, search, bound_hook)
     upper = search.R
-    lower = min(lower, search.unresolved)
+    lower = min(lower, search.unresolved, search.closed)
     if search.failed:
         status = "failed"
     elif not complete:
