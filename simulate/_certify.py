@@ -116,6 +116,7 @@ Choice of algorithm, measured on this machine (binary nets trained with
   ``auto`` enumerates, which stays exact on such nets.
 """
 
+import functools
 import heapq
 import itertools
 import math
@@ -191,7 +192,9 @@ class SubproblemFailure(RuntimeError):
 
 def _dual_norm(G, norm):
     """``||g||_*`` of each row of ``G`` (L2 for L2, L1 for L-infinity)."""
-    return np.linalg.norm(G, axis=-1) if norm == 2 else np.abs(G).sum(axis=-1)
+    if norm == 2:
+        return np.sqrt(np.einsum("...i,...i->...", G, G))
+    return np.abs(G).sum(axis=-1)
 
 
 def _norm(v, norm):
@@ -606,9 +609,12 @@ class _Search:
         return self.deadline is not None and time.perf_counter() > self.deadline
 
 
+@functools.lru_cache(maxsize=32)
 def _subsets(q):
-    """All ``2^q`` subsets of ``q`` members as a boolean array, shape (2^q, q)."""
-    return ((np.arange(2 ** q)[:, None] >> np.arange(q)) & 1).astype(bool)
+    """All ``2^q`` subsets of ``q`` members as a boolean array, shape (2^q, q) (read-only, cached)."""
+    S = ((np.arange(2 ** q)[:, None] >> np.arange(q)) & 1).astype(bool)
+    S.flags.writeable = False
+    return S
 
 
 def _enumerate(pt, search):

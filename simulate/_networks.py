@@ -135,6 +135,10 @@ class BinaryNetwork:
         """
         return self.output(X)
 
+    def binary_score_from_Z(self, Z, cluster_labels=None, readout=None):
+        """:meth:`binary_score` from pre-activations ``Z``, shape (n, 2m), already computed."""
+        return np.maximum(Z, 0.0) @ self.second_layer
+
     def loss_and_D(self, Z, y):
         """Empirical logistic risk and the matrix ``D`` from the pre-activations (module docstring).
 
@@ -259,9 +263,13 @@ class MultiClassNetwork:
         -------
         ndarray, shape (n,)
         """
+        return self.binary_score_from_Z(self.preactivations(X), cluster_labels, readout)
+
+    def binary_score_from_Z(self, Z, cluster_labels, readout="argmax"):
+        """:meth:`binary_score` from pre-activations ``Z``, shape (n, k h), already computed."""
         readout = validate_choice("readout", readout, READOUTS)
         cluster_labels = np.asarray(cluster_labels)
-        F = self.output(X)
+        F = self._outputs_from_Z(Z)
         pos = cluster_labels > 0
         if readout == "argmax":
             return F[:, pos].max(axis=1) - F[:, ~pos].max(axis=1)

@@ -360,6 +360,17 @@ def exact_radius(net, x, y, cluster_labels=None, readout="argmax", basis=None, *
                        net.W @ x + net.b, _bound_hook)
 
 
+def _forward_score(net, z, cluster_labels, readout):
+    """``g(z)`` for one input ``z``, shape (d,): the network's own readout of ``W z + b``.
+
+    The product is an ``einsum`` rather than BLAS: on a shared machine a threaded BLAS call of
+    this size (M x d) costs more in thread hand-off than in arithmetic (measured: the certified
+    radius ran at 560 points/s with threaded BLAS under load, 2460 with one BLAS thread).
+    """
+    Z = np.einsum("ij,j->i", net.W, z) + net.b
+    return float(net.binary_score_from_Z(Z[None, :], cluster_labels, readout)[0])
+
+
 def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, method, Q, A, c,
                 bound_hook=None, g0=None):
     """:func:`exact_radius` after validation; ``A = W Q`` (L2), ``c = W x + b`` and the score
@@ -373,7 +384,7 @@ def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, meth
     if norm == 2:
         if method == "enumerate-clarabel":
             return _exact_radius_clarabel(net, x, y, cluster_labels, readout, Q)
-        lift = lambda v: Q @ v  # noqa: E731
+        lift = lambda v: np.einsum("ij,j->i", Q, v)  # noqa: E731 - (see _forward_score)
     else:
         A = net.W
         lift = lambda v: v  # noqa: E731
@@ -384,7 +395,7 @@ def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, meth
         raise InvalidParameter("method", "enumerate", f"at most {MAX_SUBPROBLEMS} pieces per point "
                                "for enumeration; use method='bnb' or 'auto' for wide networks")
     # the check of every candidate perturbation: a forward pass of the network itself at x + rho
-    flips = lambda v: y * score(x + lift(v)) <= 0.0  # noqa: E731
+    flips = lambda v: y * _forward_score(net, x + lift(v), cluster_labels, readout) <= 0.0  # noqa: E731
     out = certify_point(A, c, blocks, families, norm, flips, gap=gap, time_budget=time_budget,
                         method=method, bound_hook=bound_hook)
     upper, lower = out["upper"], out["lower"]
