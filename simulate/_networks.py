@@ -32,6 +32,7 @@ used both by ``loss_and_grad`` and by the span path of :mod:`._span` (``W_t = W_
 (``featavg.theory``) and central finite differences in ``tests/``.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,14 @@ __all__ = [
 ]
 
 READOUTS = ("argmax", "sum")
+
+
+@functools.lru_cache(maxsize=64)
+def _second_layer(m):
+    """``a_r = s_r / m`` of the binary network, shape (2m,), read-only (it sits in hot loops)."""
+    a = np.repeat([1.0, -1.0], m) / m
+    a.flags.writeable = False
+    return a
 
 
 def logistic_loss(q):
@@ -115,8 +124,8 @@ class BinaryNetwork:
 
     @property
     def second_layer(self):
-        """``a_r = s_r / m``, shape (2m,)."""
-        return self.neuron_signs / self.m
+        """``a_r = s_r / m``, shape (2m,) (read-only; one cached array per ``m``)."""
+        return _second_layer(self.m)
 
     def preactivations(self, X):
         """``Z = X W^T + b``, shape (n, 2m)."""
