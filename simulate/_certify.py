@@ -96,16 +96,20 @@ Choice of algorithm, measured on this machine (binary nets trained with
 ``run_simulation(Config(m=m))``, d = 3072; ``benchmarks/bench_certified.py``, one run, shared
 2-core machine): the problem-specific branch and bound, not a MIQP.
 
-- This module: m = 5 about 3900 points/s (enumeration; 29x the old one-Clarabel-QP-per-subset
-  enumerator measured in the same run, radii equal to 1e-11 relative), m = 64 about 200 points/s,
-  m = 512 about 0.6 s per point, every gap at most 3e-13 (L2). On trained nets the root closes:
-  after the first relaxation the incumbent cap fixes every opposing neuron (1 node per point).
+- This module (L2): m = 5 4270 points/s by enumeration, 32x the old one-Clarabel-QP-per-subset
+  enumerator measured in the same run (135 points/s; radii equal to 1e-11 relative); m = 16
+  415 points/s; m = 64 148 points/s (100 points to gap 1e-6 in 0.68 s); m = 512 0.22 s per point.
+  Gaps are at most 3e-13 (the certificate's round-off allowance), except at m = 64 where nodes
+  pruned inside the requested gap leave up to 8e-7. On trained nets the root closes: after the
+  first relaxation the incumbent cap fixes every opposing neuron (1 node per point).
+  L-infinity (HiGHS LPs in d = 3072 variables): 116, 14, 5.2 and 0.30 points/s at m = 5, 16, 64,
+  512, gaps at most 3e-13.
 - Alternative measured: a big-M MIQP of the same problem (epigraph of the own ReLUs, binary
   activation of the opposing ones, big-M from the ball ``|z_r - c_r| <= R ||a_r||``) solved by
   DAQP's own mixed-integer branch and bound, *given the certified radius as* ``R`` (the tightest
-  ball a MIQP could start from): 0.2 ms per point at m = 5 (solver time only), 20 ms at m = 16,
-  3.2 s at m = 64, its optimum within 4e-8 relative of the certified one, and with no
-  certificate of its lower end. It is competitive only where enumeration already is, 600x
+  ball a MIQP could start from): 0.16 ms per point at m = 5 (solver time only), 55 ms at m = 16,
+  5.9 s at m = 64, its optimum within 4e-8 relative of the certified one, and with no
+  certificate of its lower end. It is competitive only where enumeration already is, about 900x
   slower at m = 64, and scales like a generic B&B because big-M bounds from a ball centred at the
   unperturbed point cannot fix any neuron. (The issue reports that SCIP on a plain big-M MIQP did
   not finish 5 points in 10 minutes at m = 64.)
