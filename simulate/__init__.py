@@ -30,7 +30,15 @@ from ._robust import (
     optimal_robust_accuracy,
     robust_accuracy,
 )
-from ._robust_attacks import PGD_DEFAULTS, averaged_direction, averaged_direction_radii, input_gradient, pgd_radii
+from ._robust_attacks import (
+    PGD_DEFAULTS,
+    averaged_direction,
+    averaged_direction_radii,
+    input_gradient,
+    pgd_linf_radii,
+    pgd_radii,
+)
+from ._certify import DEFAULT_GAP, ENUMERATE_MAX_FAMILY, METHODS as RADIUS_METHODS, NORMS, certificate_bound
 from ._replicas import REPLICA_METHODS, run_replicas
 from ._span import METHODS, choose_method
 from ._run import (
@@ -59,6 +67,7 @@ __all__ = [
     "MAX_SUBPROBLEMS", "RadiusResult", "exact_radii", "exact_radius", "optimal_robust_accuracy",
     "robust_accuracy",
     "PGD_DEFAULTS", "averaged_direction", "averaged_direction_radii", "input_gradient", "pgd_radii",
+    "pgd_linf_radii", "DEFAULT_GAP", "ENUMERATE_MAX_FAMILY", "RADIUS_METHODS", "NORMS", "certificate_bound",
     "REPLICA_METHODS", "run_replicas", "METHODS", "choose_method",
     "D_MAX", "ReducedInputs", "ReducedSampler", "bartlett_factor", "embed_explicit", "reduced_applies", "reduced_dimension",
 ]
