@@ -43,6 +43,7 @@ from ._replicas import REPLICA_METHODS, run_replicas
 from ._span import METHODS, choose_method
 from ._run import (
     ENGINES,
+    FEATURE_BASES,
     RNG_STREAMS,
     SUPERVISIONS,
     Config,
@@ -62,7 +63,7 @@ __all__ = [
     "averaging_net", "threshold_net", "decoupled_net", "mixed_label_net", "late_regime", "decoupled_late_regime",
     "noise_free_sample",
     "READOUTS", "BinaryNetwork", "MultiClassNetwork", "logistic_loss",
-    "ENGINES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
+    "ENGINES", "FEATURE_BASES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
     "init_weights", "make_network", "run_simulation",
     "MAX_SUBPROBLEMS", "RadiusResult", "exact_radii", "exact_radius", "optimal_robust_accuracy",
     "robust_accuracy",
