@@ -54,9 +54,14 @@ M = sp.Symbol("M", positive=True)
 K_, N_, MM_, D_ = 4, 80, 1, 10 ** 8
 
 
+def expected_inverse_count(n_, k_):
+    r""":math:`E[1/(n_j + 1)] = k (1 - (1 - 1/k)^{n+1})/(n + 1)` for ``n_j ~ Bin(n, 1/k)`` (the claimed closed form)."""
+    return k_ * (1 - (1 - 1 / k_) ** (n_ + 1)) / (n_ + 1)
+
+
 def derive():
     r"""The sign of the early coefficient: wrong only on pairs with no active point; the union bound."""
-    e_inv = k * (1 - (1 - 1 / k) ** (n + 1)) / (n + 1)
+    e_inv = expected_inverse_count(n, k)
     delta = C * M * k * e_inv / 2
     P = sp.Function("P")
     statement = sp.Le(P(sp.Symbol("some sign y_j s_r violated")), delta, evaluate=False)
