@@ -97,7 +97,13 @@ def derive():
         statement=sp.Eq(notation("r")(sp.Symbol("mu_j")), AVERAGING_RADIUS),
         assumptions="Orthogonal equinorm features; perfectly averaged neurons w_s = alpha_s sum_{J_s} mu_i, "
                     "biases b_s; point mu_j with j in J+ and z_+(mu_j) > max(0, z_-(mu_j)).",
-        regime="noise-free point (the O(1) noise correction is C3.noise_correction)",
+        regime="noise-free point (the O(1) noise correction is C3.noise_correction)."
+        " Dead neurons (L4.dead_neurons): a neuron that fires on no own-class training point at "
+        "initialisation, probability prod_{j in J_s} 1/(n_j + 1) (featavg.lemmas.dead_neuron_probability; "
+        "1e-10 at the paper's n_j = 100, |J_s| = 5, 5.6% at a single cluster of 17), is revived by the first "
+        "GD step only with the probability L4.dead_neurons.trajectories derives; one that stays dead does not"
+        " average, so the averaged net of the claim is the one of the live neurons "
+        "(featavg.lemmas.dead_at_init tells them apart).",
         steps=steps, predictions=preds)
 
 # ---- evidence -----------------------------------------------------------------------------------
