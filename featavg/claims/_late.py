@@ -129,6 +129,9 @@ class Window:
     Z : ndarray, shape (k,)
         Drift over the window of the own neurons' pre-activations at the opposite centres, summed
         over those centres and averaged over the neurons.
+    a1 : ndarray, shape (k,)
+        The own neurons' mean coefficient ``a_j = (1/m) sum_r <w_r, mu_j>`` at ``T`` (its margin
+        without the biases).
     regime : dict
         What the regime check measured (minimum own activity, maximum opposite pre-activation at
         the own centres, maximum opposite activity).
@@ -150,6 +153,7 @@ class Window:
     rho0: np.ndarray
     rho1: np.ndarray
     Z: np.ndarray
+    a1: np.ndarray
     regime: dict = field(default_factory=dict)
 
     @property
@@ -251,6 +255,11 @@ def _measure_window(ctx, kind, seed, A, B):
         Zc, opposite = _opposite_centre_preacts(net, A.features, labels, sup)
         out["Zc" + tag] = Zc
         out["opp_at_own_centre" + tag] = float(np.max(np.where(opposite, Zc, -np.inf)))
+    WF = B.network.W @ A.features.T  # (M, k): <w_r, mu_j> at T
+    if sup == "binary":
+        a1 = np.array([WF[B.network.neuron_signs == labels[j], j].mean() for j in range(k)])
+    else:
+        a1 = np.array([WF[np.repeat(np.arange(k), B.network.h) == j, j].mean() for j in range(k)])
     if sup == "binary":
         groups = [np.flatnonzero(labels == s) for s in (1, -1)]
         signs = A.network.neuron_signs
@@ -283,7 +292,7 @@ def _measure_window(ctx, kind, seed, A, B):
               "opposite_activity_max": opp_max, "recorded_every": spec["every"]}
     return Window(kind=kind, seed=seed, A=A, B=B, counts=counts, groups=groups, K=K, q0=out["q0"], q1=out["q1"],
                   u0=out["u0"], u1=out["u1"], gap0=out["gap0"], gap1=out["gap1"], rho0=out["rho0"],
-                  rho1=out["rho1"], Z=Z, regime=regime)
+                  rho1=out["rho1"], Z=Z, a1=a1, regime=regime)
 
 
 def _in_regime(win):
@@ -383,7 +392,7 @@ def iterate_map(ctx, win, *, steps=None, q0=None, u0=None, coupling="boundary", 
     scale : float
         Multiplies ``eta`` (2: the rival "C doubled").
     drift : bool
-        Add the measured boundary drift.
+        Add the measured boundary drift (with ``coupling="boundary"`` only).
     weight : callable, optional
         Replaces the loss weight ``g`` (a rival's loss).
     all_clusters : bool
@@ -412,7 +421,9 @@ def iterate_map(ctx, win, *, steps=None, q0=None, u0=None, coupling="boundary", 
     pi = win.pi if counts else np.full(k, 1.0 / k)
     kappa = {"boundary": np.asarray(factor(d, win.K), dtype=float), "inactive": np.ones(k),
              "none": np.zeros(k)}[coupling]
-    ramp = np.asarray(drift_of(win.Z, d, win.K), dtype=float) / max(steps, 1) if drift else np.zeros(k)
+    # the drift belongs to the boundary identity; the rivals without it have no boundary pull
+    use_drift = drift and coupling == "boundary"
+    ramp = np.asarray(drift_of(win.Z, d, win.K), dtype=float) / max(steps, 1) if use_drift else np.zeros(k)
     q = np.array(win.q0 if q0 is None else q0, dtype=float)
     u = np.array((win.u0 if self_term else win.q0) if u0 is None else u0, dtype=float)
     groups = [np.arange(k)] if all_clusters else win.groups
@@ -467,8 +478,9 @@ def neglected(win, pred_q, pred_u, info):
 
     Bounds (worst cases):
 
-    * Stein: ``g(u_i)`` and ``<xi_i, mu_j>`` correlate through ``<w, mu_j>``:
-      ``|E N_j| <= sigma^2 max_j q_j B`` (``|g'| <= g``), ``B`` the coupling's increment;
+    * Stein: ``g(u_i)`` and ``<xi_i, mu_j>`` correlate through the own neurons' mean coefficient
+      ``a_j = <v, mu_j>``: ``|E N_j| <= sigma^2 max_j |a_j| B`` (``|g'| <= g``, ``a_j`` grows over
+      the window, so its value at ``T``), ``B`` the coupling's increment;
     * the spread of a cluster's point margins: relative rate error at most ``max(gap0, gap1)``
       (the spread grows over the window), effect at most that times the increment;
     * outside neurons' share of the point margins: a change of it shifts the map's state, effect
@@ -497,7 +509,8 @@ def neglected(win, pred_q, pred_u, info):
             "noise of the boundary identity, sqrt(K) sd(N)/(d + K)": np.sqrt(win.K) * sdN / (d + win.K),
             "||xi_i||^2 / (sigma^2 d) - 1 in the self term": self_total * np.sqrt(2.0 / (d * nc))}
     increment = np.abs(pred_q - win.q0)
-    bound = {"Stein: sigma^2 max q B (g(u_i) correlates with <xi_i, mu_j>)": sigma ** 2 * float(np.max(pred_q)) * info["B"],
+    bound = {"Stein: sigma^2 max|a_j| B (g(u_i) correlates with <xi_i, mu_j> through a_j = <v, mu_j>)":
+             sigma ** 2 * float(np.max(np.abs(win.a1))) * info["B"],
              "spread of the point margins: max(gap(t0), gap(T)) x increment": np.maximum(win.gap0, win.gap1) * increment,
              "outside neurons' share of the point margins: |rho(T) - rho(t0)|": np.abs(win.rho1 - win.rho0)}
     return stat, bound

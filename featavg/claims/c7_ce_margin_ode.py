@@ -143,7 +143,7 @@ def _finite_n(rhs, h):
 
     Kk, Zz = sp.symbols("K Z", real=True)
     factor = d / (d + Kk)
-    Dq, Du = sp.Symbol("Delta_q_c"), sp.Symbol("Delta_u_i")
+    Dq, Du = notation("Delta")(sp.Symbol("q_c")), notation("Delta")(sp.Symbol("u_i"))
     steps = (
         Step("cross-entropy of a decoupled point: -d/du log(1 + (k-1)e^{-u}) = (k-1)/(e^u + k - 1)",
              sp.Eq(-sp.Derivative(sp.log(1 + (k - 1) * sp.exp(-q)), q), gam, evaluate=False),

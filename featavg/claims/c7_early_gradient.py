@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
-from featavg.theory import Claim, Inner, Step, is_zero, lambdify_prediction
+from featavg.theory import Claim, Inner, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._common import Phi, d, k, m, phi, phi_positive
 
 
@@ -99,8 +99,11 @@ def _sampling():
     point_mean = om * (dl * Phi(al) + first)                       # E[Y | c], delta^2 = delta
     point_second = om ** 2 * (dl * Phi(al) + 2 * dl * first + second)  # E[Y^2 | c]
     qq = sp.Symbol("q", real=True)
-    weight = -sp.diff(sp.log(1 + sp.exp(-qq)), qq).subs(qq, 0) * sp.Symbol("y_c s", real=True) / m
-    E1, E2, EY, EY2 = (sp.Symbol(x) for x in ("E[1 eps]", "E[1 eps^2]", "E[Y|c]", "E[Y^2|c]"))
+    yc, sr = sp.symbols("y_c s", real=True)
+    weight = -sp.diff(sp.log(1 + sp.exp(-qq)), qq).subs(qq, 0) * yc * sr / m
+    ind, eps, Y = sp.symbols("1_A varepsilon Y")  # 1_A = 1{a + u > 0}
+    E, Ec = notation("E"), notation("E_c")
+    E1, E2, EY, EY2 = E(ind * eps), E(ind * eps ** 2), Ec(Y), Ec(Y ** 2)
     steps = (
         Step("Stein for a correlated projection: E[1{a+u>0} eps] = kappa phi(a/||w||)/||w||",
              sp.Eq(E1, first, evaluate=False), lambda: is_zero((e1 - first).rewrite(sp.erf))),
@@ -113,7 +116,7 @@ def _sampling():
              and is_zero(sp.expand(point_second - om ** 2 * (dl * Phi(al) + 2 * dl * first + second)))),
         Step("binary weight of a cluster: -l'(0) y_c s/m = y_c s/(2m)",
              sp.Eq(sp.Symbol("omega_c"), weight, evaluate=False),
-             lambda: is_zero(weight - sp.Symbol("y_c s", real=True) / (2 * m))),
+             lambda: is_zero(weight - yc * sr / (2 * m))),
     )
     preds = {
         "point_mean": lambdify_prediction(
@@ -123,8 +126,9 @@ def _sampling():
         "point_second_moment": lambdify_prediction(
             [om, a, s_, kap, dl, d], point_second,
             "E[Y^2 | cluster c] = omega^2 (delta Phi + 2 delta kappa phi/||w|| + Phi/d - (kappa/||w||)^2 (a/||w||) phi)"),
-        "weight": lambdify_prediction([sp.Symbol("y_c s", real=True), m], weight,
-                                      "omega_c = -l'(0) y_c s/m = y_c s/(2m): a binary cluster's weight at f = 0"),
+        "weight": lambdify_prediction([yc, sr, m], weight,
+                                      "omega_c = -l'(0) y_c s/m = y_c s/(2m): cluster c's weight in neuron (s, r)'s "
+                                      "gradient at f = 0"),
     }
     return steps, preds
 
@@ -170,7 +174,7 @@ def early_seed(ctx, supervision, salt, n, *, k=EARLY["k"], d=EARLY["d"], width=E
         net = BinaryNetwork(init * rng.standard_normal((M, d)), init * rng.standard_normal(M))
         _, gW, _ = net.loss_and_grad(S.X, S.y)
         sy = net.neuron_signs[:, None] * labels[None, :]  # y_c s_r, (M, k)
-        omega = np.asarray(eg["weight"](sy, width), dtype=float)
+        omega = np.asarray(eg["weight"](labels[None, :], net.neuron_signs[:, None], width), dtype=float)
     else:
         M = k * width
         net = MultiClassNetwork(init * rng.standard_normal((M, d)), init * rng.standard_normal(M), h=width)

@@ -112,7 +112,10 @@ def _one_step(ctx, win):
         mask = (Zt[:, signs == s_] > 0) & (y[:, None] == -s_)
         pull[labels == s_] = np.max((mask * g_i[:, None]).sum(axis=0)) / (mm * n)
     rho = np.abs(np.bincount(cl, weights=rho1_i - rho_i, minlength=kk) / nc) / eta
-    stat = {"N_j": sdN, "M_j": sdM, "noise-noise": sdX}
+    # the self term eta sigma^2 ||xi_i||^2 g_i/(mn) with ||xi_i||^2 = sigma^2 d (1 + O(sqrt(2/d))): its mean over
+    # cluster j has relative sd sqrt(2/(d n_j))
+    sdS = sigma ** 2 * dd / (mm * n) * (G / nc) * np.sqrt(2.0 / (dd * nc))
+    stat = {"N_j": sdN, "M_j": sdM, "noise-noise": sdX, "self-norm": sdS}
     bound = {"spread of the point margins: |mean g(u_i) - g(u_j)| Ct_j": gap,
              "unequal pi_c g_c in the coupling: (kappa/m) |sum_c pi_c g_c - p pi_j g_j|": uneq,
              "opposite points' pull on the biases (measured at t0)": pull,
@@ -138,8 +141,8 @@ def _measure(ctx):
     meas = np.concatenate([r[1] for r in rows])
     z = bonferroni_z(pred.size)
     stat = sum(np.concatenate([r[2][name] for r in rows]) for name in rows[0][2])
-    terms = [Term(f"z = {z:.3g} (Bonferroni over {pred.size} clusters) x (sd N_j + sd M_j + sd noise-noise) of this "
-                  "step's noise inner products, from the points' g_i", z * stat, "stat")]
+    terms = [Term(f"z = {z:.3g} (Bonferroni over {pred.size} clusters) x (sd N_j + sd M_j + sd noise-noise + sd self-norm) "
+                  "of this step's noise inner products, from the points' g_i", z * stat, "stat")]
     terms += [Term(name, np.concatenate([r[3][name] for r in rows])) for name in rows[0][3]]
     rivals = {name: np.concatenate([r[4][name] for r in rows]) for name in rows[0][4]}
     return Outcome(pred, meas, Band(pred, terms), rivals=rivals, seeds=[w.seed for w in wins],

@@ -186,7 +186,8 @@ def _finite_n_and_gd():
              sp.Eq(sp.Limit(Ct.subs({nj: nn / k, kap: 1}), nn, sp.oo), (d + p_) / (m * k), evaluate=False),
              sizes_limit),
         Step("Euler's local error: d^2q/dt^2 = F'(q) F(q) along the flow, so GD drops (eta^2/2) F'F per step",
-             sp.Eq(sp.Derivative(qf, (t, 2)), sp.Symbol("F'(q)") * F(qf), evaluate=False), local_error),
+             sp.Eq(sp.Derivative(qf, (t, 2)), sp.Subs(sp.Derivative(F(sp.Symbol("x")), sp.Symbol("x")), sp.Symbol("x"), qf)
+                   * F(qf), evaluate=False), local_error),
         Step("GD runs ahead of the flow by e = (eta/2) F(q_t) log(F(q_0)/F(q_t)) + O(eta^2): e solves "
              "de/dt = F'(q) e - (eta/2) F'(q) F(q), e(0) = 0",
              sp.Eq(sp.Symbol("q_GD") - qf, e, evaluate=False), error_equation),
@@ -204,7 +205,7 @@ def _finite_n_and_gd():
 
 # ---- evidence -----------------------------------------------------------------------------------
 
-def lambert_w_prediction(ctx, win, *, scale=1.0, self_term=True, counts=True, steps=None):
+def lambert_w_prediction(ctx, win, *, scale=1.0, self_term=True, counts=True, steps=None, self_scale=1.0):
     r"""Cluster ``j``'s centre margin at ``T`` from the Lambert-W solution with its finite-``n`` constant.
 
     The points' mean margin follows ``u(t) = c + Ct t - W(e^{c + Ct t})``, ``c = u_0 + e^{u_0}``,
@@ -214,8 +215,8 @@ def lambert_w_prediction(ctx, win, *, scale=1.0, self_term=True, counts=True, st
 
     ``self_term=False``: ``u = q`` and no own-noise term (a rival); ``counts=False``: ``n_j = n/k``
     and no own-noise term, the constant from the sizes alone ``C = (d + p)/(mk)``; ``scale``
-    multiplies the constant; ``steps`` (default: the window's) evaluates it before ``T`` (the
-    measured drift prorated).
+    multiplies the constant; ``self_scale`` the own-noise term (2: a rival coefficient);
+    ``steps`` (default: the window's) evaluates it before ``T`` (the measured drift prorated).
     """
     cfg = win.config
     d, n, m, sigma, eta = float(cfg.d), cfg.n, cfg.m, cfg.sigma, cfg.eta
@@ -230,8 +231,9 @@ def lambert_w_prediction(ctx, win, *, scale=1.0, self_term=True, counts=True, st
         Ct = np.asarray(P["C_finite_n"](d, p, win.counts, n, m, 0.0, kappa), dtype=float)
         share, u0 = 1.0, win.q0
     else:
-        Ct = np.asarray(P["C_finite_n"](d, p, win.counts, n, m, sigma, kappa), dtype=float)
-        share, u0 = np.asarray(P["centre_share"](d, p, win.counts, sigma, kappa), dtype=float), win.u0
+        sig = sigma * np.sqrt(self_scale)
+        Ct = np.asarray(P["C_finite_n"](d, p, win.counts, n, m, sig, kappa), dtype=float)
+        share, u0 = np.asarray(P["centre_share"](d, p, win.counts, sig, kappa), dtype=float), win.u0
     Ct = scale * Ct
     flow = np.asarray(P["q"](eta * steps, Ct, P["c_from_q0"](u0)), dtype=float)
     uT = flow + np.asarray(P["gd_correction"](flow, u0, eta, Ct), dtype=float)
@@ -244,7 +246,8 @@ def _measure_trained(ctx):
     wins, _ = late_windows(ctx, "binary")
     pred, meas, base, parts = [], [], [], []
     rivals = {"C doubled (2 Ct_j)": [], "C from the sizes alone (d + p)/(mk)": [],
-              "no own-noise term (points at the centre margin, Ct without sigma^2 d/(mn))": []}
+              "no own-noise term (points at the centre margin, Ct without sigma^2 d/(mn))": [],
+              "own-noise term doubled (coefficient 2 on k/n)": []}
     for w in wins:
         qT = lambert_w_prediction(ctx, w)
         qm, um, info = iterate_map(ctx, w)
@@ -259,6 +262,7 @@ def _measure_trained(ctx):
         rivals["C from the sizes alone (d + p)/(mk)"].append(base[-1])
         rivals["no own-noise term (points at the centre margin, Ct without sigma^2 d/(mn))"].append(
             lambert_w_prediction(ctx, w, self_term=False))
+        rivals["own-noise term doubled (coefficient 2 on k/n)"].append(lambert_w_prediction(ctx, w, self_scale=2.0))
     terms, z = vector_terms(parts, "cluster margins")
     pred, meas = np.concatenate(pred), np.concatenate(meas)
     cfg = wins[0].config
@@ -280,7 +284,8 @@ TRAINED = Check(
     rivals=(Rival("C doubled (2 Ct_j)", "a factor 2 in the margin ODE's constant"),
             Rival("C from the sizes alone (d + p)/(mk)", "the L2 constant: n_j = n/k and no own noise"),
             Rival("no own-noise term (points at the centre margin, Ct without sigma^2 d/(mn))",
-                  "the finite-n correction of relative order k/n dropped")),
+                  "the finite-n correction of relative order k/n dropped"),
+            Rival("own-noise term doubled (coefficient 2 on k/n)", "the k/n correction with a wrong coefficient")),
     faults=("gradient", "untrained", "closed_form"), slow=True)
 
 

@@ -166,7 +166,7 @@ def _finite_n():
     def logistic_derivative():
         return is_zero(sp.diff(sp.log(1 + sp.exp(-q)), q) + g(q))
 
-    Kk, Bb, Zz, Ab, db = sp.symbols("K B Z A Delta_b", real=True)
+    Kk, Bb, Zz, Ab, db = sp.symbols("K B Z A Delta_b", real=True)  # Delta_b: the biases' change
     # Delta z_{j'} = -d Abar_{j'} + Delta b (summed: Z = -d A + K Delta b), Delta b = B - A
     bias_sol = sp.solve([sp.Eq(Zz, -d * Ab + Kk * db), sp.Eq(db, Bb - Ab)], [db, Ab], dict=True)
     bias_rhs = (d * Bb + Zz) / (d + Kk)
@@ -182,7 +182,9 @@ def _finite_n():
         step = dq_map.subs({pi_j: 1 / k, g_j: g(qs[0]), S_: S_l2, kap: 1})
         return is_zero(step - et * margin_rhs(qs, 0)) and sp.limit(self_map, nn, sp.oo) == 0
 
-    Dq, Du = sp.Symbol("Delta_q_j"), sp.Symbol("Delta_u_i")
+    Delta = notation("Delta")
+    Dq, Du = Delta(sp.Symbol("q_j")), Delta(sp.Symbol("u_i"))
+    gi_, ii = notation("g_i")(t), sp.Symbol("i")
     steps = (
         Step("logistic loss: ell'(q) = -g(q)", sp.Eq(sp.Derivative(sp.log(1 + sp.exp(-q)), q), -g(q), evaluate=False),
              logistic_derivative),
@@ -195,7 +197,8 @@ def _finite_n():
         Step("opposite neurons at their boundary pull the biases: Delta b = (d B + sum_j' Delta z_j')/(d + K)",
              sp.Eq(db, bias_rhs, evaluate=False), boundary),
         Step("n -> oo (pi_j = 1/k, no self term, kappa = 1, u = q): the map is the Euler step of the ODE",
-             sp.Eq(dq_map.subs({pi_j: 1 / k, kap: 1}), et * (d * g_j + sp.Symbol("S_J_s")) / (m * k), evaluate=False),
+             sp.Eq(dq_map.subs({pi_j: 1 / k, kap: 1, S_: sp.Sum(gi_, (ii, 1, sp.Abs(sp.Symbol("J_s")))) / k}),
+                   et * (d * g_j + sp.Sum(gi_, (ii, 1, sp.Abs(sp.Symbol("J_s"))))) / (m * k), evaluate=False),
              limit_l2),
     )
     preds = {
