@@ -31,8 +31,8 @@ from scipy import special
 
 from featavg.evidence import CONFIDENCE, quantile
 
-__all__ = ["late_regime_run", "margins", "WINDOWS", "Window", "RegimeError", "late_window", "late_windows",
-           "window_seeds", "iterate_map", "neglected", "bonferroni_z", "one_step"]
+__all__ = ["late_regime_run", "margins", "WINDOWS", "SEEDS", "Window", "RegimeError", "late_window", "late_windows",
+           "window_seeds", "iterate_map", "neglected", "bonferroni_z", "vector_terms", "one_step", "describe"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,22 +76,27 @@ def margins(run):
 #: holds (verified on every seed by :func:`late_window`), ``T`` the last step; sizes as in the
 #: paper (k = 10, m = 5, eta d = 3.072) except where a check needs another regime:
 #:
-#: * ``binary``: logistic loss at d = 1e6 (reduced engine, exact in law): the noise inner
-#:   products are a relative k/sqrt(n d) ~ 2e-4, so the finite-n terms (counts, own noise) show;
+#: * ``binary``: logistic loss at d = 1e6 (reduced engine, exact in law), n = 500 (quick 250):
+#:   the noise inner products are a relative k/sqrt(n d) ~ 3e-4, so the finite-n terms (counts,
+#:   own noise, of relative order k/n = 2%) show;
 #: * ``small_d``: d = 20, where the coupling sum_i g_i is p/(d + p) = 20% of the rate; noise
 #:   scale sigma = 0.05 (SPEC §1 extension), because at sigma = 1 the noise terms are of order
 #:   q p/d, the coupling's own order, and the late regime (own neurons on all own points) fails;
-#: * ``ce``: cross-entropy with cluster labels at d = 1e6, h = 1.
+#: * ``ce``: cross-entropy with cluster labels at d = 1e6, h = 1, n = 500 (quick 250).
 WINDOWS = {
-    "binary": dict(supervision="binary", k=10, d=10 ** 6, m=5, h=1, n=1000, n_quick=500, sigma=1.0,
-                   eta_d=3.072, init=1e-5 * np.sqrt(3072 / 10 ** 6), t0=30, T=300, every=10,
+    "binary": dict(supervision="binary", k=10, d=10 ** 6, m=5, h=1, n=500, n_quick=250, sigma=1.0,
+                   eta_d=3.072, init=1e-5 * np.sqrt(3072 / 10 ** 6), t0=30, T=200, every=20,
                    engine="reduced", salt=0),
     "small_d": dict(supervision="binary", k=10, d=20, m=5, h=1, n=1000, n_quick=1000, sigma=0.05,
                     eta_d=1.0, init=1e-3, t0=100, T=600, every=10, engine="explicit", salt=1),
-    "ce": dict(supervision="cluster", k=10, d=10 ** 6, m=5, h=1, n=1000, n_quick=500, sigma=1.0,
-               eta_d=3.072, init=1e-5 * np.sqrt(3072 / 10 ** 6), t0=10, T=100, every=10,
+    "ce": dict(supervision="cluster", k=10, d=10 ** 6, m=5, h=1, n=500, n_quick=250, sigma=1.0,
+               eta_d=3.072, init=1e-5 * np.sqrt(3072 / 10 ** 6), t0=10, T=100, every=30,
                engine="reduced", salt=2),
 }
+
+
+#: independent run seeds per window kind: (full, quick)
+SEEDS = {"binary": (3, 2), "small_d": (4, 2), "ce": (2, 2)}
 
 
 class RegimeError(RuntimeError):
@@ -336,8 +341,8 @@ def late_window(ctx, kind, seed):
 
 
 def window_seeds(ctx, kind):
-    """The run seeds a window kind uses: full 3 (small_d 4), quick 2, from :meth:`VerifyContext.seeds`."""
-    count = {"binary": (3, 2), "small_d": (4, 2), "ce": (2, 2)}[kind][1 if ctx.quick else 0]
+    """The run seeds a window kind uses (:data:`SEEDS`), from :meth:`VerifyContext.seeds`, offset by the kind's salt."""
+    count = SEEDS[kind][1 if ctx.quick else 0]
     base = WINDOWS[kind]["salt"]
     return [s + 100 * base for s in ctx.seeds(count)]
 
@@ -558,3 +563,15 @@ def vector_terms(parts, what="q_j(T)"):
                   f"{names}", z * total, "stat")]
     terms += [Term(name, value) for name, value in bound.items()]
     return terms, z
+
+
+def describe(kind):
+    """The regime of a window kind in words, for a check's ``regime`` (from :data:`WINDOWS`)."""
+    w = WINDOWS[kind]
+    full, quick = SEEDS[kind]
+    d = f"{w['d']:.0e}".replace("e+0", "e") if w["d"] >= 10 ** 4 else str(w["d"])
+    width = f"m={w['m']}" if w["supervision"] == "binary" else f"h={w['h']}"
+    noise = "" if w["sigma"] == 1.0 else f", noise sigma={w['sigma']:g}"
+    n = f"n={w['n']}" + (f" (quick {w['n_quick']})" if w["n_quick"] != w["n"] else "")
+    return (f"{w['supervision']} labels, k={w['k']}, d={d} ({w['engine']} engine){noise}, {n}, {width}, "
+            f"eta d={w['eta_d']:g}, window steps {w['t0']}..{w['T']}, {full} seeds (quick {quick})")

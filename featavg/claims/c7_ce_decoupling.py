@@ -78,7 +78,7 @@ def _measure(ctx):
 PROJECTIONS = Check(
     "C7.ce_decoupling",
     "Cluster labels, early phase: gradient on own feature (1-1/k)Phi/(kh), on others -(1/k)Phi/(kh); MSE as derived",
-    "small init 1e-6, k=10, d=20, h=25, n=8000; mean over 64 seeds (quick 32) of the relative MSE against the L2 "
+    "small init 1e-6, k=10, d=20, h=10, n=8000; mean over 64 seeds (quick 32) of the relative MSE against the L2 "
     "coefficients vs its derived expectation (C7.early_gradient's sampling law with the weights (1{c=j} - 1/k)/h)",
     _measure,
     rivals=(Rival("no pull on other features (1{c=j} only)", "the softmax's 1/k term dropped"),

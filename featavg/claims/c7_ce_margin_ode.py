@@ -13,6 +13,7 @@ regime's one-step identity is a test (``tests/test_late_regime.py``).
 import numpy as np
 import sympy as sp
 
+from featavg.claims._late import describe
 from featavg.evidence import Band, Check, Outcome, Rival
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._common import d, k
@@ -202,8 +203,7 @@ TRAINED = Check(
     "C7.ce_margin_ode",
     "Cross-entropy, trained net: each cluster's margin follows its own map (d + kappa) pi_c gamma(u_c)/h, "
     "gamma = (k-1)/(e^u + k - 1) (finite n: measured counts and state at t0)",
-    "cluster labels, k=10, d=1e6 (reduced engine), n=1000 (quick 500), h=1, eta d=3.072, window steps 10..100, "
-    "2 seeds; neuron (c, r) active on every point of cluster c over the window",
+    describe("ce") + "; neuron (c, r) active on every point of cluster c over the window",
     _measure,
     rivals=(Rival("binary-loss weight g(q) = 1/(1+e^q) (the logistic rate)",
                   "the logistic loss's rate instead of cross-entropy's"),

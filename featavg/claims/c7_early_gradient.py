@@ -135,11 +135,11 @@ def _sampling():
 
 # ---- evidence -----------------------------------------------------------------------------------
 
-#: The early-phase measurement: k = 10, d = 20, 25 neurons per sign (binary) or per output (ce),
+#: The early-phase measurement: k = 10, d = 20, 10 neurons per sign (binary) or per output (ce),
 #: init 1e-6 (so f ~ 1e-5 and -l'(0) = 1/2 holds to 1e-5), n = 8000 training points. d = 20 is
 #: small on purpose: the variance term of every active point's noise (relative k/d) and the Stein
 #: term (order 1/d) are then large enough for the rivals that drop them to be rejected.
-EARLY = {"k": 10, "d": 20, "width": 25, "init": 1e-6, "n": 8000, "seeds": 64, "seeds_quick": 32}
+EARLY = {"k": 10, "d": 20, "width": 10, "init": 1e-6, "n": 8000, "seeds": 64, "seeds_quick": 32}
 #: the rate check: sizes and seeds per size
 RATE_SIZES = {"n": (500, 2000, 8000, 32000), "seeds": 16, "seeds_quick": 8}
 
@@ -269,7 +269,7 @@ _RIVALS_BINARY = (
 PROJECTIONS = Check(
     "C7.early_gradient",
     "Early phase: simulator gradient on mu_j is y_j s Phi(a/||w||)/(2mk), its MSE as derived (variance + Stein term)",
-    "small init 1e-6, k=10, d=20, m=25, n=8000; mean over 64 seeds (quick 32) of sum (P - c)^2/sum c^2 against "
+    "small init 1e-6, k=10, d=20, m=10, n=8000; mean over 64 seeds (quick 32) of sum (P - c)^2/sum c^2 against "
     "its derived expectation sum (Var + (m1 - c)^2)/sum c^2", _measure, rivals=_RIVALS_BINARY, faults=("gradient", "closed_form"))
 
 

@@ -19,7 +19,7 @@ from featavg.evidence import Band, Check, Outcome, Rival
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._common import d, g, k, m
 
-from featavg.claims._late import late_windows
+from featavg.claims._late import describe, late_windows
 from featavg.claims.c7_margin_ode import margin_rhs
 
 ID = "C7.equal_margins_attract"
@@ -187,8 +187,7 @@ TRAINED = Check(
     "C7.equal_margins_attract.trained",
     "Trained net: centred margins at T vs C7.margin_ode's finite-n map from t0 (lagging clusters catch up to "
     "the count offsets; uses the measured counts and state at t0)",
-    "binary labels, k=10, d=1e6 (reduced engine), n=1000 (quick 500), m=5, eta d=3.072, window steps 30..300, "
-    "3 seeds (quick 2); baseline: equal margins (the n -> oo attractor)",
+    describe("binary") + "; baseline: equal margins (the n -> oo attractor)",
     _measure_trained,
     rivals=(Rival("no count offsets (pi_j = 1/k)", "the infinite-n dynamics from the same state"),
             Rival("no attraction (differences kept from t0)", "margins that do not interact: no catching up"),

@@ -16,7 +16,7 @@ from featavg.evidence import Band, Check, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._common import d, g, k, m
 
-from featavg.claims._late import late_windows
+from featavg.claims._late import describe, late_windows
 
 ID = "C7.gd_step"
 ORDER = (7, 5)
@@ -156,8 +156,7 @@ MAP = Check(
     "C7.gd_step",
     "Trained net, one GD step at the start of the late regime: the points' margins move by eta Ct_j g(u_j) "
     "(the map, finite-n constant; measured counts and margins)",
-    "binary labels, k=10, d=1e6 (reduced engine), n=1000 (quick 500), m=5, eta d=3.072, the step after step 30 "
-    "of C7.lambert_w.trained's runs (3 seeds, quick 2)",
+    describe("binary") + ": the step after step 30 of C7.lambert_w.trained's runs",
     _measure,
     rivals=(Rival("C doubled (2 Ct_j)", "a factor 2 in the map's constant"),
             Rival("the flow over one step (Lambert-W at t = eta: no GD lead)", "GD taken as the exact flow: a "

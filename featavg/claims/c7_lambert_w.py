@@ -16,7 +16,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from featavg.claims._late import late_regime_run, late_windows
+from featavg.claims._late import describe, late_regime_run, late_windows
 from featavg.evidence import Band, Check, Figure, Outcome, Rival
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._common import d, k, m
@@ -278,8 +278,7 @@ TRAINED = Check(
     "C7.lambert_w.trained",
     "Trained net, late phase: cluster margins vs the Lambert-W solution with the finite-n constant Ct_j "
     "(uses the measured counts n_j and state at t0)",
-    "binary labels, k=10, d=1e6 (reduced engine), n=1000 (quick 500), m=5, eta d=3.072, window steps 30..300, "
-    "3 seeds (quick 2); Ct_j = ((d + kappa p) n_j + sigma^2 d)/(mn), GD's first-order lead added",
+    describe("binary") + "; Ct_j = ((d + kappa p) n_j + sigma^2 d)/(mn), GD's first-order lead added",
     _measure_trained,
     rivals=(Rival("C doubled (2 Ct_j)", "a factor 2 in the margin ODE's constant"),
             Rival("C from the sizes alone (d + p)/(mk)", "the L2 constant: n_j = n/k and no own noise"),

@@ -29,7 +29,7 @@ t = sp.Symbol("t", nonnegative=True)
 q, q0 = sp.symbols("q q_0", real=True)
 C, eta = sp.symbols("C eta", positive=True)
 
-from featavg.claims._late import late_windows
+from featavg.claims._late import describe, late_windows
 
 ID = "C7.margin_ode"
 ORDER = (7, 2)
@@ -264,9 +264,9 @@ ONE_STEP = Check(
     "C7.margin_ode",
     "Trained net at small d: the margins' late-phase increase vs the margin ODE with its coupling sum_i g_i "
     "(finite-n map; the measured counts, state at t0 and boundary drift)",
-    "binary labels, k=10, d=20, noise sigma=0.05, n=1000, m=5, eta=0.05, window steps 100..600, 4 seeds (quick 2; "
-    "a seed whose early phase leaves an own neuron off an own cluster is outside the regime and replaced); the "
-    "coupling is p/(d + p) = 20% of the rate, times d/(d + K) = 0.8 as the opposite neurons ride their boundary",
+    describe("small_d") + " (a seed whose early phase leaves an own neuron off an own cluster is outside the "
+    "regime and replaced); the coupling is p/(d + p) = 20% of the rate, times d/(d + K) = 0.8 as the opposite "
+    "neurons ride their boundary",
     _measure,
     rivals=(Rival("no coupling (d g_j/(mk))", "the biases' coupling between clusters dropped"),
             Rival("coupling with the opposite neurons inactive (kappa = 1, the L2 claim)",
