@@ -175,7 +175,7 @@ def _finite_n(rhs, h):
 def _measure(ctx):
     from featavg.claims._late import iterate_map, late_windows, neglected, vector_terms
 
-    wins, _ = late_windows(ctx, "ce")
+    wins, skipped = late_windows(ctx, "ce")
     g = ctx.prediction("C7.margin_ode", "g")
     variants = {"binary-loss weight g(q) = 1/(1+e^q) (the logistic rate)": dict(weight=lambda u: np.asarray(g(u), float)),
                 "C from the sizes alone (pi_c = 1/k, no own noise)": dict(counts=False, self_term=False),
@@ -194,7 +194,7 @@ def _measure(ctx):
     pred, meas = np.concatenate(pred), np.concatenate(meas)
     return Outcome(pred, meas, Band(pred, terms), rivals={k_: np.concatenate(v) for k_, v in rivals.items()},
                    seeds=[w.seed for w in wins], baseline=np.concatenate(base),
-                   details={"windows": [w.summary() for w in wins], "bonferroni_z": z,
+                   details={"windows": [w.summary() for w in wins], "skipped_seeds_outside_the_regime": skipped, "bonferroni_z": z,
                             "max_abs_error": float(np.max(np.abs(meas - pred)))},
                    config={"run": wins[0].config.to_dict(), "window": [wins[0].spec["t0"], wins[0].spec["T"]]})
 

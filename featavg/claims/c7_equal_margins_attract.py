@@ -152,7 +152,7 @@ def _centred_sd(values, groups):
 def _measure_trained(ctx):
     from featavg.claims._late import iterate_map, neglected, vector_terms
 
-    wins, _ = late_windows(ctx, "binary")
+    wins, skipped = late_windows(ctx, "binary")
     offset = ctx.prediction(ID, "offset_limit")
     C_fn = ctx.prediction("C7.lambert_w", "C_finite_n")
     factor = ctx.prediction("C7.margin_ode", "bias_factor")
@@ -178,7 +178,7 @@ def _measure_trained(ctx):
     base = np.zeros_like(pred)
     return Outcome(pred, meas, Band(pred, terms), rivals={k_: np.concatenate(v) for k_, v in rivals.items()},
                    seeds=[w.seed for w in wins], baseline=base,
-                   details={"windows": [w.summary() for w in wins], "bonferroni_z": z,
+                   details={"windows": [w.summary() for w in wins], "skipped_seeds_outside_the_regime": skipped, "bonferroni_z": z,
                             "max_abs_error": float(np.max(np.abs(meas - pred)))},
                    config={"run": wins[0].config.to_dict(), "window": [wins[0].spec["t0"], wins[0].spec["T"]]})
 

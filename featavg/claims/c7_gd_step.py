@@ -135,7 +135,7 @@ def _one_step(ctx, win):
 def _measure(ctx):
     from featavg.claims._late import bonferroni_z
 
-    wins, _ = late_windows(ctx, "binary")
+    wins, skipped = late_windows(ctx, "binary")
     rows = [_one_step(ctx, w) for w in wins]
     pred = np.concatenate([r[0] for r in rows])
     meas = np.concatenate([r[1] for r in rows])
@@ -147,7 +147,7 @@ def _measure(ctx):
     rivals = {name: np.concatenate([r[4][name] for r in rows]) for name in rows[0][4]}
     return Outcome(pred, meas, Band(pred, terms), rivals=rivals, seeds=[w.seed for w in wins],
                    baseline=np.concatenate([r[5] for r in rows]),
-                   details={"bonferroni_z": z, "max_relative_error": float(np.max(np.abs(meas - pred) / pred)),
+                   details={"skipped_seeds_outside_the_regime": skipped, "bonferroni_z": z, "max_relative_error": float(np.max(np.abs(meas - pred) / pred)),
                             "from_step": wins[0].spec["t0"]},
                    config={"run": wins[0].config.to_dict()})
 

@@ -243,7 +243,7 @@ def lambert_w_prediction(ctx, win, *, scale=1.0, self_term=True, counts=True, st
 def _measure_trained(ctx):
     from featavg.claims._late import iterate_map, neglected, vector_terms
 
-    wins, _ = late_windows(ctx, "binary")
+    wins, skipped = late_windows(ctx, "binary")
     pred, meas, base, parts = [], [], [], []
     rivals = {"C doubled (2 Ct_j)": [], "C from the sizes alone (d + p)/(mk)": [],
               "no own-noise term (points at the centre margin, Ct without sigma^2 d/(mn))": [],
@@ -268,7 +268,7 @@ def _measure_trained(ctx):
     cfg = wins[0].config
     return Outcome(pred, meas, Band(pred, terms), rivals={k_: np.concatenate(v) for k_, v in rivals.items()},
                    seeds=[w.seed for w in wins], baseline=np.concatenate(base),
-                   details={"windows": [w.summary() for w in wins], "bonferroni_z": z,
+                   details={"windows": [w.summary() for w in wins], "skipped_seeds_outside_the_regime": skipped, "bonferroni_z": z,
                             "max_abs_error": float(np.max(np.abs(meas - pred))),
                             "max_abs_error_sizes_only": float(np.max(np.abs(meas - np.concatenate(base))))},
                    config={"run": cfg.to_dict(), "window": [wins[0].spec["t0"], wins[0].spec["T"]]})

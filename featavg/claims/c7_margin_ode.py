@@ -222,7 +222,7 @@ def _finite_n():
 def _measure(ctx):
     from featavg.claims._late import iterate_map, neglected
 
-    wins, skipped = late_windows(ctx, "small_d", spare=4)
+    wins, skipped = late_windows(ctx, "small_d")
     variants = {"no coupling (d g_j/(mk))": dict(coupling="none"),
                 "coupling with the opposite neurons inactive (kappa = 1, the L2 claim)": dict(coupling="inactive"),
                 "coupling over all k clusters": dict(all_clusters=True)}
@@ -264,9 +264,8 @@ ONE_STEP = Check(
     "C7.margin_ode",
     "Trained net at small d: the margins' late-phase increase vs the margin ODE with its coupling sum_i g_i "
     "(finite-n map; the measured counts, state at t0 and boundary drift)",
-    describe("small_d") + " (a seed whose early phase leaves an own neuron off an own cluster is outside the "
-    "regime and replaced); the coupling is p/(d + p) = 20% of the rate, times d/(d + K) = 0.8 as the opposite "
-    "neurons ride their boundary",
+    describe("small_d") + "; the coupling is p/(d + p) = 20% of the rate, times d/(d + K) = 0.8 as the "
+    "opposite neurons ride their boundary",
     _measure,
     rivals=(Rival("no coupling (d g_j/(mk))", "the biases' coupling between clusters dropped"),
             Rival("coupling with the opposite neurons inactive (kappa = 1, the L2 claim)",
