@@ -44,7 +44,7 @@ def require(condition, message):
 
 
 def pooled_median(radii, predicted, density):
-    """The pooled median of ``r_i - P_{s(i)}`` over seeds, referred to the mean prediction.
+    r"""The pooled median of ``r_i - P_{s(i)}`` over seeds, referred to the mean prediction.
 
     Parameters
     ----------
@@ -80,12 +80,12 @@ def pooled_median(radii, predicted, density):
 
 
 def model_gram(Lam, n_t, d, sigma_w, gram_term, init_term):
-    """The predicted Gram matrix ``G`` of the neurons, shape (M, M), from the coefficients.
+    r"""The predicted Gram matrix ``G`` of the neurons, shape (M, M), from the coefficients.
 
     Parameters
     ----------
     Lam : ndarray, shape (M, k)
-        Feature coefficients :math:`\\Lambda_{rt}`.
+        Feature coefficients :math:`\Lambda_{rt}`.
     n_t : ndarray, shape (k,)
         Training points per cluster.
     gram_term : callable

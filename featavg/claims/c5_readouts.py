@@ -236,8 +236,13 @@ def sizes(ctx):
     return (6, 40) if ctx.quick else (12, 50)
 
 
-#: Monte Carlo draws of the radius model per cluster and seed
+#: Monte Carlo draws of the radius model per cluster and seed (quick: half; the MC error is a band term)
 DRAWS = 4000
+
+
+def draws(ctx):
+    """Monte Carlo draws per cluster and seed."""
+    return DRAWS // 2 if ctx.quick else DRAWS
 
 
 def trained_multiclass_model(ctx, run, readout, salt):
@@ -263,7 +268,7 @@ def trained_multiclass_model(ctx, run, readout, salt):
     c3 = {name: ctx.prediction("C3.averaging_radius", name) for name in ("gram_term", "init_term")}
     model = MultiClassModel(Lam, net.b, nt, labels, dd, cfg.init_scale,
                             {**c3, "attack_cost": ctx.prediction(ID, "attack_cost")})
-    low, up = model.draw(readout, DRAWS, ctx.rng(salt))
+    low, up = model.draw(readout, draws(ctx), ctx.rng(salt))
     med, dens, mc_se, upper = mc_summary(low, up)
     # noise share of the noise-free binding family of each cluster
     Gf = model_gram(Lam, np.full(cfg.k, np.inf), dd, 0.0, c3["gram_term"], c3["init_term"])  # features' part only
@@ -296,7 +301,7 @@ def _measure_readout(ctx, readout, salt):
     rel = [z * np.sqrt(2.0 / cfg.d) + x["cv2"] for x in models]
     noise = max((x["median"] + abs(x["median"] - x["noise_free"])) * x["share"] * r / 2 for x, r in zip(models, rel))
     terms = (pooled["stat_term"],
-             Term(f"Monte Carlo error of the predicted medians ({DRAWS} draws per cluster and seed), pooled over "
+             Term(f"Monte Carlo error of the predicted medians ({draws(ctx)} draws per cluster and seed), pooled over "
                   f"{R} seeds", z * float(np.sqrt(np.mean([x["mc_se"] ** 2 for x in models]) / R)), "stat"),
              Term("predicted noise share: its relative error z sqrt(2/d) (cross terms of the training noise) + CV^2 <= "
                   "max_j ||w_j||^2 (spread of the points' GD weights in a cluster), times (radius + noise correction) x "
@@ -324,7 +329,7 @@ def _measure_argmax(ctx):
                    details={"per_seed_median": pooled["per_seed_median"], "per_seed_predicted": pooled["per_seed_predicted"],
                             "points": pooled["points"], "interval_coverage": pooled["coverage"],
                             "ideal_noisy_median": noisy, "mean_cross_cosine": float(np.mean([x["cross_cosine"] for x in models]))},
-                   config={"run": cfg.to_dict(), "readout": "argmax", "draws_per_cluster": DRAWS})
+                   config={"run": cfg.to_dict(), "readout": "argmax", "draws_per_cluster": draws(ctx)})
 
 
 ARGMAX = Check(
@@ -365,7 +370,7 @@ def _measure_sum(ctx):
                             "mean_own_offset_D": own, "mean_opposite_offset_tau": tau_, "mean_cross_cosine": -cc,
                             "symmetric_noise_free": float(sym(own, tau_, cc, K_)),
                             "noise_free": float(np.mean([x["noise_free"] for x in models]))},
-                   config={"run": cfg.to_dict(), "readout": "sum", "draws_per_cluster": DRAWS})
+                   config={"run": cfg.to_dict(), "readout": "sum", "draws_per_cluster": draws(ctx)})
 
 
 SUM = Check(
