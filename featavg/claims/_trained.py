@@ -172,6 +172,20 @@ class MultiClassModel:
     def draw(self, readout, draws, rng):
         """Monte Carlo radii of ``draws`` test points per cluster: (lower, upper), each shape (k draws,).
 
+        The pre-activations of a test point of cluster ``s`` are ``z^0_s + zeta``, ``zeta ~ N(0, G)``;
+        :meth:`bounds` turns them into radii.
+        """
+        lows, ups = [], []
+        for s in range(self.k):
+            z = self.offsets(s) + rng.standard_normal((draws, self.k)) @ self.chol.T
+            low, up = self.bounds(s, z, readout)
+            lows.append(low)
+            ups.append(up)
+        return np.concatenate(lows), np.concatenate(ups)
+
+    def bounds(self, s, z, readout):
+        """Model radii of points of cluster ``s`` with pre-activations ``z``, shape (N, k): (lower, upper).
+
         ``lower``: the smallest family cost (the exact radius when the other own-class outputs do
         not bind at the attack point). ``upper``: a rigorous upper bound. Sum readout: moving on
         from the attack point along the same direction ``-g/||g||`` lowers ``e.z`` at rate
@@ -182,31 +196,27 @@ class MultiClassModel:
         ``upper = inf`` where another own-class output exceeds the attacked one at the attack
         point (the bisector alone may not flip), else equal to ``lower``.
         """
-        lows, ups = [], []
-        for s in range(self.k):
-            E = self.families(s, readout)
-            q = np.einsum("fi,ij,fj->f", E, self.G, E)
-            GE = (E @ self.G) / np.sqrt(q)[:, None]          # -d z/dt along the unit attack of each family
-            z = self.offsets(s) + rng.standard_normal((draws, self.k)) @ self.chol.T
-            cost = np.asarray(self.cost(z @ E.T, q[None, :]), float)
-            best = cost.argmin(axis=1)
-            low = cost[np.arange(draws), best]
-            z_end = z - low[:, None] * GE[best]
-            others = [j for j in np.flatnonzero(self.labels == self.labels[s]) if j != s]
-            if readout == "sum":
-                extra = np.maximum(z_end[:, others], 0.0).sum(axis=1) / np.sqrt(q[best])
-                ok = (np.all(GE[best][:, others] >= 0, axis=1)
-                      & (z_end[:, s] - extra * GE[best][:, s] >= 0) & (E[best] < 0).any(axis=1))
-                up = np.where(extra == 0, low, np.where(ok, low + extra, np.inf))
-            else:
-                switch = ~(E[best] < 0).any(axis=1)
-                attacked = np.where(switch, 0.0, np.where(E[best] < 0, z_end, -np.inf).max(axis=1))
-                top = z_end[:, others].max(axis=1) if others else np.full(draws, -np.inf)
-                bind = top > attacked
-                up = np.where(bind, np.inf, low)
-            lows.append(low)
-            ups.append(up)
-        return np.concatenate(lows), np.concatenate(ups)
+        z = np.atleast_2d(np.asarray(z, dtype=float))
+        n = z.shape[0]
+        E = self.families(s, readout)
+        q = np.einsum("fi,ij,fj->f", E, self.G, E)
+        GE = (E @ self.G) / np.sqrt(q)[:, None]          # -d z/dt along the unit attack of each family
+        cost = np.asarray(self.cost(z @ E.T, q[None, :]), float)
+        best = cost.argmin(axis=1)
+        low = cost[np.arange(n), best]
+        z_end = z - low[:, None] * GE[best]
+        others = [j for j in np.flatnonzero(self.labels == self.labels[s]) if j != s]
+        if readout == "sum":
+            extra = np.maximum(z_end[:, others], 0.0).sum(axis=1) / np.sqrt(q[best])
+            ok = (np.all(GE[best][:, others] >= 0, axis=1)
+                  & (z_end[:, s] - extra * GE[best][:, s] >= 0) & (E[best] < 0).any(axis=1))
+            up = np.where(extra == 0, low, np.where(ok, low + extra, np.inf))
+        else:
+            switch = ~(E[best] < 0).any(axis=1)
+            attacked = np.where(switch, 0.0, np.where(E[best] < 0, z_end, -np.inf).max(axis=1))
+            top = z_end[:, others].max(axis=1) if others else np.full(n, -np.inf)
+            up = np.where(top > attacked, np.inf, low)
+        return low, up
 
     def noise_free(self, readout):
         """The smallest family cost at each cluster centre, shape (k,)."""

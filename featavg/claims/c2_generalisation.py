@@ -178,8 +178,12 @@ def _measure_trained(ctx):
     lo, hi = clopper_pearson(errors, points, side="upper")
     cfg = ctx.paper_config("binary")
     pred = float(ctx.prediction(ID, "error_upper")(cfg.d, cfg.k, cfg.positive))
-    band = Band(pred, (Term(f"one-sided Clopper-Pearson upper bound of {errors} errors in {points} predictions",
-                            hi, "bound"),), limits=(0, 1))
+    # the band is what the prediction allows, not what was measured: the one-sided Clopper-Pearson upper
+    # bound of the predicted count (N pred, about 1e-64 here: 0 errors) in N predictions
+    expected = int(round(points * pred))
+    allowed = clopper_pearson(expected, points, side="upper")[1]
+    band = Band(pred, (Term(f"one-sided Clopper-Pearson upper bound of the predicted count ({expected} errors) in "
+                            f"{points} predictions", allowed, "bound"),), limits=(0, 1))
     return Outcome(pred, rate, band, interval=(lo, hi), seeds=sorted(set(seeds)),
                    rivals={"1% error": 0.01, "chance (50% error)": 0.5},
                    details={"errors": errors, "predictions": points}, config={"run": cfg.to_dict()})
