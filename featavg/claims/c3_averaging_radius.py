@@ -23,7 +23,7 @@ the radius against ``d`` and ``k``.
 import numpy as np
 import sympy as sp
 
-from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, fit_power_law, mean_interval
+from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, fit_power_law
 from featavg.theory import Claim, ReLU, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._common import d, k, p, sqrt_as_written
 

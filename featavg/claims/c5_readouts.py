@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from featavg.claims.c4_threshold_net import COST_RAISE, L_, kkt_raise
-from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, mean_interval
+from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._common import K, Phi, d, phi, ratio_as_written, sqrt_as_written, tau
 
