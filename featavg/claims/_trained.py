@@ -27,14 +27,10 @@ the medians (the asymptotic variance of a sample median, Bahadur representation)
 
 import numpy as np
 
-from featavg._errors import FeatavgError
+from featavg._errors import OutsideRegime
 from featavg.evidence import Term, median_interval, quantile
 
 __all__ = ["OutsideRegime", "require", "pooled_median", "model_gram", "MultiClassModel", "mc_summary"]
-
-
-class OutsideRegime(FeatavgError, ValueError):
-    """The trained net is outside the regime a claim's prediction is about (the check fails)."""
 
 
 def require(condition, message):
