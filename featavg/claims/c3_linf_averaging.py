@@ -49,6 +49,7 @@ rotations against the Haar expectation, and of trained binary nets at the paper'
 the trained-net prediction.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -98,6 +99,7 @@ HYPERPLANE_TRAINED = ell / (U_f + C_D * U_n)
 SIZES = sp.sqrt(d) / (k * (1 + C_D.subs(D, d - k) / sp.sqrt(n_)))
 
 
+@functools.lru_cache(maxsize=1)
 def _gaussian_moments():
     """E|g| and E g^2 of a standard normal, E||g||_2 of a standard normal vector of R^D (chi)."""
     x, r = sp.Symbol("x", real=True), sp.Symbol("r", positive=True)
