@@ -428,7 +428,7 @@ HAAR = Check(
 
 def _sizes(ctx):
     """(seeds, test points per seed) of the trained binary nets."""
-    return (3, 6) if ctx.quick else (6, 20)
+    return (2, 4) if ctx.quick else (4, 12)
 
 
 def _measure_trained(ctx):
