@@ -288,6 +288,29 @@ def trained_outcome(ctx, claim_id, supervision, readout, count, points, *, basel
     (:func:`selection_bound`) and the O(1/D) dependence between a noise direction and the test
     point's own noise (the direction is uniform only given the invariants; conditioning on
     ``<u_n, xi>`` changes ``E||u_n||_1`` by a relative ``O(E cos^2 theta) = O(1/D)``).
+
+    Parameters
+    ----------
+    ctx : featavg._verify.VerifyContext
+    claim_id : str
+        The claim whose ``hyperplane_trained`` prediction is used.
+    supervision : {"binary", "cluster"}
+    readout : {"argmax", "sum"}
+    count, points : int
+        Seeds (``ctx.seeds(count)``) and test points per seed.
+    baseline : float
+        The prediction from the sizes alone (the idealised net's radius).
+    constants : dict of str -> float
+        Rivals that do not depend on the point (the idealised and L2 radii).
+    sizes : dict, optional
+        Extra numbers for ``details`` (the trained-net prediction from the sizes alone).
+    other : (str, str), optional
+        ``(rival name, readout)``: the other readout's hyperplanes as a rival.
+
+    Returns
+    -------
+    featavg.evidence.Outcome
+        ``predicted`` and ``measured`` are means over seeds of per-seed means over the points.
     """
     from featavg.evidence import CONFIDENCE, Band, Outcome, Term, quantile
 

@@ -355,6 +355,8 @@ TRAINED_SUM = Check(
 
 def _robust_accuracy_linf(ctx):
     """Robust accuracy against the L-infinity radius: binary vs argmax vs sum, measured and predicted."""
+    from matplotlib.ticker import FuncFormatter
+
     from featavg._figures import BLUE, GREEN, ORANGE, new_figure, paper_text
     from featavg._output import fmt
     from featavg.claims import c3_linf_averaging as c3
@@ -390,7 +392,7 @@ def _robust_accuracy_linf(ctx):
               "sum": "cluster labels, sum readout"}
     colours = {"binary": BLUE, "argmax": GREEN, "sum": ORANGE}
     ideal_text = {"binary": r"$\sqrt{d}/k$", "argmax": r"$\sqrt{d}/2$", "sum": r"$\sqrt{d}/(1+K)$"}
-    grid = np.geomspace(0.5, 1.25 * ideal["argmax"], 600)
+    grid = np.geomspace(0.25 * ideal["binary"], 1.25 * ideal["argmax"], 600)
 
     fig = new_figure((8.4, 5.6))
     ax = fig.subplots()
@@ -404,6 +406,10 @@ def _robust_accuracy_linf(ctx):
         ax.text(ideal[key] * 1.02, 0.55, f"{ideal_text[key]} = {ideal[key]:.2f} (idealised)", color=col,
                 rotation=90, va="center", ha="left", fontsize=8)
     ax.set_xscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_xlim(grid[0], grid[-1])
     ax.set_ylim(-0.02, 1.08)
     ax.set_xlabel(r"perturbation radius $\delta$ ($\ell_\infty$)")
