@@ -472,4 +472,4 @@ TRAINED = Check(
         Rival("sqrt(d)/k (noise-free idealised net)", "the idealised net's radius (no noise in the weights)"),
         Rival("sqrt(d/k) (the L2 radius)", "the L2 radius"),
         Rival("sqrt(d)/(k+1)", "a constant off by one in k")),
-    faults=("closed_form", "linf_norm_dropped"))
+    faults=("closed_form", "radius", "linf_norm_dropped"))
