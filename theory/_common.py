@@ -18,7 +18,7 @@ import sympy as sp
 
 __all__ = ["d", "k", "p", "K", "m", "h", "n", "L", "tau", "delta", "beta", "Phi", "phi", "phi_positive",
            "ratio_as_written", "sqrt_as_written", "kkt_min_norm", "logistic", "g", "evaluate_sums",
-           "factor_sums", "gaussian_expectation", "delta_summed", "explicit"]
+           "factor_sums", "sum_innermost", "sums_equal", "gaussian_expectation", "delta_summed", "explicit"]
 
 d, k, p, K, m, h, n = sp.symbols("d k p K m h n", positive=True, integer=True)
 L = sp.Symbol("L", positive=True, integer=True)
@@ -269,6 +269,68 @@ def factor_sums(expr):
         return out
 
     return expr.replace(lambda e: isinstance(e, sp.Sum), one)
+
+
+def sum_innermost(expr, index):
+    """Exchange finite sums so that the sums over ``index`` are innermost (Fubini for finite sums):
+    ``Sum(f Sum(g, (i, lo, hi)), (index, ...))`` becomes ``Sum(Sum(f g, (index, ...)), (i, lo, hi))``
+    when ``lo``, ``hi`` do not involve ``index``; terms of a sum are treated one by one."""
+    def one(s):
+        if len(s.limits) != 1 or s.limits[0][0] != index:
+            return s
+        body = sp.expand(s.function)
+        if isinstance(body, sp.Add):
+            return sp.Add(*[one(sp.Sum(t, s.limits[0])) for t in body.args])
+        inner = [f for f in sp.Mul.make_args(body) if isinstance(f, sp.Sum)]
+        if len(inner) != 1 or any(x.has(index) for lim in inner[0].limits for x in lim[1:]):
+            return sp.Sum(body, s.limits[0])
+        (t,) = inner
+        rest = sp.Mul(*[f for f in sp.Mul.make_args(body) if f is not t])
+        new_inner = one(sp.Sum(rest * t.function, s.limits[0]))
+        return sp.Sum(new_inner, *t.limits)
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1 and e.limits[0][0] == index, one)
+
+
+def _canonical_indices(expr, depth=0):
+    """Every summation index renamed by its nesting depth (``_sum_index_0``, ``_sum_index_1``, ...):
+    bound variables, so two sums that differ only in their names become equal."""
+    if isinstance(expr, sp.Sum):
+        body, limits = expr.function, []
+        for n_, (index, lo, hi) in enumerate(expr.limits):
+            canon = sp.Symbol(f"_sum_index_{depth + n_}", integer=True, positive=True)
+            body = body.xreplace({index: canon})
+            limits.append((canon, lo, hi))
+        return sp.Sum(_canonical_indices(body, depth + len(limits)), *limits)
+    if not expr.args or isinstance(expr, sp.Indexed):
+        return expr
+    return expr.func(*[_canonical_indices(a, depth) for a in expr.args])
+
+
+def sums_equal(a, b, ranges=()):
+    """True iff ``a - b`` is 0 by linearity of sums: :func:`factor_sums`, :func:`evaluate_sums`, then
+    the sums over the same range are merged and each merged summand must simplify to 0, and so must
+    what is left outside the sums."""
+    from featavg.theory._claim import is_zero
+
+    e = _canonical_indices(factor_sums(evaluate_sums(factor_sums(sp.expand(sp.sympify(a) - sp.sympify(b))), ranges)))
+    groups, rest = {}, []
+    for term in sp.Add.make_args(sp.expand(e)):
+        sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum)]
+        if len(sums) != 1:
+            rest.append(term)
+            continue
+        (s_,) = sums
+        coeff = sp.Mul(*[f for f in sp.Mul.make_args(term) if f is not s_])
+        # the summation index is a dummy: sums over the same range are merged whatever its name
+        body = s_.function
+        keys = []
+        for n_, (index, lo, hi) in enumerate(s_.limits):
+            canon = sp.Symbol(f"_sum_index_{n_}", integer=True, positive=True)
+            body = body.xreplace({index: canon})
+            keys.append((lo, hi))
+        groups.setdefault(tuple(keys), []).append(coeff * body)
+    return is_zero(sp.Add(*rest)) and all(is_zero(sp.Add(*fs)) for fs in groups.values())
 
 
 def delta_summed(summand, index, lo, hi, at):
