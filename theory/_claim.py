@@ -29,6 +29,7 @@ from typing import Callable
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.logic.boolalg import BooleanAtom
+from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.str import StrPrinter
 
 __all__ = [
@@ -61,6 +62,8 @@ class _PlainPrinter(StrPrinter):
         name = expr.name
         if name in _GREEK:
             return _GREEK[name]
+        if name.startswith("ell") and (len(name) == 3 or name[3] in "_^"):
+            name = "\u2113" + name[3:]
         if "^" in name:  # A^* -> A*
             base, sup = name.split("^", 1)
             return pretty_symbol(base) + sup
@@ -217,16 +220,97 @@ def is_zero(expr):
     return sp.simplify(explicit(sp.sympify(expr))) == 0
 
 
+_ACCENTS = (("ddot", "\u00a8"), ("dot", "\u02d9"), ("bar", "\u00af"), ("hat", "^"), ("tilde", "~"))
+
+
+class _Presentation(MathMLPresentationPrinter):
+    """SymPy's presentation MathML printer, with what it lacks and the LaTeX printer has: symbol
+    modifiers (``wbar``, ``qdot_c``: an accent over the letter), ``ell`` as a script l, the
+    Kronecker delta as a subscripted delta, ``Subs`` as an evaluation bar, ``erfinv`` as
+    ``erf`` to the power -1."""
+
+    def _print_Symbol(self, sym, style="plain"):
+        name, _, _ = self._split_super_sub(sym.name)
+        if name == "ell":
+            return super()._print_Symbol(sp.Symbol("\u2113" + sym.name[3:]), style)
+        for mod, accent in _ACCENTS:
+            if name.endswith(mod) and len(name) > len(mod):
+                x = super()._print_Symbol(sp.Symbol(name[:-len(mod)] + sym.name[len(name):]), style)
+                target = x if x.tagName == "mi" else x.firstChild
+                over = self.dom.createElement("mover")
+                over.setAttribute("accent", "true")
+                mo = self.dom.createElement("mo")
+                mo.appendChild(self.dom.createTextNode(accent))
+                if target is x:
+                    over.appendChild(x)
+                    over.appendChild(mo)
+                    return over
+                x.replaceChild(over, target)
+                over.appendChild(target)
+                over.appendChild(mo)
+                return x
+        return super()._print_Symbol(sym, style)
+
+    _print_Dummy = _print_Symbol
+
+    def _print_KroneckerDelta(self, expr):
+        x = self.dom.createElement("msub")
+        mi = self.dom.createElement("mi")
+        mi.appendChild(self.dom.createTextNode("\u03b4"))
+        x.appendChild(mi)
+        row = self.dom.createElement("mrow")
+        for a in expr.args:
+            row.appendChild(self._print(a))
+        x.appendChild(row)
+        return x
+
+    def _print_Subs(self, expr):
+        x = self.dom.createElement("msub")
+        body = self.dom.createElement("mrow")
+        body.appendChild(self._print(expr.expr))
+        bar = self.dom.createElement("mo")
+        bar.setAttribute("stretchy", "true")
+        bar.appendChild(self.dom.createTextNode("|"))
+        body.appendChild(bar)
+        x.appendChild(body)
+        at = self.dom.createElement("mrow")
+        for i, (var, point) in enumerate(zip(expr.variables, expr.point)):
+            if i:
+                comma = self.dom.createElement("mo")
+                comma.appendChild(self.dom.createTextNode(","))
+                at.appendChild(comma)
+            at.appendChild(self._print(sp.Eq(var, point, evaluate=False)))
+        x.appendChild(at)
+        return x
+
+    def _print_erfinv(self, expr):
+        row = self.dom.createElement("mrow")
+        sup = self.dom.createElement("msup")
+        mi = self.dom.createElement("mi")
+        mi.appendChild(self.dom.createTextNode("erf"))
+        sup.appendChild(mi)
+        sup.appendChild(self._print(sp.Integer(-1)))
+        row.appendChild(sup)
+        row.appendChild(_delimited(self, "(", expr.args, ")"))
+        return row
+
+
 def to_mathml(expr):
     """Presentation MathML of ``expr``, without the ``<math>`` element.
 
-    ``sympy.mathml(expr, printer="presentation")``, with one repair: SymPy writes every text node
+    SymPy's presentation printer (``sympy.mathml(expr, printer="presentation")``) with the additions
+    of :class:`_Presentation`, and one repair: SymPy writes every text node
     unescaped (so that character references pass through), which turns ``x < 0`` into the
-    ill-formed ``<mo><</mo>``; it is written ``<mo>&lt;</mo>`` here. SymPy also writes some
+    ill-formed ``<mo><</mo>``; it is written ``<mo>&lt;</mo>`` here. A sign in a symbol's name
+    (``z_-``, ``alpha_+``) is written as an operator (``<mo>&#8722;</mo>``, ``<mo>+</mo>``): SymPy's
+    ``<mi>-</mi>`` draws as a hyphen. SymPy also writes some
     characters as HTML5 named references (``&InvisibleTimes;``, ``&ExponentialE;``, ``&dd;``):
     the string is meant for an HTML document; an XML parser must be given those entities.
     """
-    return sp.mathml(expr, printer="presentation").replace("<mo><</mo>", "<mo>&lt;</mo>")
+    out = _Presentation().doprint(expr).replace("<mo><</mo>", "<mo>&lt;</mo>")
+    # a sign as a sub- or superscript (z_-, alpha_+) is an operator, not an identifier: as <mi>-</mi>
+    # a browser draws a hyphen (z. at subscript size)
+    return out.replace("<mi>-</mi>", "<mo>&#8722;</mo>").replace("<mi>+</mi>", "<mo>+</mo>")
 
 
 class _NotationApplied(AppliedUndef):
@@ -279,9 +363,10 @@ class Inner(sp.Function):
     def _eval_is_real(self):
         return True
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         a, b = (printer._print(x) for x in self.args)
-        return rf"\left\langle {a}, {b}\right\rangle"
+        out = rf"\left\langle {a}, {b}\right\rangle"
+        return rf"{out}^{{{exp}}}" if exp is not None else out
 
     def _mathml_presentation(self, printer):
         return _delimited(printer, "\u27e8", self.args, "\u27e9")
@@ -301,8 +386,9 @@ class Norm(sp.Function):
     def _eval_is_real(self):
         return True
 
-    def _latex(self, printer):
-        return rf"\left\|{printer._print(self.args[0])}\right\|"
+    def _latex(self, printer, exp=None):
+        out = rf"\left\|{printer._print(self.args[0])}\right\|"
+        return rf"{out}^{{{exp}}}" if exp is not None else out
 
     def _mathml_presentation(self, printer):
         return _delimited(printer, "\u2016", self.args, "\u2016")
@@ -317,9 +403,10 @@ class SumOver(sp.Function):
 
     nargs = 3
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         term, index, where = (printer._print(x) for x in self.args)
-        return rf"\sum_{{{index} \in {where}}} {term}"
+        out = rf"\sum_{{{index} \in {where}}} {term}"
+        return rf"\left({out}\right)^{{{exp}}}" if exp is not None else out
 
     def _mathml_presentation(self, printer):
         dom = printer.dom
@@ -350,7 +437,7 @@ class In(sp.Function):
 
     nargs = 2
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
         return rf"{printer._print(self.args[0])} \in {printer._print(self.args[1])}"
 
     def _mathml_presentation(self, printer):
