@@ -98,11 +98,11 @@ def _display(expr):
 def _table(header, rows, widths):
     """A ``longtable`` with ragged-right columns of the given widths (fractions of the line)."""
     spec = "".join(f"L{{{w:.2f}}}" for w in widths)
-    lines = [rf"\begin{{longtable}}{{{spec}}}", r"\toprule",
+    lines = [r"\begingroup\small", rf"\begin{{longtable}}{{{spec}}}", r"\toprule",
              " & ".join(rf"\textbf{{{latex_text(h)}}}" for h in header) + r" \\", r"\midrule", r"\endhead"]
     for row in rows:
         lines.append(" & ".join(_cell(c) for c in row) + r" \\")
-    lines += [r"\bottomrule", r"\end{longtable}"]
+    lines += [r"\bottomrule", r"\end{longtable}", r"\endgroup"]
     return "\n".join(lines)
 
 
@@ -140,7 +140,7 @@ def _claim_section(claim, symbolic, checks, figures, out_dir):
         rows = [(r["id"], fmt_page(r["predicted"]), fmt_page(r["measured"]), _band_text(r), _rivals_text(r),
                  _status(r["status"])) for r in checks]
         lines.append(_table(("check", "predicted", "measured", "band", "rivals", "verdict"), rows,
-                            (0.22, 0.16, 0.16, 0.18, 0.12, 0.10)))
+                            (0.22, 0.14, 0.14, 0.16, 0.13, 0.17)))
         for r in checks:
             lines.append(rf"\paragraph{{{latex_text(r['id'])}}} {latex_text(r['title'])}. "
                          rf"\textit{{Regime.}} {latex_text(r.get('regime', ''))}. "
@@ -201,7 +201,7 @@ def render_latex(claims, rows, figures, *, seed, quick, out_dir="."):
             r"\tableofcontents",
             r"\section*{Claims}",
             _table(("claim", "title", "steps passed", "numeric checks passed", "verdict"), overview,
-                   (0.20, 0.46, 0.09, 0.10, 0.09))]
+                   (0.22, 0.42, 0.09, 0.11, 0.16))]
     for c in claims:
         body.append(_claim_section(c, symbolic.get(c.id), by_claim.get(c.id, []), figs_by_claim.get(c.id, []),
                                    out_dir))

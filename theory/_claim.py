@@ -85,6 +85,23 @@ class _PlainPrinter(StrPrinter):
             return base + str(expr.exp).translate(_SUPERSCRIPT)
         return super()._print_Pow(expr, rational).replace("**", "^")
 
+    def _print_LambertW(self, expr):
+        return f"W({self._print(expr.args[0])})"
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Pi(self, expr):
+        return "\u03c0"
+
+    def _print_exp(self, expr):
+        arg = expr.args[0]
+        return "e^" + (self._print(arg) if arg.is_Atom else f"({self._print(arg)})")
+
+    def _print_Subs(self, expr):
+        at = ", ".join(f"{self._print(v)} = {self._print(pt)}" for v, pt in zip(expr.variables, expr.point))
+        return f"[{self._print(expr.expr)}] at {at}"
+
     def _print_Sum(self, expr):
         lims = " ".join(f"\u03a3_{self._print(i)}={self._print(lo)}..{self._print(hi)}" for i, lo, hi in expr.limits)
         return f"{lims} {self.parenthesize(expr.function, 40)}"

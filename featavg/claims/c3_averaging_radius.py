@@ -143,7 +143,7 @@ def derive():
                          b_m, "; a point ", mu_j, " with ", In(sp.Symbol("j"), J_p),
                          " and ", sp.Gt(zp, sp.Max(0, zm), evaluate=False), " there; ", sp.Eq(p, sp.Abs(J_p),
                                                                                            evaluate=False), "."),
-        regime="noise-free point (the O(1) noise correction is C3.noise_correction)",
+        regime=Text("noise-free point (the noise correction, of order ", notation("O")(1), ", is C3.noise_correction)"),
         steps=steps, predictions=preds)
 
 

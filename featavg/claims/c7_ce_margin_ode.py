@@ -123,7 +123,8 @@ def derive():
                  statement=statement,
                  assumptions=Text("Decoupled regime: neuron ", sp.Tuple(sp.Symbol("j"), sp.Symbol("r")),
                                   " active on cluster ", sp.Symbol("j"), " only; cluster labels; noise-free data."),
-                 regime="late phase, population gradient flow, noise-free data (exact); with noise, leading order in d",
+                 regime=Text("late phase, population gradient flow, noise-free data (exact); with noise, leading order "
+                             "in ", d),
                  steps=steps, predictions=preds)
 
 

@@ -86,8 +86,9 @@ def derive():
              lambda st: all((is_zero(c.rhs - gp) if isinstance(c, sp.Equality) else
                              (isinstance(c, sp.StrictLessThan) and c.rhs == 0 and is_zero(c.lhs - gp)
                               and bool(sp.simplify(gp).is_negative))) for c in st.args)),
-        Step(Text("the Jacobian of the margin ODE at equal margins is ", lam_diff, " times the identity plus ",
-                  gp / (m * k), " times the all-ones matrix: every ", sp.Symbol("v"), " orthogonal to ", ones,
+        Step(Text("the Jacobian of the margin ODE at equal margins is ", d * notation("g'")(q) / (m * k),
+                  " times the identity plus ", notation("g'")(q) / (m * k), " times the all-ones matrix: every ",
+                  sp.Symbol("v"), " orthogonal to ", ones,
                   " (the ", p - 1, " differences) is an eigenvector, and so is ", ones, " (the common mode)"),
              sp.And(sp.Eq(sp.Symbol("(J v)_j"), lam_diff * v[j], evaluate=False),
                     sp.Eq(sp.Symbol("(J 1)_j"), lam_common, evaluate=False), evaluate=False),

@@ -218,8 +218,8 @@ def derive():
              sp.Eq(_pre_sum(I) / m, _pre_sum(I, noise=False) / m + sp.Sum(sp.Sum(W[R, A] * XI[A], (A, 1, d)), (R, 1, m))
                    / m, evaluate=False), margin_split),
         Step(Text("the network's risk ", sp.Sum(notation("ell")(Z[I]), (I, 1, p)) / k,
-                  " on the own clusters, differentiated in every weight coordinate and every bias (", g(Z[I]),
-                  " at the point's margin ", Z[I], ")"),
+                  " on the own clusters, differentiated in every weight coordinate and every bias (",
+                  sp.Eq(notation("g")(Z[I]), g(Z[I]), evaluate=False), " at the point's margin ", Z[I], ")"),
              sp.And(sp.Eq(-sp.Derivative(sp.Symbol("L"), W[R0, A0]),
                           sp.Sum(gz * (MU[I, A0] + XI[A0]), (I, 1, p)) / (k * m), evaluate=False),
                     sp.Eq(-sp.Derivative(sp.Symbol("L"), B[R0]), sp.Sum(gz, (I, 1, p)) / (k * m), evaluate=False),
@@ -237,9 +237,9 @@ def derive():
                   ") for the noise's projection, with ", sp.Eq(U, Inner(wbar_s, xi_s), evaluate=False), " and ",
                   sp.Eq(v, notation("Cov")(N[J], U), evaluate=False), " = ", Inner(wbar_s, mu_j)),
              sp.Eq(E(g(Q[I] + U) * N[J]), v * E(gprime(Q[I] + U)), evaluate=False), stein),
-        Step(Text("the dropped terms' sizes: ", sp.Le(sp.Abs(gprime(qq)), g(qq), evaluate=False),
+        Step(Text("the dropped terms' sizes: ", sp.Le(sp.Abs(gprime(qq)), notation("g")(qq), evaluate=False),
                   ", and for ", sp.Le(sig, 1, evaluate=False), " (", sp.Eq(sig, Norm(wbar_s), evaluate=False),
-                  ") the smoothing of ", g(qq), " by the noise is at most ", c0 * sig ** 2, " times it, ",
+                  ") the smoothing of ", notation("g")(qq), " by the noise is at most ", c0 * sig ** 2, " times it, ",
                   sp.Eq(c0, notation("E")(Zs ** 2 * sp.exp(sp.Abs(Zs))) / 2, evaluate=False), " = ", c0_value,
                   " (about 3.17)"),
              sp.And(sp.Le(sp.Abs(gprime(qq)), g(qq), evaluate=False),
@@ -275,7 +275,7 @@ def derive():
         regime=Text("late phase, population gradient flow; exact for noise-free data; with ",
                     notation("N")(0, sp.Symbol("I_d")), " noise, leading order in ", d,
                     " (dropped: relative ", p * sp.Abs(q) / d, " and ", p * q ** 2 / d,
-                    "); finite-n corrections (each point's own noise) not included"),
+                    "); the corrections of finite ", sp.Symbol("n"), " (each point's own noise) not included"),
         steps=steps, predictions=preds)
 
 
