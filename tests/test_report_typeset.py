@@ -121,6 +121,6 @@ def test_no_display_equation_overflows_vertically_in_chromium(stem, pages, tmp_p
     probe = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     assert probe["boxes"] and len(probe["boxes"]) == len(probe["maths"])
     for scroll_h, client_h, _, _ in probe["boxes"]:
-        assert scroll_h <= client_h, f"{stem}: a display equation overflows its box vertically ({scroll_h} > {client_h})"
+        assert scroll_h <= client_h, f"{stem}: a display box overflows vertically ({scroll_h} > {client_h} px)"
     for overflow_x, overflow_y, display in probe["maths"]:
         assert (overflow_x, overflow_y) == ("visible", "visible") and display == "block math"

@@ -27,7 +27,8 @@ SciPy, mpmath and the standard library are used.
 from featavg.theory._claim import (GENERALITIES, Claim, In, Inner, Norm, Step, SumOver, Text, as_text, is_zero,
                                    lambdify_prediction, notation, plain, plant_error, to_mathml)
 from featavg.theory._common import Phi, evaluate_sums, explicit, factor_sums, kkt_min_norm, phi, sums_equal
-from featavg.theory._gradients import ReLU, binary_loss_and_grad_symbolic, logistic_loss, multiclass_loss_and_grad_symbolic
+from featavg.theory._gradients import (ReLU, binary_loss_and_grad_symbolic, logistic_loss,
+                                       multiclass_loss_and_grad_symbolic)
 
 __all__ = [
     "Claim", "Step", "GENERALITIES", "Text", "as_text", "plain", "plant_error", "is_zero", "lambdify_prediction",

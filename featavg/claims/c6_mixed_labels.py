@@ -16,7 +16,7 @@ import sympy as sp
 from featavg.evidence import Band, Check, Outcome, Rival, Term, median_interval
 from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._claim import SumOver, Text
-from featavg.theory._common import K, beta, d, k, p, ratio_as_written, sqrt_as_written
+from featavg.theory._common import K, beta, d, k, p, sqrt_as_written
 
 ID = "C6.mixed_labels"
 ORDER = (6, 0)
@@ -117,9 +117,11 @@ def derive():
         id=ID, title=Text("A net fitting the cluster labels with mixed features is non-robust (radius of order ",
                           sqrt_as_written(d / k), ")"),
         statement=sp.Eq(notation("r_argmax")(mu_s), BOUND, evaluate=False),
-        assumptions=Text(sp.Eq(sp.Symbol("w_j"), mu_j + beta * (SumOver(mu_i, sp.Symbol("i"), J_s) - mu_j), evaluate=False),
+        assumptions=Text(sp.Eq(sp.Symbol("w_j"), mu_j + beta * (SumOver(mu_i, sp.Symbol("i"), J_s) - mu_j),
+                               evaluate=False),
                          ", no bias, ", sp.Eq(sp.Symbol("h"), 1, evaluate=False), ", ", sp.Lt(0, beta, evaluate=False),
-                         " and ", sp.Lt(beta, 1, evaluate=False), "; argmax readout (the sum readout is weaker still)."),
+                         " and ", sp.Lt(beta, 1, evaluate=False),
+                         "; argmax readout (the sum readout is weaker still)."),
         regime="noise-free point; the statement is an upper bound (attack restricted to the averaged directions)",
         steps=steps, predictions=preds)
 

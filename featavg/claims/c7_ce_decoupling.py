@@ -32,8 +32,6 @@ def derive():
     F = sp.IndexedBase("f", real=True)
     ce = sp.log(sp.Sum(sp.exp(F[l]), (l, 1, k))) - F[c]
     ranges = [(c, 1, k), (j, 1, k), (l, 1, k), (i, 1, k), (cp, 1, k)]
-    at_zero = {F[l]: 0}
-
     def at_f_zero(expr):
         return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == F, lambda e: sp.S.Zero)
 

@@ -71,7 +71,6 @@ def derive():
     Cc = sp.Symbol("C", positive=True)
     c_int = sp.Symbol("c", real=True)
     qf = sp.Function("q")(t)
-    implicit = qf + sp.exp(qf) / (k - 1) - Cc * t - c_int  # = 0 along the solution, C = (d+1)/(hk)
 
     def cluster_loss(st):
         return is_zero(ce_c - st.rhs)

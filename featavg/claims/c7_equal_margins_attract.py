@@ -20,7 +20,6 @@ from featavg.theory._claim import Text
 from featavg.theory._common import d, evaluate_sums, factor_sums, g, k, m, p, sums_equal
 
 from featavg.claims._late import late_regime_run, margins, trained_large_d
-from featavg.claims.c7_margin_ode import margin_rhs
 
 ID = "C7.equal_margins_attract"
 ORDER = (7, 3)
@@ -94,7 +93,8 @@ def derive():
                     sp.Eq(sp.Symbol("(J 1)_j"), lam_common, evaluate=False), evaluate=False),
              spectrum),
         Step("all eigenvalues are negative",
-             sp.And(sp.Lt(lam_diff, 0, evaluate=False), sp.Lt(lam_common, 0, evaluate=False), evaluate=False), negative),
+             sp.And(sp.Lt(lam_diff, 0, evaluate=False), sp.Lt(lam_common, 0, evaluate=False), evaluate=False),
+             negative),
         Step(Text("Lyapunov function for every ", p, ": ", sp.Eq(Vs, sp.Sum((sp.Symbol("q_i") - sp.Symbol("qbar")) ** 2,
                                                                           (sp.Symbol("i"), 1, p)) / 2, evaluate=False),
                   " decreases (the common term cancels; ", gq(q), " decreases)"),

@@ -13,7 +13,7 @@ import sympy as sp
 from featavg.evidence import Band, Check, Outcome, Rival, Term, round_off
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._claim import Text
-from featavg.theory._common import d, evaluate_sums, factor_sums, g, k, m, p, sum_innermost, sums_equal
+from featavg.theory._common import d, evaluate_sums, factor_sums, k, m, p, sum_innermost, sums_equal
 
 from featavg.claims._late import late_regime_run, margins
 
@@ -25,12 +25,12 @@ C, eta = sp.symbols("C eta", positive=True)
 
 
 def derive():
-    """The claim: one GD step maps q to q + eta C'/(1+e^q) exactly (q is linear in the parameters), for every m, p, d."""
+    """The claim: one GD step maps q to q + eta C'/(1+e^q) exactly (q is linear in the parameters), any m, p, d."""
     from featavg.claims import c7_margin_ode as ode
 
-    W, B, MU, XI, Q, Z = ode.W, ode.B, ode.MU, ode.XI, ode.Q, ode.Z
-    R, R0, A, A0, I, J, R1, A1 = ode.R, ode.R0, ode.A, ode.A0, ode.I, ode.J, *sp.symbols("r_1 a_1", positive=True,
-                                                                                         integer=True)
+    W, B, XI, Q, Z = ode.W, ode.B, ode.XI, ode.Q, ode.Z
+    R, R0, A, A0, J = ode.R, ode.R0, ode.A, ode.A0, ode.J
+    R1, A1 = sp.symbols("r_1 a_1", positive=True, integer=True)
     ranges = ode.RANGES + [(R1, 1, m), (A1, 1, d)]
     dW, db, qdot = ode.network_flow()
 

@@ -10,7 +10,6 @@ Evidence: the simulator's GD against the flow as ``eta`` shrinks (the rate), and
 late-phase class-mean margins against the iterated GD map; the margin-trajectories figure.
 """
 
-import mpmath
 import numpy as np
 import sympy as sp
 

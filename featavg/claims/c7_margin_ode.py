@@ -191,7 +191,8 @@ def derive():
         gq = g(qq)
         # g' = -g(1-g) and g'' = g(1-g)(1-2g): |g'| <= g, |g''| <= g since |(1-u)(1-2u)| <= 1 on (0, 1)
         ok = is_zero(g1 + gq * (1 - gq)) and is_zero(g2 - gq * (1 - gq) * (1 - 2 * gq))
-        ok &= is_zero(1 - (1 - uu) * (1 - 2 * uu) - uu * (3 - 2 * uu)) and sp.discriminant(2 - 3 * uu + 2 * uu ** 2, uu) < 0
+        ok &= is_zero(1 - (1 - uu) * (1 - 2 * uu) - uu * (3 - 2 * uu))
+        ok &= sp.discriminant(2 - 3 * uu + 2 * uu ** 2, uu) < 0
         # g(q + x) <= e^{|x|} g(q): (1 + e^q) <= e^{-x} + e^q for x < 0, and g decreases
         ok &= is_zero(sp.exp(-xx) * (1 + sp.exp(qq + xx)) - (sp.exp(-xx) + sp.exp(qq)))
         for conj in st.args:
@@ -266,10 +267,11 @@ def derive():
             "S = sum_{J_s} g(q_i), T = sum_{J_s} g(q_i)(1 - g(q_i)), v_j = <wbar, mu_j> (the Stein term)"),
     }
     return Claim(
-        id=ID, title="Late-phase per-cluster margin ODE (logistic loss, binary labels), from the network's gradient flow",
+        id=ID,
+        title="Late-phase per-cluster margin ODE (logistic loss, binary labels), from the network's gradient flow",
         statement=statement,
-        assumptions=Text("Orthogonal equinorm features (Assumption 3.2); ", sp.Eq(Q[J], sp.Symbol("y_j") * notation("f")(mu_j),
-                                                                                  evaluate=False),
+        assumptions=Text("Orthogonal equinorm features (Assumption 3.2); ",
+                         sp.Eq(Q[J], sp.Symbol("y_j") * notation("f")(mu_j), evaluate=False),
                          "; every own-class neuron active on every point of the own clusters, every opposite-class "
                          "neuron inactive there (the late-phase pattern, assumed to hold along the flow)."),
         regime=Text("late phase, population gradient flow; exact for noise-free data; with ",
