@@ -248,8 +248,9 @@ class _Presentation(MathMLPresentationPrinter):
 
     def _print_Symbol(self, sym, style="plain"):
         name, _, _ = self._split_super_sub(sym.name)
-        if name == "ell":
-            return super()._print_Symbol(sp.Symbol("\u2113" + sym.name[3:]), style)
+        if name == "ell" or name in _GREEK:  # letters SymPy's MathML printer spells out (varepsilon)
+            letter = "\u2113" if name == "ell" else _GREEK[name]
+            return super()._print_Symbol(sp.Symbol(letter + sym.name[len(name):]), style)
         for mod, accent in _ACCENTS:
             if name.endswith(mod) and len(name) > len(mod):
                 x = super()._print_Symbol(sp.Symbol(name[:-len(mod)] + sym.name[len(name):]), style)

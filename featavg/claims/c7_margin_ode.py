@@ -219,7 +219,9 @@ def derive():
              sp.Eq(_pre_sum(I) / m, _pre_sum(I, noise=False) / m + sp.Sum(sp.Sum(W[R, A] * XI[A], (A, 1, d)), (R, 1, m))
                    / m, evaluate=False), margin_split),
         Step(Text("the network's risk ", sp.Sum(notation("ell")(Z[I]), (I, 1, p)) / k,
-                  " on the own clusters, differentiated in every weight coordinate and every bias (",
+                  " on the own clusters for one draw of the noise (the population risk is its expectation, which "
+                  "commutes with the derivatives: the loss's derivative is bounded), differentiated in every weight "
+                  "coordinate and every bias (",
                   sp.Eq(notation("g")(Z[I]), g(Z[I]), evaluate=False), " at the point's margin ", Z[I], ")"),
              sp.And(sp.Eq(-sp.Derivative(sp.Symbol("L"), W[R0, A0]),
                           sp.Sum(gz * (MU[I, A0] + XI[A0]), (I, 1, p)) / (k * m), evaluate=False),
