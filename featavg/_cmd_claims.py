@@ -10,10 +10,21 @@ HELP = "List the claims (featavg.claims and --claims files) and run every deriva
 
 def add_arguments(p):
     p.add_argument("--json", action="store_true",
-                   help="print a JSON list of {id, title, statement_latex, assumptions, regime, predictions, "
+                   help="print a JSON list of {id, title, title_latex, statement_latex, assumptions, regime, predictions, "
                         "checks (each step with passed and generality), numeric_checks, general, instance, passed}")
     p.add_argument("--claims", action="append", default=[], metavar="PATH",
                    help="also list the claims of PATH (a .py file, a directory, or a module; repeatable)")
+
+
+def _latex_prose(value):
+    """A title as LaTeX: text as is, mathematics as ``$...$`` (SymPy's printer)."""
+    import sympy as sp
+
+    from featavg.theory import Text
+
+    if not isinstance(value, Text):
+        return str(value)
+    return "".join(p if isinstance(p, str) else f"${sp.latex(p)}$" for p in value.parts)
 
 
 def collect(registry):
@@ -29,8 +40,9 @@ def collect(registry):
             out.append(row)
             continue
         checks = c.run_checks()
-        row.update(title=c.title, kind=c.kind, statement_latex=c.statement_latex, assumptions=c.assumptions,
-                   regime=c.regime, predictions=sorted(c.predictions), checks=checks,
+        row.update(title=str(c.title), title_latex=_latex_prose(c.title), kind=c.kind,
+                   statement_latex=c.statement_latex, assumptions=str(c.assumptions), regime=str(c.regime),
+                   predictions=sorted(c.predictions), checks=checks,
                    general=sum(s["generality"] == "general" for s in checks),
                    instance=sum(s["generality"] == "instance" for s in checks),
                    passed=bool(checks) and all(s["passed"] for s in checks))

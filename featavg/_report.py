@@ -10,6 +10,8 @@ What is written into the output directory (default ``derivations/``):
   rivals, and the claim's figures;
 * ``figures/*.png`` (the claim modules' :class:`featavg.evidence.Figure` objects, drawn by
   :mod:`featavg._figures`);
+* ``report.tex``: the same content as a LaTeX appendix (:mod:`featavg._report_latex`; amsmath,
+  SymPy's LaTeX printer), which ``pdflatex`` compiles into a PDF;
 * ``.featavg-report.json``: the manifest of the files written, so that a later run removes the
   pages it no longer writes and never touches anything else.
 
@@ -73,6 +75,21 @@ class Math:
         return mathml(self.expr)
 
 
+def prose(value):
+    """The parts of a paragraph for ``value``: a ``str`` as itself, a :class:`featavg.theory.Text`
+    as its strings and :class:`Math` runs (typeset by each printer), anything else as ``str``."""
+    from featavg.theory import Text
+
+    if isinstance(value, Text):
+        return tuple(p if isinstance(p, str) else Math(p) for p in value.parts)
+    return (value if isinstance(value, str) else str(value),)
+
+
+def plain_text(value):
+    """One line of text for ``value`` (a :class:`featavg.theory.Text` in Unicode), for ``<title>``."""
+    return str(value)
+
+
 # --------------------------------------------------------------------------------------------
 # the document model
 # --------------------------------------------------------------------------------------------
@@ -86,7 +103,7 @@ class Link:
 @dataclasses.dataclass(frozen=True)
 class Heading:
     level: int
-    text: str
+    text: object  # str, or a tuple of paragraph parts (str and Math)
     anchor: str | None = None
 
 
@@ -119,8 +136,20 @@ class Figure:
 @dataclasses.dataclass(frozen=True)
 class Page:
     stem: str
-    title: str
+    title: object  # str, or a tuple of paragraph parts (str and Math); see page_title
     blocks: tuple
+
+
+def _title_parts(title):
+    return title if isinstance(title, tuple) else (title,)
+
+
+def _title_plain(title):
+    if isinstance(title, tuple):
+        from featavg.theory._claim import plain
+
+        return "".join(p if isinstance(p, str) else plain(p.expr) for p in title)
+    return title
 
 
 _STATUS_TEXT = {"passed": "passed", "failed": "FAILED", "inconclusive": "INCONCLUSIVE"}
@@ -220,8 +249,8 @@ def _claim_page(claim, symbolic, checks, figures, source):
     blocks = [Para((Link("index", "index"),)),
               Para((("b", "Statement."),)),
               DisplayMath(Math(claim.statement)),
-              Para((("b", "Assumptions."), f" {claim.assumptions}")),
-              Para((("b", "Regime."), f" {claim.regime}")),
+              Para((("b", "Assumptions."), " ", *prose(claim.assumptions))),
+              Para((("b", "Regime."), " ", *prose(claim.regime))),
               Heading(2, "Derivation")]
     if source is not None:
         blocks.insert(1, Para((("b", "Source."), " ", ("code", source))))
@@ -232,10 +261,10 @@ def _claim_page(claim, symbolic, checks, figures, source):
                         f"passed; {n_general} general (symbolic sizes), {len(claim.steps) - n_general} instance "
                         "checks at stated sizes.",)))
     for i, step in enumerate(claim.steps, 1):
-        res = results.get(step.name)
+        res = results.get(str(step.name))
         verdict = "not run" if res is None else _status(res["passed"])
         scope = "general" if step.generality == "general" else f"instance check: {step.instances}"
-        blocks.append(Para((("b", f"Step {i}."), f" {step.name} ({verdict}; {scope})")))
+        blocks.append(Para((("b", f"Step {i}."), " ", *prose(step.name), f" ({verdict}; {scope})")))
         blocks.append(DisplayMath(Math(step.expr)))
         if res is not None and res.get("error"):
             blocks.append(Para((("b", "Error."), " ", ("code", res["error"]))))
@@ -258,7 +287,7 @@ def _claim_page(claim, symbolic, checks, figures, source):
     if figures:
         blocks.append(Heading(2, "Figures"))
         blocks.extend(_figure_blocks(figures))
-    return Page(claim.id, f"{claim.id}: {claim.title}", tuple(blocks))
+    return Page(claim.id, (f"{claim.id}: ", *prose(claim.title)), tuple(blocks))
 
 
 def render_pages(claims, rows, figures, *, seed, quick, sources=None, load_errors=()):
@@ -306,7 +335,7 @@ def render_pages(claims, rows, figures, *, seed, quick, sources=None, load_error
         checks = by_claim.get(c.id, [])
         n_checks_ok = sum(r["status"] == "passed" for r in checks)
         status = _claim_status(checks + ([sym] if sym else []))
-        overview.append(((Link(c.id, c.id),), c.title, f"{n_steps_ok}/{len(c.steps)} ({n_general} general)",
+        overview.append(((Link(c.id, c.id),), prose(c.title), f"{n_steps_ok}/{len(c.steps)} ({n_general} general)",
                          f"{n_checks_ok}/{len(checks)}", _status(status)))
         pages.append(_claim_page(c, sym, checks, figs_by_claim.get(c.id, []), sources.get(c.id)))
 
@@ -393,10 +422,10 @@ def _md_cell(cell):
 
 
 def render_markdown(page):
-    lines = [f"# {_md_text(page.title)}", ""]
+    lines = [f"# {_md_parts(_title_parts(page.title))}", ""]
     for b in page.blocks:
         if isinstance(b, Heading):
-            lines += [f"{'#' * b.level} {_md_text(b.text)}", ""]
+            lines += [f"{'#' * b.level} {_md_parts(_title_parts(b.text))}", ""]
         elif isinstance(b, Para):
             lines += [_md_parts(b.parts), ""]
         elif isinstance(b, DisplayMath):
@@ -424,7 +453,13 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
-math[display="block"] { margin: 0.75rem 0; overflow-x: auto; }
+/* A wide equation scrolls sideways inside its own box. The box, not the <math> element, carries
+   the overflow: a MathML element with overflow-x: auto gets overflow-y: auto too (CSS makes the
+   pair non-visible together), and its glyphs' ink, a pixel or two beyond its box, then draws a
+   vertical scrollbar beside every equation in Chromium. overflow-y: hidden on the box, with
+   padding for the ink, keeps only the horizontal one, and only where it is needed. */
+.display-math { overflow-x: auto; overflow-y: hidden; padding: 0.35rem 0; }
+math[display="block"] { margin: 0.4rem 0; }
 figure { margin: 1.5rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.95rem; color: #333; }
@@ -470,16 +505,16 @@ def _html_cell(cell, tag):
 def render_html(page):
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{html.escape(page.title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
-           f"<h1>{html.escape(page.title)}</h1>"]
+           f"<title>{html.escape(_title_plain(page.title))}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+           f"<h1>{_html_parts(_title_parts(page.title))}</h1>"]
     for b in page.blocks:
         if isinstance(b, Heading):
             anchor = f' id="{html.escape(b.anchor)}"' if b.anchor else ""
-            out.append(f"<h{b.level}{anchor}>{html.escape(b.text)}</h{b.level}>")
+            out.append(f"<h{b.level}{anchor}>{_html_parts(_title_parts(b.text))}</h{b.level}>")
         elif isinstance(b, Para):
             out.append(f"<p>{_html_parts(b.parts)}</p>")
         elif isinstance(b, DisplayMath):
-            out.append(_html_math(b.math, True))
+            out.append(f'<div class="display-math">{_html_math(b.math, True)}</div>')
         elif isinstance(b, Table):
             out.append("<table>")
             out.append("<tr>" + "".join(_html_cell(h, "th") for h in b.header) + "</tr>")
@@ -584,7 +619,10 @@ def build_report(out_dir=DEFAULT_OUT, *, seed=0, quick=False, progress=None, fig
     ok_ids = {c.id for c in good}
     page_rows = [r for r in rows if r.get("kind") != "load" and r.get("claim") in ok_ids]
     pages = render_pages(good, page_rows, figs, seed=int(seed), quick=quick, sources=sources, load_errors=load_errors)
-    files = write_pages(out_dir, pages, [f.file for f in figs if not f.error])
+    from featavg._report_latex import write_latex
+
+    tex = write_latex(out_dir, good, page_rows, figs, seed=int(seed), quick=quick)
+    files = write_pages(out_dir, pages, [f.file for f in figs if not f.error] + [tex])
     return {"out_dir": out_dir, "files": files, "pages": len(pages),
             "figures": [{"id": f.id, "file": f.file, "title": f.title, "error": f.error} for f in figs],
             "checks": len(rows), "passed": sum(r["status"] == "passed" for r in rows),

@@ -15,17 +15,24 @@ claims themselves live in claim modules, one per claim with its evidence beside 
     True
 
 Every step states a SymPy expression (``Step.expr``) from which its LaTeX (``Step.latex``) and
-presentation MathML (``Step.mathml``) are printed, so the two cannot disagree. Only SymPy, NumPy,
+presentation MathML (``Step.mathml``) are printed, so the two cannot disagree. Prose with
+mathematics (titles, assumptions, step names) is a :class:`Text` of strings and SymPy parts. A
+step's check given the statement (``check(expr)``) fails on :func:`plant_error` of it: the
+tests plant an error in every such step. Sizes are symbolic (``Sum`` over ``IndexedBase``
+entries, evaluated by :func:`evaluate_sums` and :func:`factor_sums`), so most steps hold for
+every ``k``, ``m``, ``|J_s|``, ``L``, ``K``, ``h``, ``d`` (``Step.generality``). Only SymPy, NumPy,
 SciPy, mpmath and the standard library are used.
 """
 
-from featavg.theory._claim import (GENERALITIES, Claim, Inner, Norm, Step, is_zero, lambdify_prediction, notation,
-                                   to_mathml)
-from featavg.theory._common import Phi, kkt_min_norm, phi
-from featavg.theory._gradients import ReLU, binary_loss_and_grad_symbolic, logistic_loss, multiclass_loss_and_grad_symbolic
+from featavg.theory._claim import (GENERALITIES, Claim, In, Inner, Norm, Step, SumOver, Text, as_text, is_zero,
+                                   lambdify_prediction, notation, plain, plant_error, to_mathml)
+from featavg.theory._common import Phi, evaluate_sums, explicit, factor_sums, kkt_min_norm, phi, sums_equal
+from featavg.theory._gradients import (ReLU, binary_loss_and_grad_symbolic, logistic_loss,
+                                       multiclass_loss_and_grad_symbolic)
 
 __all__ = [
-    "Claim", "Step", "GENERALITIES", "is_zero", "lambdify_prediction", "notation", "Inner", "Norm", "to_mathml",
+    "Claim", "Step", "GENERALITIES", "Text", "as_text", "plain", "plant_error", "is_zero", "lambdify_prediction",
+    "notation", "Inner", "Norm", "SumOver", "In", "to_mathml", "evaluate_sums", "factor_sums", "sums_equal", "explicit",
     "ReLU", "binary_loss_and_grad_symbolic", "multiclass_loss_and_grad_symbolic", "logistic_loss",
     "kkt_min_norm", "Phi", "phi",
 ]

@@ -23,17 +23,11 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, mean_interval
 from featavg.theory import Claim, Norm, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import d, p
+from featavg.theory._claim import SumOver, Text
+from featavg.theory._common import d, evaluate_sums, k, n, p
 
 ID = "C1.feature_averaging"
 ORDER = (1, 1)
-
-
-def _inner_delta_sum(double_sum):
-    """``sum_l sum_i d delta_il`` over ``1..p``: the inner sum is ``d 1{l <= p}`` (SymPy's
-    Piecewise), and ``l <= p`` holds on the outer range, so it is ``d``; then the outer sum."""
-    inner = double_sum.doit()
-    return inner.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0][0]).doit()
 
 
 def derive():
@@ -49,7 +43,7 @@ def derive():
     cos_feature = alpha * d / (sp.sqrt(d) * sp.sqrt(w2))
     cos_sum = alpha * u2 / (sp.sqrt(u2) * sp.sqrt(w2))
     share = {e: eps * alpha * sp.sqrt(u2)}      # e = eps ||alpha sum mu||
-    nj = sp.IndexedBase("n")
+    nj = sp.IndexedBase("n", positive=True)
     eps2_finite_n = sp.Sum(1 / nj[j], (j, 1, p)) / p
 
     # late-phase weights: cluster j's n_j points each carry C/n_j, so
@@ -58,44 +52,57 @@ def derive():
     noise2 = d * sp.Sum(nj[j] * (C / nj[j]) ** 2, (j, 1, p))
     feature2 = C ** 2 * p * d
 
+    w_sr, mu_j, mu_i = sp.Symbol("w_s,r"), sp.Symbol("mu_j"), sp.Symbol("mu_i")
+    cos = notation("cos")
+    J_s = sp.Symbol("J_s")
+    sum_mu = SumOver(mu_i, sp.Symbol("i"), J_s)
     statement = sp.And(
-        sp.Eq(notation("cos")(sp.Symbol("w_s,r"), sp.Symbol("mu_j")), 1 / (sp.sqrt(p) * sp.sqrt(1 + eps ** 2)),
-              evaluate=False),
-        sp.Eq(sp.Symbol("varepsilon") ** 2, eps2_finite_n, evaluate=False))
+        sp.Eq(cos(w_sr, mu_j), 1 / (sp.sqrt(p) * sp.sqrt(1 + eps ** 2)), evaluate=False),
+        sp.Eq(sp.Symbol("varepsilon") ** 2, eps2_finite_n, evaluate=False), evaluate=False)
+
+    def cosines(st):
+        return (is_zero(sp.sqrt(p) * cos_feature - st.rhs)
+                and is_zero(cos_sum.subs(share) - 1 / sp.sqrt(1 + eps ** 2)))
+
     steps = (
-        Step("||sum_{J_s} mu_j||^2 = p d (orthogonal equinorm features, any p)",
-             sp.Eq(Norm(sp.Sum(sp.IndexedBase("mu")[i], (i, 1, p))) ** 2, u2, evaluate=False),
-             lambda: is_zero(_inner_delta_sum(gram_sum) - u2)),
-        Step("cos(w, mu_j) = 1/(sqrt(p) sqrt(1 + eps^2)) for w = alpha sum_{J_s} mu + eta, eta orthogonal",
+        Step(Text("orthogonal equinorm features: the squared norm of the class sum is ", p * d, ", for every ",
+                  sp.Eq(p, sp.Abs(J_s), evaluate=False)),
+             sp.Eq(gram_sum, u2, evaluate=False),
+             lambda st: is_zero(evaluate_sums(gram_sum, [(l, 1, p)]) - st.rhs)),
+        Step(Text("for ", sp.Eq(w_sr, alpha * sum_mu + sp.Symbol("eta"), evaluate=False), " with ",
+                  sp.Symbol("eta"), " orthogonal to the features and ",
+                  sp.Eq(eps, Norm(sp.Symbol("eta")) / Norm(alpha * sum_mu), evaluate=False),
+                  ": the cosine with one feature"),
              sp.Eq(cos_feature, 1 / (sp.sqrt(p) * sp.sqrt(1 + eps ** 2)), evaluate=False),
-             lambda: is_zero(cos_feature.subs(share) - 1 / (sp.sqrt(p) * sp.sqrt(1 + eps ** 2)))),
-        Step("cos(w, sum_{J_s} mu) = 1/sqrt(1 + eps^2): sqrt(p) cos(w, mu_j) equals it (an identity)",
-             sp.Eq(sp.sqrt(p) * cos_feature, cos_sum, evaluate=False),
-             lambda: is_zero(sp.sqrt(p) * cos_feature - cos_sum)
-             and is_zero(cos_sum.subs(share) - 1 / sp.sqrt(1 + eps ** 2))),
-        Step("late phase: cluster j's n_j points carry C/n_j each, so eps^2 = (1/p) sum_j 1/n_j",
+             lambda st: is_zero(cos_feature.subs(share) - st.rhs)),
+        Step(Text("the cosine with the class sum is ", sp.sqrt(p), " times that with one feature, i.e. ",
+                  1 / sp.sqrt(1 + eps ** 2)),
+             sp.Eq(sp.sqrt(p) * cos_feature, cos_sum, evaluate=False), cosines),
+        Step(Text("late phase: the ", sp.Symbol("n_j"), " points of cluster ", j, " carry ", C / sp.Symbol("n_j"),
+                  " each, so the noise share is the mean of ", 1 / sp.Symbol("n_j"), " over the class"),
              sp.Eq(noise2 / feature2, eps2_finite_n, evaluate=False),
-             lambda: is_zero(sp.simplify((noise2 / feature2).doit() - eps2_finite_n.doit()))),
+             lambda st: is_zero(sp.simplify((noise2 / feature2).doit() - st.rhs.doit()))),
     )
     preds = {
         "cos_own_feature": lambdify_prediction([p], 1 / sp.sqrt(p), "cos(w_{s,r}, mu_j) = 1/sqrt(|J_s|), exact averaging"),
         "cos_class_sum": lambdify_prediction([eps], 1 / sp.sqrt(1 + eps ** 2),
                                              "cos(w_{s,r}, sum_{J_s} mu_j) = 1/sqrt(1 + eps^2), eps^2 the noise share"),
-        "noise_share_balanced": lambdify_prediction([sp.Symbol("k", positive=True), sp.Symbol("n", positive=True)],
-                                                    sp.Symbol("k", positive=True) / sp.Symbol("n", positive=True),
+        "noise_share_balanced": lambdify_prediction([k, n], k / n,
                                                     "eps^2 = k/n when every cluster holds n/k training points"),
     }
     return Claim(
-        id=ID, title="Feature averaging: each neuron is its class's summed feature plus a k/n noise share",
+        id=ID, title=Text("Feature averaging: each neuron is its class's summed feature plus a noise share ",
+                          sp.Eq(eps ** 2, k / n, evaluate=False)),
         statement=statement,
-        assumptions="Orthogonal equinorm features (Assumption 3.2); eta orthogonal to the features; late-phase "
-                    "weights in which every own-class point of cluster j carries 1/n_j of the cluster's weight.",
-        regime="binary labels, after the late phase has run (C7); leading order in 1/n_j."
-               " Dead neurons (L4.dead_neurons): a neuron that fires on no own-class training point at "
-               "initialisation, probability prod_{j in J_s} 1/(n_j + 1) (featavg.lemmas.dead_neuron_probability; "
-               "1e-10 at the paper's n_j = 100, |J_s| = 5, 5.6% at a single cluster of 17), is revived by the first "
-               "GD step only with the probability L4.dead_neurons.trajectories derives; one that stays dead does not"
-               " average, so the claim holds for the live neurons (featavg.lemmas.dead_at_init tells them apart).",
+        assumptions=Text("Orthogonal equinorm features (Assumption 3.2); ", sp.Symbol("eta"),
+                         " orthogonal to the features; late-phase weights in which every own-class point of cluster ",
+                         j, " carries ", 1 / sp.Symbol("n_j"), " of the cluster's weight."),
+        regime=Text("binary labels, after the late phase has run (C7); leading order in ", 1 / sp.Symbol("n_j"),
+                    ". "" Dead neurons (L4.dead_neurons): a neuron that fires on no own-class training point at "
+                    "initialisation, probability prod_{j in J_s} 1/(n_j + 1) (featavg.lemmas.dead_neuron_probability; "
+                    "1e-10 at the paper's n_j = 100, |J_s| = 5, 5.6% at a single cluster of 17), is revived by the first "
+                    "GD step only with the probability L4.dead_neurons.trajectories derives; one that stays dead does not"
+                    " average, so the claim holds for the live neurons (featavg.lemmas.dead_at_init tells them apart)."),
         steps=steps, predictions=preds)
 
 

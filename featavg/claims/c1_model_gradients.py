@@ -13,6 +13,11 @@ H(z_{i,s,r})\,x_i` with :math:`\ell'(q) = -1/(1+e^q)` and :math:`H(z)=\mathrm{Re
 \mathrm{ReLU}(z_{j,r})`, mean softmax cross-entropy with cluster labels :math:`c_i`, so
 :math:`\partial L/\partial w_{j,r} = \frac1{nh}\sum_i (p_{ij} - 1\{j=c_i\}) H(z_{i,j,r}) x_i`.
 
+Derivation for every size: the inner product :math:`\langle w, x\rangle = \sum_{i=1}^d w_i x_i` is a
+SymPy ``Sum`` over ``IndexedBase`` coordinates with a symbolic ``d``; SymPy differentiates it
+with respect to the coordinate :math:`w_c` (a Kronecker delta, summed for ``1 <= c <= d``); the
+softmax is a ``Sum`` over ``k`` outputs, differentiated with respect to :math:`f_j`.
+
 Evidence: the simulator's hand-derived gradients (:mod:`featavg.simulate._networks`) equal the
 gradients SymPy computes by differentiating the loss written out coordinate by coordinate
 (:func:`featavg.theory.binary_loss_and_grad_symbolic`), to float64 round-off; the rivals are the
@@ -25,59 +30,71 @@ import sympy as sp
 from featavg.evidence import Band, Check, Outcome, Rival, Term, round_off
 from featavg.theory import (Claim, ReLU, Step, binary_loss_and_grad_symbolic, is_zero, lambdify_prediction,
                             multiclass_loss_and_grad_symbolic, notation)
-from featavg.theory._common import logistic
+from featavg.theory._claim import Text
+from featavg.theory._common import d, evaluate_sums, k, logistic
 
 ID = "C1.model_gradients"
 ORDER = (1, 0)
 
 
 def derive():
-    """The claim: closed-form gradients equal SymPy's derivatives."""
+    """The claim: closed-form gradients equal SymPy's derivatives, for every d and k."""
     q, zs = sp.symbols("q z", real=True)
-    m, n = sp.symbols("m n", positive=True)
+    m, n = sp.symbols("m n", positive=True, integer=True)
     y, s = sp.symbols("y s", real=True)
-    d = 2
-    w = sp.Matrix(sp.symbols("w_0:2", real=True))
-    x = sp.Matrix(sp.symbols("x_0:2", real=True))
+    i, c, j, l = sp.symbols("i c j l", positive=True, integer=True)
+    w, x = sp.IndexedBase("w", real=True), sp.IndexedBase("x", real=True)
     b = sp.Symbol("b", real=True)
     lprime = -1 / (1 + sp.exp(q))
-    # hand form of one example's contribution to dL/dw_{s,r}, with the rest of f as a symbol
+    # one example's contribution to L, with the rest of f (the other neurons) as a symbol
     rest = sp.Symbol("f_rest", real=True)
-    z = (w.T * x)[0] + b
+    z = sp.Sum(w[i] * x[i], (i, 1, d)) + b
     f = s * ReLU(z) / m + rest
     loss_i = logistic(y * f) / n
-    hand_w = [lprime.subs(q, y * f) * y * s / m * sp.Heaviside(z, 0) * x[i] / n for i in range(d)]
+    hand_w = lprime.subs(q, y * f) * y * s / m * sp.Heaviside(z, 0) * x[c] / n
     hand_b = lprime.subs(q, y * f) * y * s / m * sp.Heaviside(z, 0) / n
 
-    # multi-class: dCE/df_j = p_j - 1{j = c} for k = 3, c = 0
-    F = sp.symbols("f_0:3", real=True)
-    ce = sp.log(sum(sp.exp(Fj) for Fj in F)) - F[0]
-    pj = [sp.exp(Fj) / sum(sp.exp(Fl) for Fl in F) for Fj in F]
+    # multi-class: CE = log sum_l e^{f_l} - f_c, differentiated in f_j (k outputs, label c)
+    F = sp.IndexedBase("f", real=True)
+    ce = sp.log(sp.Sum(sp.exp(F[l]), (l, 1, k))) - F[c]
+    p_j = sp.exp(F[j]) / sp.Sum(sp.exp(F[l]), (l, 1, k))
+    sizes = [(c, 1, d), (j, 1, k), (l, 1, k)]
+
+    def derivative_is(expr, var, ranges):
+        return lambda st: is_zero(evaluate_sums(sp.diff(expr, var), ranges) - st.rhs)
+
+    def relu_convention(st):
+        ok = True
+        for eq in st.args:
+            if isinstance(eq.lhs, sp.Derivative):
+                ok &= is_zero(sp.diff(ReLU(zs), zs) - eq.rhs)
+            else:
+                ok &= sp.Heaviside(0, 0) == eq.rhs
+        return ok
 
     w_sr = sp.Symbol("w_s,r", real=True)
     xi_, Hz = sp.Symbol("x_i"), notation("H")(sp.Symbol("z_i,s,r"))
     statement = sp.Eq(sp.Derivative(sp.Symbol("L"), w_sr),
                       sp.Sum(lprime.subs(q, sp.Symbol("q_i")) * sp.Symbol("y_i") * s / m * Hz * xi_,
                              (sp.Symbol("i"), 1, n)) / n)
+    ell = notation("ell")
     steps = (
-        Step("logistic loss derivative l'(q) = -1/(1+e^q)",
+        Step(Text("logistic loss: ", sp.Eq(sp.Derivative(ell(q), q), lprime, evaluate=False)),
              sp.Eq(sp.Derivative(logistic(q), q), lprime, evaluate=False),
-             lambda: is_zero(sp.diff(logistic(q), q) - lprime)),
-        Step("ReLU'(z) = Heaviside(z, 0) (convention ReLU'(0) = 0)",
+             lambda st: is_zero(sp.diff(logistic(q), q) - st.rhs)),
+        Step(Text("ReLU derivative with the convention ", sp.Eq(sp.Heaviside(0, 0, evaluate=False), 0, evaluate=False)),
              sp.And(sp.Eq(sp.Derivative(ReLU(zs), zs), sp.Heaviside(zs, 0), evaluate=False),
-                    sp.Eq(sp.Heaviside(0, 0, evaluate=False), 0, evaluate=False)),
-             lambda: sp.diff(ReLU(zs), zs) == sp.Heaviside(zs, 0) and sp.Heaviside(0, 0) == 0),
-        # stated for the first coordinate w_0 (x = (x_0, x_1), d = 2); the check does both
-        Step("dl(y f)/dw_{s,r} equals the hand form (chain rule, SymPy)",
-             sp.Eq(sp.Derivative(loss_i, w[0]), hand_w[0], evaluate=False),
-             lambda: all(is_zero(sp.diff(loss_i, w[i]) - hand_w[i]) for i in range(d)),
-             generality="instance", instances="d = 2 coordinates"),
-        Step("dl(y f)/db_{s,r} equals the hand form", sp.Eq(sp.Derivative(loss_i, b), hand_b, evaluate=False),
-             lambda: is_zero(sp.diff(loss_i, b) - hand_b)),
-        Step("softmax cross-entropy: dCE/df_j = p_j - 1{j=c}",
-             sp.And(*[sp.Eq(sp.Derivative(ce, F[j]), pj[j] - (1 if j == 0 else 0), evaluate=False) for j in range(3)]),
-             lambda: all(is_zero(sp.diff(ce, F[j]) - (pj[j] - (1 if j == 0 else 0))) for j in range(3)),
-             generality="instance", instances="k = 3 outputs, label c = 0"),
+                    sp.Eq(sp.Heaviside(0, 0, evaluate=False), 0, evaluate=False), evaluate=False),
+             relu_convention),
+        Step(Text("chain rule in a coordinate ", w[c], " of ", sp.Symbol("w_s,r"), ", in any dimension ", d),
+             sp.Eq(sp.Derivative(loss_i, w[c]), hand_w, evaluate=False), derivative_is(loss_i, w[c], sizes)),
+        Step(Text("chain rule in the bias ", sp.Symbol("b_s,r")),
+             sp.Eq(sp.Derivative(loss_i, b), hand_b, evaluate=False), derivative_is(loss_i, b, sizes)),
+        Step(Text("softmax cross-entropy over ", k, " outputs: ",
+                  sp.Eq(sp.Derivative(sp.Symbol("CE"), F[j]), sp.Symbol("p_j") - sp.KroneckerDelta(c, j),
+                        evaluate=False)),
+             sp.Eq(sp.Derivative(ce, F[j]), p_j - sp.KroneckerDelta(c, j), evaluate=False),
+             derivative_is(ce, F[j], sizes)),
     )
     preds = {
         "logistic_loss": lambdify_prediction([q], logistic(q), "l(q) = log(1 + e^{-q})"),
@@ -89,7 +106,10 @@ def derive():
         id=ID,
         title="Per-example gradients of the binary (logistic) and multi-class (cross-entropy) networks",
         statement=statement,
-        assumptions="ReLU'(0) = 0 (Heaviside(z, 0)); second layer fixed at +-1/m (binary) or 1/h (multi-class).",
+        assumptions=Text("ReLU has derivative ", sp.Heaviside(zs, 0), " with ", sp.Eq(sp.Heaviside(0, 0, evaluate=False), 0,
+                                                                                    evaluate=False),
+                         "; the second layer is fixed at ", 1 / m, " and ", -1 / m, " (binary) or ", 1 / sp.Symbol("h"),
+                         " (multi-class)."),
         regime="exact (no approximation)",
         steps=steps,
         predictions=preds,

@@ -14,10 +14,12 @@ the formula; and the trained nets' clean test accuracy at the paper's setting.
 
 import numpy as np
 import sympy as sp
+import sympy.stats as sst
 
 from featavg.evidence import Band, Check, Outcome, Rival, Term, clopper_pearson, quantile
-from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import Phi, d, k, p, phi
+from featavg.theory import Claim, Inner, Norm, Step, is_zero, lambdify_prediction, notation
+from featavg.theory._claim import Text
+from featavg.theory._common import Phi, d, evaluate_sums, explicit, k, p, phi, sqrt_as_written
 
 ID = "C2.generalisation"
 ORDER = (2, 0)
@@ -25,32 +27,59 @@ ORDER = (2, 0)
 
 def derive():
     """The claim: the hyperplane's error probability, and the union bound with the switch-off event."""
-    s_ = sp.Symbol("s", positive=True)   # standard deviation of <u_+ - u_-, xi>
-    err = Phi(-d / s_)
-    statement = sp.And(sp.Le(Phi(-sp.sqrt(d / k)), notation("Pr")(sp.Symbol("error")), evaluate=False),
-                       sp.Le(notation("Pr")(sp.Symbol("error")), Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p)),
-                             evaluate=False))
+    i, l = sp.symbols("i l", positive=True, integer=True)
+    c = sp.IndexedBase("c", real=True)  # u_+ - u_- = sum_i c_i mu_i, c_i = +1 on J_+, -1 on J_-
+    gram = sp.Sum(sp.Sum(c[i] * c[l] * d * sp.KroneckerDelta(i, l), (i, 1, k)), (l, 1, k))
+    sign_squares = {c[l] ** 2: 1}
+    Z = sst.Normal("Z", 0, 1)
+    u_p, u_m, xi = sp.Symbol("u_+"), sp.Symbol("u_-"), sp.Symbol("xi")
+    z_p, z_m = sp.Symbol("z_+"), sp.Symbol("z_-")
+    P = notation("P")
+    hyper = Phi(-sqrt_as_written(d / k))
+    switch = Phi(-sqrt_as_written(d / p))
+
+    def probability(scale):
+        """P(d + scale Z <= 0) for Z ~ N(0, 1): the event z_+ <= z_- (scale^2 = ||u_+ - u_-||^2) or z_+ <= 0."""
+        return sst.P(d + scale * Z <= 0)
+
+    def F(x):
+        return Phi(-sp.sqrt(d / x))
+
+    def rarer(st):
+        concl = st.args[1]
+        return (isinstance(concl, (sp.LessThan, sp.StrictLessThan)) and is_zero(concl.lhs - F(p))
+                and is_zero(concl.rhs - F(k)) and bool(sp.simplify(sp.diff(F(p), p)).is_positive))
+
+    statement = sp.And(sp.Le(hyper, P(sp.Symbol("error")), evaluate=False),
+                       sp.Le(P(sp.Symbol("error")), hyper + switch, evaluate=False), evaluate=False)
     steps = (
-        Step("||u_+ - u_-||^2 = k d, so <u_+ - u_-, xi> ~ N(0, k d) and P(z_+ <= z_-) = Phi(-sqrt(d/k))",
-             sp.Eq(err.subs(s_, sp.sqrt(k * d)), Phi(-sp.sqrt(d / k)), evaluate=False),
-             lambda: is_zero(err.subs(s_, sp.sqrt(k * d)) - Phi(-sp.sqrt(d / k)))),
-        Step("||u_+||^2 = p d, so P(z_+ <= 0) = Phi(-sqrt(d/p))",
-             sp.Eq(err.subs(s_, sp.sqrt(p * d)), Phi(-sp.sqrt(d / p)), evaluate=False),
-             lambda: is_zero(err.subs(s_, sp.sqrt(p * d)) - Phi(-sp.sqrt(d / p)))),
-        Step("p < k: the switch-off event is the rarer one, Phi(-sqrt(d/p)) <= Phi(-sqrt(d/k))",
-             sp.Implies(sp.Lt(p, k, evaluate=False), sp.Le(Phi(-sp.sqrt(d / p)), Phi(-sp.sqrt(d / k)), evaluate=False)),
-             lambda: bool(sp.simplify(sp.diff(Phi(-sp.sqrt(d / p)), p)).is_positive)),
+        Step(Text(u_p - u_m, " has coefficients ", 1, " on ", sp.Symbol("J_+"), " and ", -1, " on ", sp.Symbol("J_-"),
+                  ": its squared norm is ", k * d, " for every ", k),
+             sp.Eq(Norm(u_p - u_m) ** 2, k * d, evaluate=False),
+             lambda st: is_zero(evaluate_sums(gram, [(l, 1, k)]).xreplace(sign_squares).doit() - st.rhs)),
+        Step(Text("at ", sp.Symbol("mu_j") + xi, ", ", sp.Symbol("j"), " in ", sp.Symbol("J_+"), ": ",
+                  sp.Eq(z_p - z_m, sp.Symbol("alpha") * (d + Inner(u_p - u_m, xi)), evaluate=False),
+                  " with a Gaussian of variance ", k * d, ", so the hyperplane errs with probability ",
+                  hyper),
+             sp.Eq(P(sp.Le(z_p, z_m, evaluate=False)), hyper, evaluate=False),
+             lambda st: is_zero(probability(sp.sqrt(k * d)) - st.rhs)),
+        Step(Text("the switch-off event ", sp.Le(z_p, 0, evaluate=False), " (variance ", p * d, ")"),
+             sp.Eq(P(sp.Le(z_p, 0, evaluate=False)), switch, evaluate=False),
+             lambda st: is_zero(probability(sp.sqrt(p * d)) - st.rhs)),
+        Step(Text("since ", sp.Lt(p, k, evaluate=False), ", the switch-off event is the rarer one (",
+                  switch, " increases in ", p, ")"),
+             sp.Implies(sp.Lt(p, k, evaluate=False), sp.Le(switch, hyper, evaluate=False), evaluate=False), rarer),
     )
-    preds = {"error_hyperplane": lambdify_prediction([d, k], Phi(-sp.sqrt(d / k)), "Phi(-sqrt(d/k))"),
-             "error_upper": lambdify_prediction([d, k, p], Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p)),
-                                                "Phi(-sqrt(d/k)) + Phi(-sqrt(d/p)), p = |J_y|")}
+    preds = {"error_hyperplane": lambdify_prediction([d, k], hyper, "Phi(-sqrt(d/k))"),
+             "error_upper": lambdify_prediction([d, k, p], hyper + switch, "Phi(-sqrt(d/k)) + Phi(-sqrt(d/p)), p = |J_y|")}
     exact_steps, exact_preds = exact_error_derivation()  # the exact error (issue 14), below
     steps = steps + exact_steps
     preds.update(exact_preds)
-    return Claim(id=ID, title="Generalisation: the averaging net's clean error is Phi(-sqrt(d/k))",
+    return Claim(id=ID, title=Text("Generalisation: the averaging net's clean error is ", Phi(-sqrt_as_written(d / k))),
                  statement=statement,
-                 assumptions="Balanced averaging net (equal scales, no biases), noise N(0, I); a point of class +.",
-                 regime="any d", steps=steps, predictions=preds)
+                 assumptions=Text("Balanced averaging net (equal scales, no biases); noise ", xi, " drawn from ",
+                                  notation("N")(0, sp.Symbol("I_d")), "; a point of class +."),
+                 regime=Text("any ", d), steps=steps, predictions=preds)
 
 
 # ---- evidence -----------------------------------------------------------------------------------
@@ -73,8 +102,8 @@ def exact_error_derivation():
     inner = phi(u) * (1 - Phi((sp.sqrt(p) * u + sp.sqrt(d)) / sp.sqrt(k - p)))
     AB = sp.Integral(inner, (u, -sp.oo, -sp.sqrt(d / p)))
     EXACT = Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p)) - AB
-    f_inner = sp.lambdify([u, d, k, p], inner, modules=["numpy", "scipy"])
-    f_union = sp.lambdify([d, k, p], Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p)), modules=["numpy", "scipy"])
+    f_inner = sp.lambdify([u, d, k, p], explicit(inner), modules=["numpy", "scipy"])
+    f_union = sp.lambdify([d, k, p], explicit(Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p))), modules=["numpy", "scipy"])
 
     def error_exact(d, k, p):
         """Exact error of the balanced averaging net at a point of a class with p = |J_y| clusters."""

@@ -25,13 +25,16 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, fit_power_law
 from featavg.theory import Claim, ReLU, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
-from featavg.theory._common import d, k, p, sqrt_as_written
+from featavg.theory._claim import In, SumOver, Text
+from featavg.theory._common import d, explicit, k, p, sqrt_as_written
 
 ID = "C3.averaging_radius"
 ORDER = (3, 0)
 
-alpha_p, alpha_m = sp.symbols("alpha_p alpha_m", positive=True)
-b_p, b_m = sp.symbols("b_p b_m", real=True)
+# the paper's notation: alpha_+, alpha_- (scales), b_+, b_- (biases); the predictions keep the
+# keywords alpha_p, alpha_m, b_p, b_m
+alpha_p, alpha_m = sp.symbols("alpha_+ alpha_-", positive=True)
+b_p, b_m = sp.symbols("b_+ b_-", real=True)
 
 Z_P = alpha_p * d + b_p
 Z_M = b_m
@@ -43,51 +46,90 @@ AVERAGING_RADIUS = sp.Min(HYPERPLANE, SWITCH_OFF)
 BALANCED = {p: k / 2, alpha_m: alpha_p, b_p: 0, b_m: 0}
 
 
+def _same_relation(a, b):
+    """True iff the relations ``a`` and ``b`` are the same condition (truth values, or ``x <= y`` forms)."""
+    if isinstance(a, sp.logic.boolalg.BooleanAtom) or isinstance(b, sp.logic.boolalg.BooleanAtom):
+        return a == b
+    if type(a) is not type(b) or not isinstance(a, (sp.LessThan, sp.StrictLessThan, sp.GreaterThan,
+                                                     sp.StrictGreaterThan)):
+        return False
+    return is_zero((a.gts - a.lts) - (b.gts - b.lts))
+
+
+def _flip_cases(statement):
+    """Check ``f <= 0 <=> (z_+ <= 0 or z_+ <= z_-)`` in the three cases that cover the plane:
+    ``z_+ <= 0``; ``z_+ > 0 >= z_-``; ``z_+, z_- > 0``. In each, ReLU is the identity or zero
+    (``Max(z, 0)`` under the case's sign assumptions), both sides become truth values or linear
+    relations, and they must agree."""
+    zp, zm = sp.symbols("z_+ z_-", real=True)
+    f_side = next(a for a in statement.args if a.has(ReLU))
+    other = next(a for a in statement.args if a is not f_side)
+    cases = ((sp.Symbol("z_+", nonpositive=True), sp.Symbol("z_-", real=True)),
+             (sp.Symbol("z_+", positive=True), sp.Symbol("z_-", nonpositive=True)),
+             (sp.Symbol("z_+", positive=True), sp.Symbol("z_-", positive=True)))
+    for cp, cm in cases:
+        sub = {zp: cp, zm: cm}
+        a = f_side.xreplace(sub).replace(lambda e: isinstance(e, ReLU), lambda e: sp.Max(e.args[0], 0))
+        b = other.xreplace(sub)
+        a, b = sp.simplify(a), sp.simplify(b)
+        if isinstance(b, sp.Or):  # a disjunction that did not evaluate: one relation is left
+            live = [x for x in b.args if x is not sp.false]
+            b = live[0] if len(live) == 1 else b
+        if not _same_relation(a, b):
+            return False
+    return True
+
+
 def derive():
     """The claim: KKT for each half-space of the flip region, then the balanced case."""
     r1, r2 = sp.symbols("r_1 r_2", real=True)
 
-    def kkt_hyperplane():
+    def kkt_hyperplane(st):
         c = (Z_P + V_P * r1) - (Z_M + V_M * r2)
         sol, cost2, lam = kkt_min_norm([r1, r2], c)
         dual = is_zero(sol[lam] * (V_P ** 2 + V_M ** 2) / 2 - (Z_P - Z_M))  # lambda >= 0 iff z_+ > z_- at mu_j
-        return dual and is_zero(cost2 - HYPERPLANE ** 2)
+        return dual and is_zero(cost2 - st.rhs ** 2)
 
-    def kkt_switch_off():
+    def kkt_switch_off(st):
         sol, cost2, lam = kkt_min_norm([r1, r2], Z_P + V_P * r1)
-        return is_zero(cost2 - SWITCH_OFF ** 2) and sol[r2] == 0
+        return is_zero(cost2 - st.rhs ** 2) and sol[r2] == 0
 
-    def union_of_halfspaces():
-        # f <= 0  <=>  z_+ <= 0  or  z_+ <= z_-  (alpha_+- > 0), on a grid including ties
-        g = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
-        zp, zm = np.meshgrid(g, g)
-        f = np.maximum(zp, 0) - np.maximum(zm, 0)
-        return bool(np.array_equal(f <= 0, (zp <= 0) | (zp <= zm)))
-
-    bal = sp.simplify(HYPERPLANE.subs(BALANCED))
     zp, zm = sp.symbols("z_+ z_-", real=True)
     r_A, r_B = sp.Symbol("r_A"), sp.Symbol("r_B")
-    balanced = sp.And(*[sp.Eq(key, value, evaluate=False) for key, value in BALANCED.items()])
+    balanced = sp.And(*[sp.Eq(key, value, evaluate=False) for key, value in BALANCED.items()], evaluate=False)
+    w_p, w_m, mu_i, mu_j, i_, f = (sp.Symbol(x) for x in ("w_+", "w_-", "mu_i", "mu_j", "i", "f"))
+    J_p, J_m = sp.Symbol("J_+"), sp.Symbol("J_-")
+    span = Text(" (in the span of ", w_p, " and ", w_m, ": a component orthogonal to both changes neither ",
+                zp, " nor ", zm, " and only adds to the norm)")
     steps = (
-        Step("f(x) <= 0 iff z_+ <= 0 or z_+ <= z_- (union of two half-spaces; grid incl. ties)",
+        Step(Text(sp.Le(f, 0, evaluate=False), " exactly on the union of two half-spaces (three sign cases of ",
+                  zp, " and ", zm, ", ties included)"),
              sp.Equivalent(sp.Le(ReLU(zp) - ReLU(zm), 0, evaluate=False),
-                           sp.Or(sp.Le(zp, 0, evaluate=False), sp.Le(zp, zm, evaluate=False)), evaluate=False),
-             union_of_halfspaces, generality="instance", instances="a 7 x 7 grid of (z_+, z_-) including ties"),
-        Step("KKT for {z_+ <= z_-}: squared cost = (z_+ - z_-)^2/||w_+ - w_-||^2, multiplier >= 0",
+                           sp.Or(sp.Le(zp, 0, evaluate=False), sp.Le(zp, zm, evaluate=False), evaluate=False),
+                           evaluate=False),
+             _flip_cases),
+        Step(Text("KKT for the half-space ", sp.Le(zp, zm, evaluate=False), span,
+                  "; its multiplier is positive when ", sp.Gt(zp, zm, evaluate=False), " at ", mu_j),
              sp.Eq(r_A, HYPERPLANE), kkt_hyperplane),
-        Step("KKT for {z_+ <= 0}: cost = z_+/||w_+||", sp.Eq(r_B, SWITCH_OFF), kkt_switch_off),
-        Step("balanced (p = k/2, alpha_+ = alpha_-, no biases): hyperplane distance = sqrt(d/k)",
-             sp.Implies(balanced, sp.Eq(r_A, sqrt_as_written(d / k), evaluate=False)), lambda: is_zero(bal - sp.sqrt(d / k))),
-        Step("balanced: switching off costs sqrt(2) times more, so the radius is sqrt(d/k)",
-             sp.Implies(balanced, sp.Eq(r_B / r_A, sp.sqrt(2), evaluate=False)),
-             lambda: is_zero(sp.simplify(SWITCH_OFF.subs(BALANCED)) / bal - sp.sqrt(2))),
+        Step(Text("KKT for the half-space ", sp.Le(zp, 0, evaluate=False), span),
+             sp.Eq(r_B, SWITCH_OFF), kkt_switch_off),
+        Step(Text("balanced net (", sp.Eq(p, k / 2, evaluate=False), ", ", sp.Eq(alpha_p, alpha_m, evaluate=False),
+                  ", no biases): the hyperplane is ", sqrt_as_written(d / k), " away"),
+             sp.Implies(balanced, sp.Eq(r_A, sqrt_as_written(d / k), evaluate=False), evaluate=False),
+             lambda st: is_zero(HYPERPLANE.subs(BALANCED) - st.args[1].rhs)),
+        Step(Text("balanced net: switching the neuron off costs ", sp.sqrt(2), " times more, so the radius is ",
+                  sqrt_as_written(d / k)),
+             sp.Implies(balanced, sp.Eq(r_B / r_A, sp.sqrt(2), evaluate=False), evaluate=False),
+             lambda st: is_zero(sp.simplify(SWITCH_OFF.subs(BALANCED) / HYPERPLANE.subs(BALANCED)) - st.args[1].rhs)),
     )
+    bal = sp.simplify(HYPERPLANE.subs(BALANCED))
     args = [d, k, p, alpha_p, alpha_m, b_p, b_m]
     preds = {
         "radius": lambdify_prediction(args, AVERAGING_RADIUS,
                                       "minimal L2 perturbation of mu_j, j in J+, for the averaging net with "
-                                      "neurons w_+ = alpha_p sum_{J+} mu_i, bias b_p, w_- = alpha_m sum_{J-} mu_i, "
-                                      "bias b_m, p = |J+| (for j in J-, swap the roles of + and -)"),
+                                      "neurons w_+ = alpha_+ sum_{J+} mu_i, bias b_+, w_- = alpha_- sum_{J-} mu_i, "
+                                      "bias b_-, p = |J+| (for j in J-, swap the roles of + and -); keywords "
+                                      "alpha_p, alpha_m, b_p, b_m"),
         "hyperplane": lambdify_prediction(args, HYPERPLANE, "(z_+ - z_-)/||w_+ - w_-||"),
         "switch_off": lambdify_prediction(args, SWITCH_OFF, "z_+/||w_+||"),
         "radius_balanced": lambdify_prediction([d, k], bal, "sqrt(d/k)"),
@@ -96,18 +138,23 @@ def derive():
     steps = steps + trained_steps
     preds.update(trained_preds)
     return Claim(
-        id=ID, title="Minimal L2 perturbation of the idealised averaging network",
-        statement=sp.Eq(notation("r")(sp.Symbol("mu_j")), AVERAGING_RADIUS),
-        assumptions="Orthogonal equinorm features; perfectly averaged neurons w_s = alpha_s sum_{J_s} mu_i, "
-                    "biases b_s; point mu_j with j in J+ and z_+(mu_j) > max(0, z_-(mu_j)).",
-        regime="noise-free point (the O(1) noise correction is C3.noise_correction)."
-        " Dead neurons (L4.dead_neurons): a neuron that fires on no own-class training point at "
-        "initialisation, probability prod_{j in J_s} 1/(n_j + 1) (featavg.lemmas.dead_neuron_probability; "
-        "1e-10 at the paper's n_j = 100, |J_s| = 5, 5.6% at a single cluster of 17), is revived by the first "
-        "GD step only with the probability L4.dead_neurons.trajectories derives; one that stays dead does not"
-        " average, so the averaged net of the claim is the one of the live neurons "
-        "(featavg.lemmas.dead_at_init tells them apart).",
+        id=ID, title="Minimal Euclidean perturbation of the idealised averaging network",
+        statement=sp.Eq(notation("r")(mu_j), AVERAGING_RADIUS),
+        assumptions=Text("Orthogonal equinorm features; perfectly averaged neurons ",
+                         sp.Eq(w_p, alpha_p * SumOver(mu_i, i_, J_p), evaluate=False), " and ",
+                         sp.Eq(w_m, alpha_m * SumOver(mu_i, i_, J_m), evaluate=False), " with biases ", b_p, " and ",
+                         b_m, "; a point ", mu_j, " with ", In(sp.Symbol("j"), J_p),
+                         " and ", sp.Gt(zp, sp.Max(0, zm), evaluate=False), " there; ", sp.Eq(p, sp.Abs(J_p),
+                                                                                           evaluate=False), "."),
+        regime=Text("noise-free point (the noise correction, of order ", notation("O")(1), ", is C3.noise_correction). "
+                    " Dead neurons (L4.dead_neurons): a neuron that fires on no own-class training point at "
+                    "initialisation, probability prod_{j in J_s} 1/(n_j + 1) (featavg.lemmas.dead_neuron_probability; "
+                    "1e-10 at the paper's n_j = 100, |J_s| = 5, 5.6% at a single cluster of 17), is revived by the first "
+                    "GD step only with the probability L4.dead_neurons.trajectories derives; one that stays dead does not"
+                    " average, so the averaged net of the claim is the one of the live neurons "
+                    "(featavg.lemmas.dead_at_init tells them apart)."),
         steps=steps, predictions=preds)
+
 
 # ---- evidence -----------------------------------------------------------------------------------
 
@@ -235,8 +282,8 @@ def trained_derivation():
              sp.Eq(notation("P")(sp.Lt(sp.Symbol("r_B"), sp.Symbol("r_A"), evaluate=False)), SWITCH_P, evaluate=False),
              difference_variance),
     )
-    f_phi = sp.lambdify([t_], Phi(t_), modules=["scipy"])
-    f_dens = sp.lambdify([t_], phi(t_), modules=["numpy"])
+    f_phi = sp.lambdify([t_], explicit(Phi(t_)), modules=["scipy"])
+    f_dens = sp.lambdify([t_], explicit(phi(t_)), modules=["numpy"])
 
     def mixture_median(centres):
         """Median of (1/k) sum_j N(c_j, 1) and the mixture's density there: (median, density)."""

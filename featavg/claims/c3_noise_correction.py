@@ -16,61 +16,88 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Outcome, Rival, Term, quantile
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import d, k
+from featavg.theory._claim import Inner, Norm, Text
+from featavg.theory._common import Phi, d, evaluate_sums, factor_sums, k, sqrt_as_written
 
 ID = "C3.noise_correction"
 ORDER = (3, 1)
 
 
 def derive():
-    """The claim: the noise vector shifts the radius by <v, xi>/||v|| ~ N(0, sigma^2)."""
-    v = sp.symbols("v_0:3", real=True)
+    """The claim: the noise vector shifts the radius by <v, xi>/||v|| ~ N(0, sigma^2), in any dimension d."""
+    i, l = sp.symbols("i l", positive=True, integer=True)
+    v, mu, xi = (sp.IndexedBase(x, real=True) for x in ("v", "mu", "xi"))
+    c = sp.Symbol("c", real=True)
     sigma = sp.Symbol("sigma", positive=True)
-    xs = sp.symbols("xi_0:3", real=True)
-    nv = sp.sqrt(sum(vi ** 2 for vi in v))
-    Z = sum(vi * xi for vi, xi in zip(v, xs)) / nv
+    norm_v = sp.sqrt(sp.Sum(v[l] ** 2, (l, 1, d)))
+
+    def distance(x):
+        """Signed distance of the point with coordinates x[i] to the hyperplane {<v, x> + c = 0}."""
+        return (sp.Sum(v[i] * x(i), (i, 1, d)) + c) / norm_v
+
+    Z = sp.Sum(v[i] * xi[i], (i, 1, d)) / norm_v
     s_ = sp.Symbol("s", real=True)
     dens = sp.exp(-s_ ** 2 / (2 * sigma ** 2)) / (sigma * sp.sqrt(2 * sp.pi))
-
-    def moment(power):
-        """E[xi^power] for xi ~ N(0, sigma^2), by integration."""
-        return sp.integrate(s_ ** power * dens, (s_, -sp.oo, sp.oo))
-
-    def expect(expr):
-        """E over independent xi_i ~ N(0, sigma^2) of a polynomial in the xi_i (moments by integration)."""
-        poly = sp.Poly(sp.expand(expr), *xs)
-        return sum(cf * sp.Mul(*[moment(e) for e in mon]) for mon, cf in poly.terms())
+    m1 = sp.integrate(s_ * dens, (s_, -sp.oo, sp.oo))       # E[xi_i]
+    m2 = sp.integrate(s_ ** 2 * dens, (s_, -sp.oo, sp.oo))  # E[xi_i^2]
+    # independent coordinates: E[xi_i xi_l] = m2 delta_il + m1^2 (1 - delta_il)
+    second = m2 * sp.KroneckerDelta(i, l) + m1 ** 2 * (1 - sp.KroneckerDelta(i, l))
+    mean_Z = sp.Sum(v[i] * m1, (i, 1, d)) / norm_v
+    var_Z = sp.Sum(sp.Sum(v[i] * v[l] * second, (i, 1, d)), (l, 1, d)) / norm_v ** 2
 
     level = sp.Symbol("u", positive=True)  # quantile level in (0, 1)
-    bal = sp.sqrt(d / k)
+    bal = sqrt_as_written(d / k)
     quantile = bal + sigma * sp.sqrt(2) * sp.erfinv(2 * level - 1)
-    r, Q_r = notation("r"), notation("Q_r")  # radius, and the quantile function of r(mu_j + xi)
-    mu_j = sp.Symbol("mu_j")
+    r, Q_r, E, Var = notation("r"), notation("Q_r"), notation("E"), notation("Var")
+    mu_j, xi_s, v_s = sp.Symbol("mu_j"), sp.Symbol("xi"), sp.Symbol("v")
+    Zs = sp.Symbol("Z")
+
+    def linear(st):
+        return factor_sums(sp.expand(st.lhs - st.rhs)) == 0
+
+    def quantiles(st):
+        ok = True
+        for eq in st.args:
+            if eq.lhs == Q_r(level):  # the u-quantile of N(r_0, sigma^2): Phi((Q - r_0)/sigma) = u
+                ok &= is_zero(Phi((eq.rhs - bal) / sigma) - level)
+            else:
+                ok &= is_zero(quantile.subs(level, eq.lhs.args[0]) - eq.rhs)
+        return ok
+
     steps = (
-        Step("distance of mu_j + xi to {<v, x> + c = 0} is (<v, mu_j> + c + <v, xi>)/||v|| (linear in xi)",
-             sp.Eq(r(mu_j + sp.Symbol("xi")), r(mu_j) + Z, evaluate=False),
-             lambda: is_zero(sp.diff(Z, xs[0]) - v[0] / nv), generality="instance",
-             instances="v and xi in 3 dimensions"),
-        Step("E[<v, xi>/||v||] = 0 (Gaussian moments by integration)",
-             sp.Eq(notation("E")(Z), 0, evaluate=False), lambda: is_zero(expect(Z)),
-             generality="instance", instances="v and xi in 3 dimensions"),
-        Step("Var[<v, xi>/||v||] = E[Z^2] = sigma^2",
-             sp.Eq(notation("Var")(Z), sigma ** 2, evaluate=False),
-             lambda: is_zero(expect(Z ** 2) - sigma ** 2), generality="instance",
-             instances="v and xi in 3 dimensions"),
-        Step("median of the balanced radius is sqrt(d/k) (quantile at u = 1/2)",
-             sp.And(sp.Eq(Q_r(level), quantile, evaluate=False), sp.Eq(Q_r(sp.Rational(1, 2)), bal, evaluate=False)),
-             lambda: is_zero(quantile.subs(level, sp.Rational(1, 2)) - bal)),
+        Step(Text("the distance to the hyperplane ", sp.Eq(Inner(v_s, sp.Symbol("x")) + c, 0, evaluate=False),
+                  " is affine in the point: at ", mu_j + xi_s, " it is the distance at ", mu_j, " plus ",
+                  sp.Eq(Zs, Inner(v_s, xi_s) / Norm(v_s), evaluate=False), " (coordinates ", sp.Symbol("i"),
+                  " up to any ", d, ")"),
+             sp.Eq(distance(lambda j: mu[j] + xi[j]), distance(lambda j: mu[j]) + Z, evaluate=False), linear),
+        Step(Text("its mean vanishes: linearity of the expectation and ", sp.Eq(E(xi[i]), 0, evaluate=False),
+                  " (a Gaussian moment, by integration)"),
+             sp.Eq(E(Zs), 0, evaluate=False),
+             lambda st: is_zero(evaluate_sums(mean_Z) - st.rhs)),
+        Step(Text("its variance is ", sigma ** 2, ": independent coordinates, ",
+                  sp.Eq(E(xi[i] * xi[l]), sigma ** 2 * sp.KroneckerDelta(i, l), evaluate=False),
+                  " (moments by integration), summed over ", d, " coordinates"),
+             sp.Eq(Var(Zs), sigma ** 2, evaluate=False),
+             lambda st: is_zero(evaluate_sums(var_Z, [(l, 1, d)]) - st.rhs)),
+        Step(Text("so the radius at ", mu_j + xi_s, " is Gaussian around ", bal, ": its ", level,
+                  "-quantile, and its median ", bal),
+             sp.And(sp.Eq(Q_r(level), quantile, evaluate=False), sp.Eq(Q_r(sp.Rational(1, 2)), bal, evaluate=False),
+                    evaluate=False), quantiles),
     )
     preds = {"radius_quantile": lambdify_prediction(
         [d, k, sigma, level], quantile,
         "u-quantile of the balanced averaging net's radius at mu_j + xi, xi ~ N(0, sigma^2 I), first order in xi")}
+    v_vec = sp.Symbol("w_+") - sp.Symbol("w_-")
     return Claim(
-        id=ID, title="First-order noise correction of the averaging radius: N(0, sigma^2)",
-        statement=sp.Eq(notation("r")(sp.Symbol("mu_j") + sp.Symbol("xi")), bal + sp.Symbol("Z")),
-        assumptions="Z = <v, xi>/||v||, v = w_+ - w_-; the hyperplane branch stays the minimum (true when "
-                    "(sqrt 2 - 1) sqrt(d/k) >> sigma).",
-        regime="balanced averaging net, first order in xi", steps=steps, predictions=preds)
+        id=ID, title=Text("First-order noise correction of the averaging radius: a Gaussian ",
+                          notation("N")(0, sigma ** 2)),
+        statement=sp.Eq(r(mu_j + xi_s), bal + Zs),
+        assumptions=Text(sp.Eq(Zs, Inner(v_s, xi_s) / Norm(v_s), evaluate=False), " with ",
+                         sp.Eq(v_s, v_vec, evaluate=False), "; the hyperplane branch stays the minimum (true when ",
+                         sp.StrictGreaterThan((sp.sqrt(2) - 1) * bal, sigma, evaluate=False),
+                         " by a wide margin)."),
+        regime=Text("balanced averaging net, first order in ", xi_s), steps=steps, predictions=preds)
+
 
 # ---- evidence -----------------------------------------------------------------------------------
 

@@ -1,12 +1,28 @@
-r"""C4.optimal_bound: no classifier beats sqrt(d/2) by much.
+r"""C4.optimal_bound: no classifier beats sqrt(d/2) by much, for the k-cluster mixture.
 
 Two opposite-label features are :math:`\|\mu_i - \mu_j\| = \sqrt{2d}` apart, so their midpoint is
 :math:`\sqrt{d/2}` from both and no classifier can be robust beyond that radius on both points.
-For two Gaussians :math:`N(\mu_i, I)`, :math:`N(\mu_j, I)` with equal priors the optimal robust
-accuracy at radius :math:`\delta` is :math:`\Phi(\sqrt{d/2} - \delta)` (the bisector, shifted:
-Bhagoji, Cullina & Mittal 2019); the k-cluster mixture's nearest-mean classifier has robust
-accuracy :math:`\int \varphi(g)\,\Phi(g + \sqrt2(\sqrt{d/2} - \delta))^K dg`. The ratio of the
-optimum to the averaging radius is :math:`\sqrt{k/2}`.
+
+Any classifier, one pair. Couple :math:`X \sim N(\mu_i, I)` and :math:`X' \sim N(\mu_j, I)`
+(opposite labels) by shifting each towards the other by :math:`\delta` along
+:math:`e = (\mu_j - \mu_i)/\|\mu_j - \mu_i\|` and coupling the shifted laws maximally: where the
+shifted points coincide, the balls :math:`B(X, \delta)` and :math:`B(X', \delta)` share a point, so
+the classifier cannot be robustly right on both. Hence
+:math:`a_i + b_j \le 1 + \mathrm{TV}(N(\mu_i + \delta e, I), N(\mu_j - \delta e, I)) = 2\Phi(\sqrt{d/2} - \delta)`
+for :math:`0 \le \delta \le \sqrt{d/2}` (:math:`a_i`, :math:`b_j` the robust accuracies on the two
+clusters): the two-Gaussian bound of Bhagoji, Cullina & Mittal (2019), by its optimal-transport
+argument. The bisector reaches it.
+
+Any classifier, the mixture (:math:`p = |J_+| \ge K = |J_-|`, :math:`k = p + K`, equal weights).
+Summing the pair bound over all :math:`pK` pairs and bounding the surplus positive clusters by 1,
+
+.. math:: A(f, \delta) \le 1 - \frac{2K}{k}\bigl(1 - \Phi(\sqrt{d/2} - \delta)\bigr),
+
+which is :math:`\Phi(\sqrt{d/2} - \delta)` for a balanced mixture (:math:`p = K`; the pair is
+:math:`p = K = 1`). The nearest-mean classifier's robust accuracy
+:math:`\int \varphi(g)\,\Phi(g + \sqrt2(\sqrt{d/2} - \delta))^K dg` (a lower bound on the
+optimum) lies between the union bound and the pair formula. The ratio of the optimum to the
+averaging radius is :math:`\sqrt{k/2}`.
 
 Evidence: the thresholded net of C4.threshold_net reaches exactly :math:`\sqrt{d/2}` on the
 predicted window of thresholds, found by root finding (Brent) on the exact radius, and never exceeds it.
@@ -20,66 +36,171 @@ from scipy import integrate
 from featavg.claims.c4_threshold_net import OPTIMUM, RADIUS_RTOL  # noqa: F401 (OPTIMUM: derive)
 from featavg.evidence import Band, Check, Outcome, Rival, Term
 from featavg.theory import Claim, Norm, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import K, Phi, d, delta, k, phi, ratio_as_written, sqrt_as_written
+from featavg.theory._claim import Text
+from featavg.theory._common import (K, Phi, d, delta, explicit, factor_sums, k, p, phi, ratio_as_written,
+                                    sqrt_as_written)
 
 ID = "C4.optimal_bound"
 ORDER = (4, 1)
 
 
 def derive():
-    """The claim: midpoint argument, two-Gaussian robust accuracy, mixture version, ratio."""
-    mu_i = sp.Matrix([sp.sqrt(d), 0])
-    mu_j = sp.Matrix([0, sp.sqrt(d)])
+    """The claim: pair coupling bound, the mixture's bound for any classifier, the nearest-mean classifier."""
+    s_opt = sqrt_as_written(d / 2)
     Zs = st.Normal("Z", 0, 1)
-    pair = Phi(OPTIMUM - delta)
+    pair = Phi(s_opt - delta)
     g = sp.Symbol("g", real=True)
-    integrand = phi(g) * Phi(g + sp.sqrt(2) * (OPTIMUM - delta)) ** K
-    f_int = sp.lambdify([g, d, delta, K], integrand, modules=["numpy", "scipy"])
+    integrand = phi(g) * Phi(g + sp.sqrt(2) * (s_opt - delta)) ** K
+    f_int = sp.lambdify([g, d, delta, K], explicit(integrand), modules=["numpy", "scipy"])
 
     def mixture(d, delta, K):
         """Nearest-mean robust accuracy: int phi(g) Phi(g + sqrt2 (sqrt(d/2) - delta))^K dg (a lower bound)."""
         return integrate.quad(lambda x: f_int(x, d, delta, K), -np.inf, np.inf, epsabs=1e-13, epsrel=1e-13)[0]
 
-    def mixture_K1():
-        # K = 1 reduces to the pair formula (quad to 1e-13 abs; compare at 1e-10, quadrature error)
-        fp = sp.lambdify([d, delta], pair, modules=["numpy", "scipy"])
-        return all(abs(mixture(dd, de, 1) - fp(dd, de)) < 1e-10 for dd, de in ((2.0, 0.3), (8.0, 1.0), (50.0, 4.0)))
+    A_K = sp.Integral(integrand, (g, -sp.oo, sp.oo))  # the nearest-mean classifier's robust accuracy
+    bound = 1 - 2 * K * (1 - pair) / (p + K)
+    shown_bound = 1 - 2 * sp.Min(p, K) * (1 - pair) / k
 
-    def union_bound():
-        fp = sp.lambdify([d, delta], pair, modules=["numpy", "scipy"])
-        return all(mixture(dd, de, KK) >= 1 - KK * (1 - fp(dd, de)) - 1e-12 and mixture(dd, de, KK) <= fp(dd, de) + 1e-12
-                   for dd, de in ((8.0, 1.0), (50.0, 3.0)) for KK in (2, 5))
+    x, D, c, y = sp.Symbol("x", real=True), sp.Symbol("D", positive=True), sp.Symbol("c", real=True), \
+        sp.Symbol("y", nonnegative=True)
+    i, j = sp.symbols("i j", positive=True, integer=True)
+    a, b = sp.IndexedBase("a", real=True), sp.IndexedBase("b", real=True)
+    mu_i, mu_j, Xs, Xp = sp.Symbol("mu_i"), sp.Symbol("mu_j"), sp.Symbol("X"), sp.Symbol("X'")
+    A = notation("A")
+    f_ = sp.Symbol("f")
+    TV = notation("TV")
 
-    A_K = sp.Integral(integrand, (g, -sp.oo, sp.oo))  # the mixture's robust accuracy
+    def midpoint(st_):
+        # ||mu_i - mu_j||^2 = ||mu_i||^2 + ||mu_j||^2 - 2 <mu_i, mu_j> = d + d - 0
+        return is_zero(sp.sqrt(d + d - 2 * 0) / 2 - st_.rhs)
+
+    def total_variation():
+        """TV of N(0, 1) and N(D, 1): the densities cross at D/2, so TV = int_{-oo}^{D/2} (phi(x) - phi(x - D))."""
+        crossing = is_zero(((x - D) ** 2 - x ** 2) - D * (D - 2 * x))  # phi(x) > phi(x - D) iff x < D/2
+        tv = sp.integrate(explicit(phi(x) - phi(x - D)), (x, -sp.oo, D / 2))
+        return crossing, tv
+
+    def pair_coupling(st_):
+        crossing, tv = total_variation()
+        concl = st_.args[1]
+        distance = sp.sqrt(2 * d) - 2 * delta  # of the shifted means, >= 0 for delta <= sqrt(d/2)
+        return (crossing and isinstance(concl, sp.LessThan) and concl.lhs == a[i] + b[j]
+                and is_zero(1 + tv.subs(D, distance) - concl.rhs))
+
+    def mixture_sum(st_):
+        # sum_i a_i + sum_j b_j = (1/p) sum_{i,j} (a_i + b_j) + (1 - K/p) sum_i a_i  (an identity of sums)
+        lhs = sp.Sum(a[i], (i, 1, p)) + sp.Sum(b[j], (j, 1, K))
+        rhs = sp.Sum(sp.Sum(a[i] + b[j], (j, 1, K)), (i, 1, p)) / p + (1 - K / p) * sp.Sum(a[i], (i, 1, p))
+        identity = factor_sums(sp.expand(lhs - rhs)) == 0
+        # then the pK pair bounds a_i + b_j <= 2 Phi and a_i <= 1, with nonnegative weights 1/p, 1 - K/p
+        e = sp.Symbol("e", nonnegative=True)   # p = K + e
+        weights = bool((1 / p).is_positive) and is_zero((1 - K / p).subs(p, K + e) - e / (K + e)) \
+            and bool((e / (K + e)).is_nonnegative)
+        total = (1 / p) * (p * K) * 2 * pair + (1 - K / p) * p
+        concl = st_.args[1]
+        return (identity and weights and isinstance(concl, sp.LessThan)
+                and is_zero(total / (p + K) - concl.rhs))
+
+    def pair_case(st_):
+        return is_zero(bound.subs(p, K) - st_.rhs)
+
+    def nearest_mean_pair(st_):
+        # I(c) = int phi(g) Phi(g + c) dg: I'(c) = int phi(g) phi(g + c) dg = phi(c/sqrt2)/sqrt2 and
+        # I(0) = [Phi^2/2] = 1/2; Phi(c/sqrt2) has the same derivative and value, so I(c) = Phi(c/sqrt2)
+        deriv = sp.integrate(explicit(phi(g) * phi(g + c)), (g, -sp.oo, sp.oo))
+        same_derivative = is_zero(deriv - sp.diff(explicit(Phi(c / sp.sqrt(2))), c))
+        antiderivative = is_zero(sp.diff(explicit(Phi(g) ** 2 / 2), g) - explicit(phi(g) * Phi(g)))
+        at_zero = (sp.limit(explicit(Phi(g) ** 2 / 2), g, sp.oo) - sp.limit(explicit(Phi(g) ** 2 / 2), g, -sp.oo)
+                   == sp.Rational(1, 2)) and Phi(0) == sp.Rational(1, 2)
+        return same_derivative and antiderivative and at_zero and \
+            is_zero(Phi(sp.sqrt(2) * (s_opt - delta) / sp.sqrt(2)) - st_.rhs)
+
+    def between(st_):
+        # x^K <= x on [0, 1] (x = e^{-y}: x^{K-1} = e^{-(K-1) y} <= 1) gives E[Phi^K] <= E[Phi] = Phi*;
+        # Bernoulli h(x) = x^K - 1 + K(1 - x) >= 0 on [0, 1] (h(1) = 0, h' = K(x^{K-1} - 1) <= 0) gives
+        # E[Phi^K] >= 1 - K(1 - E[Phi]); E[Phi(g + c)] = Phi(c/sqrt2) (the previous step)
+        xx = sp.Symbol("x", positive=True)
+        power_le_one = bool((-(K - 1) * y).is_nonpositive)
+        h = xx ** K - 1 + K * (1 - xx)
+        bernoulli = h.subs(xx, 1) == 0 and is_zero(sp.diff(h, xx) - K * (xx ** (K - 1) - 1))
+        ok = power_le_one and bernoulli
+        for conj in st_.args:
+            if not isinstance(conj, sp.LessThan):
+                return False
+            if conj.rhs == A_K:
+                ok &= is_zero(conj.lhs - (1 - K * (1 - pair)))
+            elif conj.lhs == A_K:
+                ok &= is_zero(conj.rhs - pair)
+            else:
+                return False
+        return ok
+
     steps = (
-        # mu_i - mu_j written out in the two coordinates e_i, e_j (the check's vectors)
-        Step("midpoint: ||mu_i - mu_j||/2 = sqrt(d/2)",
-             sp.Eq(Norm(sp.ImmutableMatrix(mu_i - mu_j)) / 2, OPTIMUM, evaluate=False),
-             lambda: is_zero((mu_i - mu_j).norm() / 2 - OPTIMUM)),
-        Step("bisector classifier: P(sqrt(d/2) + Z > delta) = Phi(sqrt(d/2) - delta)",
-             sp.Eq(notation("P")(sp.Gt(OPTIMUM + sp.Symbol("Z"), delta, evaluate=False)), pair, evaluate=False),
-             lambda: is_zero((st.P(OPTIMUM + Zs > delta) - pair).rewrite(sp.erf))),
-        Step("mixture (K opposite clusters): K = 1 reduces to the pair formula",
-             sp.Eq(A_K.subs(K, 1), pair, evaluate=False), mixture_K1),
-        Step("mixture lies between the union bound 1 - K(1 - Phi) and Phi",
-             sp.And(sp.Le(1 - K * (1 - pair), A_K, evaluate=False), sp.Le(A_K, pair, evaluate=False)), union_bound,
-             generality="instance", instances="K = 2, 5 at (d, delta) = (8, 1), (50, 3), by quadrature"),
-        Step("ratio optimum / averaging = sqrt(k/2)",
-             sp.Eq(ratio_as_written(sqrt_as_written(d / 2), sqrt_as_written(d / k)), sqrt_as_written(k / 2), evaluate=False),
-             lambda: is_zero(OPTIMUM / sp.sqrt(d / k) - sp.sqrt(k / 2))),
+        Step(Text("midpoint: ", mu_i, " and ", mu_j, " (opposite labels) are ", sp.sqrt(2 * d),
+                  " apart, so their midpoint is ", s_opt, " from both"),
+             sp.Eq(Norm(mu_i - mu_j) / 2, s_opt, evaluate=False), midpoint),
+        Step(Text("the bisector classifier is robustly right at ", mu_i + sp.Symbol("xi"), " when ",
+                  sp.Gt(s_opt + sp.Symbol("Z"), delta, evaluate=False), ", ", sp.Symbol("Z"),
+                  " standard normal: it reaches ", pair),
+             sp.Eq(notation("P")(sp.Gt(s_opt + sp.Symbol("Z"), delta, evaluate=False)), pair, evaluate=False),
+             lambda st_: is_zero(st.P(s_opt + Zs > delta) - st_.rhs)),
+        Step(Text("any classifier, one pair: shift ", Xs, " and ", Xp, " towards each other by ", delta,
+                  " along the unit vector ", sp.Symbol("e"), " from ", mu_i, " to ", mu_j,
+                  " and couple the shifted laws maximally; where they meet, the balls of radius ", delta,
+                  " share a point. So the robust accuracies ", a[i], ", ", b[j], " of the two clusters obey ",
+                  sp.Le(a[i] + b[j], 1 + TV(notation("N")(mu_i + delta * sp.Symbol("e"), sp.Symbol("I_d")),
+                                            notation("N")(mu_j - delta * sp.Symbol("e"), sp.Symbol("I_d"))),
+                        evaluate=False),
+                  " with the total variation of two unit Gaussians ", sp.sqrt(2 * d) - 2 * delta, " apart"),
+             sp.Implies(sp.And(sp.Le(0, delta, evaluate=False), sp.Le(delta, s_opt, evaluate=False), evaluate=False),
+                        sp.Le(a[i] + b[j], 2 * pair, evaluate=False), evaluate=False),
+             pair_coupling),
+        Step(Text("any classifier, the mixture (", sp.Ge(p, K, evaluate=False), "): the ", p * K,
+                  " pair bounds summed, and ", sp.Le(a[i], 1, evaluate=False), " for the surplus ", p - K,
+                  " positive clusters, bound the robust accuracy ",
+                  sp.Eq(A(f_, delta), (sp.Sum(a[i], (i, 1, p)) + sp.Sum(b[j], (j, 1, K))) / k, evaluate=False)),
+             sp.Implies(sp.Ge(p, K, evaluate=False), sp.Le(A(f_, delta), bound, evaluate=False), evaluate=False),
+             mixture_sum),
+        Step(Text("a balanced mixture (", sp.Eq(p, K, evaluate=False), ", the pair is ",
+                  sp.Eq(p, 1, evaluate=False), ", ", sp.Eq(K, 1, evaluate=False), ") is bounded by the pair formula"),
+             sp.Eq(bound.subs(p, K), pair, evaluate=False), pair_case),
+        Step(Text("the nearest-mean classifier: for ", sp.Eq(K, 1, evaluate=False),
+                  " its robust accuracy is the pair formula (", A_K.subs(K, 1).function.subs(
+                      sp.sqrt(2) * (s_opt - delta), c), " integrates to ", Phi(c / sp.sqrt(2)),
+                  ": equal derivatives in ", c, " and equal values at 0)"),
+             sp.Eq(A_K.subs(K, 1), pair, evaluate=False), nearest_mean_pair),
+        Step(Text("for every ", K, " it lies between the union bound and the pair formula (",
+                  sp.Le(sp.Symbol("x") ** K, sp.Symbol("x"), evaluate=False), " and Bernoulli's inequality on ",
+                  sp.Interval(0, 1), ")"),
+             sp.And(sp.Le(1 - K * (1 - pair), A_K, evaluate=False), sp.Le(A_K, pair, evaluate=False), evaluate=False),
+             between),
+        Step(Text("the optimum is ", sqrt_as_written(k / 2), " times the averaging radius"),
+             sp.Eq(ratio_as_written(s_opt, sqrt_as_written(d / k)), sqrt_as_written(k / 2), evaluate=False),
+             lambda st_: is_zero(OPTIMUM / sp.sqrt(d / k) - st_.rhs)),
     )
     preds = {
         "optimal_radius": lambdify_prediction([d], OPTIMUM, "sqrt(d/2)"),
         "pair_robust_accuracy": lambdify_prediction([d, delta], pair, "Phi(sqrt(d/2) - delta)"),
         "mixture_robust_accuracy": mixture,
+        "mixture_upper_bound": lambdify_prediction(
+            [d, delta, p, K], 1 - 2 * sp.Min(p, K) * (1 - pair) / (p + K),
+            "upper bound 1 - 2 min(p, K)(1 - Phi(sqrt(d/2) - delta))/k on any classifier's robust accuracy, "
+            "0 <= delta <= sqrt(d/2); p = |J+|, K = |J-|"),
         "ratio": lambdify_prediction([k], OPTIMUM / sp.sqrt(d / k), "sqrt(k/2)"),
     }
     return Claim(
-        id=ID, title="No classifier beats sqrt(d/2) by much: midpoint and two-Gaussian bound",
-        statement=sp.Eq(notation("A^*")(delta), pair),
-        assumptions="Optimality of the linear classifier for two isotropic Gaussians with equal priors is the "
-                    "known optimal-transport result (Bhagoji, Cullina, Mittal 2019), cited, not re-derived.",
-        regime="any d; noise N(0, I)", steps=steps, predictions=preds)
+        id=ID, title=Text("No classifier beats ", s_opt, " by much: a coupling bound for the ", k,
+                          "-cluster mixture"),
+        statement=sp.Le(A(f_, delta), shown_bound, evaluate=False),
+        assumptions=Text("Any classifier ", f_, "; clusters ", notation("N")(sp.Symbol("mu_j"), sp.Symbol("I_d")),
+                         " with equal weights, orthogonal equinorm features; ", sp.Eq(p, sp.Abs(sp.Symbol("J_+")),
+                                                                                    evaluate=False),
+                         ", ", sp.Eq(K, sp.Abs(sp.Symbol("J_-")), evaluate=False), "; ",
+                         sp.Le(0, delta, evaluate=False), " and ", sp.Le(delta, s_opt, evaluate=False),
+                         " (beyond it a constant classifier's accuracy is the bound); ", A(f_, delta),
+                         " the fraction of points ", sp.Symbol("x"), " for which ", f_,
+                         " is right on the whole ball of radius ", delta, " around ", sp.Symbol("x"), "."),
+        regime=Text("any ", d, "; noise ", notation("N")(0, sp.Symbol("I_d"))), steps=steps, predictions=preds)
 
 
 # ---- evidence -----------------------------------------------------------------------------------

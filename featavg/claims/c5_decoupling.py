@@ -17,6 +17,7 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Outcome, Rival, Term, mean_interval
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
+from featavg.theory._claim import Norm, SumOver, Text
 from featavg.theory._common import d, p
 
 ID = "C5.decoupling"
@@ -28,35 +29,42 @@ def derive():
     alpha = sp.Symbol("alpha", positive=True)
     e = sp.Symbol("e", nonnegative=True)
     eps = sp.Symbol("varepsilon", nonnegative=True)
-    n_j = sp.Symbol("n_j", positive=True)
+    n_j = sp.Symbol("n_j", positive=True, integer=True)
     C = sp.Symbol("C", positive=True)
     i = sp.Symbol("i", integer=True, positive=True)
     cos_own = alpha * d / (sp.sqrt(d) * sp.sqrt(alpha ** 2 * d + e ** 2))
     # noise part: n_j points carrying C/n_j each, ||sum||^2 = d n_j (C/n_j)^2; feature part C^2 d
     noise2 = d * sp.Sum((C / n_j) ** 2, (i, 1, n_j))
-    statement = sp.And(sp.Eq(notation("cos")(sp.Symbol("w_j,r"), sp.Symbol("mu_j")), 1 / sp.sqrt(1 + eps ** 2),
-                             evaluate=False),
-                       sp.Eq(eps ** 2, 1 / n_j, evaluate=False))
+    cos_avg = alpha * d / (sp.sqrt(d) * alpha * sp.sqrt(p * d))
+    w_jr, mu_j, mu_i, eta = sp.Symbol("w_j,r"), sp.Symbol("mu_j"), sp.Symbol("mu_i"), sp.Symbol("eta")
+    cos = notation("cos")
+    statement = sp.And(sp.Eq(cos(w_jr, mu_j), 1 / sp.sqrt(1 + eps ** 2), evaluate=False),
+                       sp.Eq(eps ** 2, 1 / n_j, evaluate=False), evaluate=False)
     steps = (
-        Step("cos(w, mu_j) = 1/sqrt(1 + eps^2) for w = alpha mu_j + eta, eta orthogonal, eps = ||eta||/||alpha mu_j||",
+        Step(Text("for ", sp.Eq(w_jr, alpha * mu_j + eta, evaluate=False), " with ", eta,
+                  " orthogonal to the features and ", sp.Eq(eps, Norm(eta) / Norm(alpha * mu_j), evaluate=False),
+                  ": the cosine with its own feature"),
              sp.Eq(cos_own, 1 / sp.sqrt(1 + eps ** 2), evaluate=False),
-             lambda: is_zero(cos_own.subs(e, eps * alpha * sp.sqrt(d)) - 1 / sp.sqrt(1 + eps ** 2))),
-        Step("decoupled late phase: the own cluster's n_j points carry C/n_j each, so eps^2 = 1/n_j",
+             lambda st: is_zero(cos_own.subs(e, eps * alpha * sp.sqrt(d)) - st.rhs)),
+        Step(Text("decoupled late phase: the ", n_j, " points of the own cluster carry ", C / n_j,
+                  " each, so ", sp.Eq(eps ** 2, 1 / n_j, evaluate=False)),
              sp.Eq(noise2 / (C ** 2 * d), 1 / n_j, evaluate=False),
-             lambda: is_zero((noise2 / (C ** 2 * d)).doit() - 1 / n_j)),
-        Step("an averaging neuron w = alpha sum_{J_s} mu_i scores cos(w, mu_j) = 1/sqrt(p)",
-             sp.Eq(alpha * d / (sp.sqrt(d) * alpha * sp.sqrt(p * d)), 1 / sp.sqrt(p), evaluate=False),
-             lambda: is_zero(alpha * d / (sp.sqrt(d) * alpha * sp.sqrt(p * d)) - 1 / sp.sqrt(p))),
+             lambda st: is_zero((noise2 / (C ** 2 * d)).doit() - st.rhs)),
+        Step(Text("an averaging neuron ", alpha * SumOver(mu_i, sp.Symbol("i"), sp.Symbol("J_s")), " scores ",
+                  1 / sp.sqrt(p)),
+             sp.Eq(cos_avg, 1 / sp.sqrt(p), evaluate=False), lambda st: is_zero(cos_avg - st.rhs)),
     )
     preds = {"cos_own": lambdify_prediction([eps], 1 / sp.sqrt(1 + eps ** 2), "cos(w_{j,r}, mu_j) = 1/sqrt(1 + eps^2)"),
              "noise_share": lambdify_prediction([n_j], 1 / n_j, "eps^2 = 1/n_j"),
              "cos_averaging": lambdify_prediction([p], 1 / sp.sqrt(p), "1/sqrt(|J_s|), an averaging neuron")}
-    return Claim(id=ID, title="Fine-grained supervision decouples: cos(w_j, mu_j) = 1/sqrt(1 + 1/n_j)",
+    return Claim(id=ID, title=Text("Fine-grained supervision decouples: ",
+                                   sp.Eq(cos(w_jr, mu_j), 1 / sp.sqrt(1 + 1 / n_j), evaluate=False)),
                  statement=statement,
-                 assumptions="Orthogonal equinorm features; decoupled late phase (neuron (j, r) active on cluster j "
-                             "only); the noise of the own cluster's points only.",
-                 regime="cluster labels, after the late phase has run; leading order in 1/n_j", steps=steps,
-                 predictions=preds)
+                 assumptions=Text("Orthogonal equinorm features; decoupled late phase (neuron ", sp.Tuple(sp.Symbol("j"), sp.Symbol("r")),
+                                  " active on cluster ", sp.Symbol("j"), " only); the noise of the own cluster's points "
+                                  "only."),
+                 regime=Text("cluster labels, after the late phase has run; leading order in ", 1 / n_j),
+                 steps=steps, predictions=preds)
 
 
 # ---- evidence -----------------------------------------------------------------------------------

@@ -19,13 +19,28 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from featavg.claims.c4_threshold_net import COST_RAISE, L_, kkt_raise
+from featavg.claims.c4_threshold_net import COST_RAISE, L_, kkt_raise, kkt_raise_general  # noqa: F401
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
-from featavg.theory._common import K, Phi, d, phi, ratio_as_written, sqrt_as_written, tau
+from featavg.theory._claim import Inner, Text
+from featavg.theory._common import K, Phi, d, explicit, phi, ratio_as_written, sqrt_as_written, tau
 
 ID = "C5.readouts"
 ORDER = (5, 1)
+
+
+def _is_one_minus_expectation(stated, integrand, var):
+    """True iff ``stated`` is ``1 - Integral(integrand, (var, -oo, oo))``: every integral in it has
+    that integrand and range (compared, not evaluated), and with the integral as a symbol ``X`` it
+    is ``1 - X``."""
+    X = sp.Dummy("X")
+    integrals = stated.atoms(sp.Integral)
+    if not integrals:
+        return False
+    for itg in integrals:
+        if itg.limits != ((var, -sp.oo, sp.oo),) or not is_zero(itg.function - integrand):
+            return False
+    return is_zero(stated.xreplace({itg: X for itg in integrals}) - (1 - X))
 
 
 def derive():
@@ -33,36 +48,27 @@ def derive():
     r1, r2 = sp.symbols("r_1 r_2", real=True)
     ARGMAX = sp.sqrt(d / 2)
     SUM = COST_RAISE.subs({tau: 0, L_: K})
+    shown_argmax, shown_sum = sqrt_as_written(d / 2), sqrt_as_written(d / (1 + K))
 
-    def kkt_argmax():
+    def kkt_argmax(st):
         # coordinates along e_s, e_{j'}: f_{j'} = f_s  <=>  r_2 = sqrt(d) + r_1
         sol, cost2, lam = kkt_min_norm([r1, r2], r2 - sp.sqrt(d) - r1)
-        return is_zero(cost2 - ARGMAX ** 2) and bool(sp.simplify(sp.sqrt(d) + sol[r1]).is_positive)
+        return is_zero(cost2 - st.rhs ** 2) and bool(sp.simplify(sp.sqrt(d) + sol[r1]).is_positive)
 
-    def kkt_sum():
-        ok = True
-        for Lval in (1, 2, 3):
-            _, cost2, _ = kkt_raise(Lval)
-            ok &= is_zero(cost2.subs(tau, 0) - SUM.subs(K, Lval) ** 2)
-        return ok
+    def kkt_sum(st):
+        # the threshold net's raise-L KKT (every L, by symmetry) at tau = 0; c_L decreases in L, so L = K
+        sol, cost2, symmetric, _ = kkt_raise_general()
+        decreasing = bool(sp.simplify(sp.diff(COST_RAISE.subs(tau, 0), L_)).is_negative)
+        return symmetric and decreasing and is_zero(cost2.subs(tau, 0).subs(L_, K) - st.rhs ** 2)
 
-    r_argmax, r_sum = sp.Symbol("r_argmax"), sp.Symbol("r_sum")
-    steps = (
-        Step("argmax: KKT to the bisector f_{j'} = f_s gives sqrt(d/2); own output stays active",
-             sp.Eq(r_argmax, ARGMAX), kkt_argmax),
-        Step("sum readout = threshold net at tau = 0: KKT (K = 1, 2, 3) gives sqrt(d/(1+K))",
-             sp.Eq(r_sum, SUM), kkt_sum, generality="instance", instances="K = 1, 2, 3"),
-        Step("ratio argmax/sum = sqrt((1+K)/2)",
-             sp.Eq(ratio_as_written(sqrt_as_written(d / 2), sqrt_as_written(d / (1 + K))), sqrt_as_written((1 + K) / 2), evaluate=False),
-             lambda: is_zero(ARGMAX / SUM - sp.sqrt((1 + K) / 2))),
-    )
     # noisy point mu_s + xi: the distance to each bisector {f_j' = f_s} is linear in xi,
     # sqrt(d/2) + Z_j', Z_j' = (A - B_j')/sqrt 2 with A = <mu_s, xi>/sqrt d, B_j' = <mu_j', xi>/sqrt d
     # i.i.d. N(0, 1); the radius is the minimum over the K opposite clusters, whose CDF is
     # P(min Z <= t) = 1 - E_A[Phi(A - sqrt2 t)^K]
-    a_, t_ = sp.symbols("a t", real=True)
+    a_, t_, A_, B_ = sp.symbols("a t A B", real=True)
+    j = sp.Symbol("j", positive=True, integer=True)
     cdf_min = 1 - sp.Integral(phi(a_) * Phi(a_ - sp.sqrt(2) * t_) ** K, (a_, -sp.oo, sp.oo))
-    f_cdf = sp.lambdify([a_, t_, K], phi(a_) * Phi(a_ - sp.sqrt(2) * t_) ** K, modules=["numpy", "scipy"])
+    f_cdf = sp.lambdify([a_, t_, K], explicit(phi(a_) * Phi(a_ - sp.sqrt(2) * t_) ** K), modules=["numpy", "scipy"])
 
     def argmax_noise_median(K):
         """Median of min_{j'} Z_j' over the K = |J_-y| opposite clusters (< 0 for K >= 2; 0 for K = 1)."""
@@ -75,11 +81,48 @@ def derive():
         """Median radius of the decoupled net at mu_s + xi, argmax readout: sqrt(d/2) + median(min_j' Z_j')."""
         return float(np.sqrt(d / 2)) + argmax_noise_median(int(K))
 
-    steps = steps + (
-        Step("noisy point: CDF of the argmax radius's noise term, P(min_j' Z_j' <= t) = 1 - E[Phi(A - sqrt2 t)^K]",
-             sp.Eq(notation("P")(sp.Le(sp.Symbol("r_argmax") - ARGMAX, t_, evaluate=False)), cdf_min, evaluate=False),
-             lambda: abs(argmax_noise_median(1)) < 1e-9,
-             generality="instance", instances="K = 1: the median is 0 (symmetric), by quadrature and root finding"),
+    def noisy_cdf(st):
+        # (1) the distance of mu_s + xi to {<mu_s - mu_j', x> = 0} is (d + sqrt(d)(A - B))/sqrt(2d)
+        distance = is_zero((d + sp.sqrt(d) * (A_ - B_)) / sp.sqrt(2 * d) - (ARGMAX + (A_ - B_) / sp.sqrt(2)))
+        # (2) A, B_j' are <e, xi> for orthonormal e: independent standard normals; given A, the K
+        # events B_j' < A - sqrt2 t are independent with probability Phi(A - sqrt2 t) each
+        given_A = sp.Product(Phi(A_ - sp.sqrt(2) * t_), (j, 1, K)).doit()
+        return distance and _is_one_minus_expectation(st.rhs, phi(a_) * given_A.subs(A_, a_), a_)
+
+    def median_sign(st):
+        # P(min Z <= 0) = 1 - int phi Phi^K = 1 - [Phi^{K+1}/(K+1)]_{-oo}^{oo} = K/(K+1) >= 1/2
+        antideriv = Phi(a_) ** (K + 1) / (K + 1)
+        ok = is_zero(sp.diff(antideriv, a_) - phi(a_) * Phi(a_) ** K)
+        value = 1 - (antideriv.subs(a_, sp.oo) - antideriv.subs(a_, -sp.oo))
+        return ok and is_zero(value - st.rhs) and bool(sp.simplify(value - sp.Rational(1, 2)).subs(K, K + 1)
+                                                        .is_nonnegative)
+
+    r_argmax, r_sum = sp.Symbol("r_argmax"), sp.Symbol("r_sum")
+    mu_s, mu_jp, xi = sp.Symbol("mu_s"), sp.Symbol("mu_j'"), sp.Symbol("xi")
+    f_s, f_jp = sp.Symbol("f_s"), sp.Symbol("f_j'")
+    Zmin = sp.Symbol("Z_min")
+    P = notation("P")
+    steps = (
+        Step(Text("argmax readout: KKT to the bisector ", sp.Eq(f_jp, f_s, evaluate=False), " of ", mu_s, " and ",
+                  mu_jp, " (in their span) gives ", shown_argmax, "; the own output stays active"),
+             sp.Eq(r_argmax, shown_argmax), kkt_argmax),
+        Step(Text("sum readout: the thresholded net of C4 at ", sp.Eq(tau, 0, evaluate=False),
+                  "; its KKT for every ", L_, " (symmetry) and the decrease in ", L_, " give ", shown_sum),
+             sp.Eq(r_sum, SUM), kkt_sum),
+        Step(Text("the argmax readout is ", sqrt_as_written((1 + K) / 2), " times more robust"),
+             sp.Eq(ratio_as_written(shown_argmax, shown_sum), sqrt_as_written((1 + K) / 2), evaluate=False),
+             lambda st: is_zero(ARGMAX / SUM - st.rhs)),
+        Step(Text("noisy point ", mu_s + xi, ": the distance to each bisector is ", shown_argmax + sp.Symbol("Z_j'"),
+                  " with ", sp.Eq(sp.Symbol("Z_j'"), (A_ - sp.Symbol("B_j'")) / sp.sqrt(2), evaluate=False), ", ",
+                  sp.Eq(A_, Inner(mu_s, xi) / sp.sqrt(d), evaluate=False), ", ",
+                  sp.Eq(sp.Symbol("B_j'"), Inner(mu_jp, xi) / sp.sqrt(d), evaluate=False),
+                  " independent standard normals; given ", A_, " the ", K, " opposite clusters are independent, so the"
+                  " minimum ", Zmin, " has the distribution"),
+             sp.Eq(P(sp.Le(Zmin, t_, evaluate=False)), cdf_min, evaluate=False), noisy_cdf),
+        Step(Text("hence ", sp.Eq(P(sp.Le(Zmin, 0, evaluate=False)), K / (K + 1), evaluate=False), ", at least ",
+                  sp.Rational(1, 2), ": the noise lowers the median argmax radius below ", shown_argmax,
+                  " for every ", sp.Ge(K, 2, evaluate=False), " and leaves it at ", sp.Eq(K, 1, evaluate=False)),
+             sp.Eq(P(sp.Le(Zmin, 0, evaluate=False)), K / (K + 1), evaluate=False), median_sign),
     )
     preds = {"radius_argmax": lambdify_prediction([d], ARGMAX, "sqrt(d/2)"),
              "argmax_noise_median": argmax_noise_median,
@@ -88,11 +131,16 @@ def derive():
     trained_steps, trained_preds = trained_derivation()  # the trained net (issue 14), below
     steps = steps + trained_steps
     preds.update(trained_preds)
+    alpha, mu_j, w_j = sp.Symbol("alpha"), sp.Symbol("mu_j"), sp.Symbol("w_j")
     return Claim(
-        id=ID, title="Decoupled multi-class net: argmax readout sqrt(d/2), sum readout sqrt(d/(1+K))",
-        statement=sp.Eq(sp.Tuple(sp.Symbol("r_argmax"), sp.Symbol("r_sum")), sp.Tuple(ARGMAX, SUM)),
-        assumptions="w_j = alpha mu_j, no bias, h = 1 (h identical neurons give the same outputs).",
-        regime="noise-free point; idealised decoupled weights", steps=steps, predictions=preds)
+        id=ID, title=Text("Decoupled multi-class net: argmax readout ", shown_argmax, ", sum readout ", shown_sum),
+        statement=sp.Eq(sp.Tuple(r_argmax, r_sum), sp.Tuple(ARGMAX, SUM)),
+        assumptions=Text(sp.Eq(w_j, alpha * mu_j, evaluate=False), ", no bias, ", sp.Eq(sp.Symbol("h"), 1,
+                                                                                     evaluate=False),
+                         " (", sp.Symbol("h"), " identical neurons give the same outputs); ",
+                         sp.Eq(K, sp.Abs(sp.Symbol("J_-y")), evaluate=False), "."),
+        regime="noise-free point (the last two steps: a noisy point); idealised decoupled weights",
+        steps=steps, predictions=preds)
 
 
 # ---- evidence -----------------------------------------------------------------------------------

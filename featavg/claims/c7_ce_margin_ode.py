@@ -16,7 +16,8 @@ import sympy as sp
 from featavg.claims._late import describe
 from featavg.evidence import Band, Check, Outcome, Rival
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import d, k
+from featavg.theory._claim import Inner, Text
+from featavg.theory._common import d, evaluate_sums, factor_sums, k, sum_innermost, sums_equal
 
 ID = "C7.ce_margin_ode"
 ORDER = (7, 6)
@@ -26,57 +27,97 @@ q = sp.Symbol("q", real=True)
 
 
 def derive():
-    r"""C7.ce_margin_ode: late-phase cross-entropy dynamics of the decoupled multi-class net.
+    r"""C7.ce_margin_ode: late-phase cross-entropy dynamics of the decoupled multi-class net, for every k, h, d.
 
     Regime: neuron :math:`(j, r)` active on cluster :math:`j` only, so :math:`f_j(\mu_c) = 0` for
     :math:`c \ne j` and the cluster-:math:`c` loss is :math:`\log(1 + (k-1)e^{-q_c})`,
-    :math:`q_c = f_c(\mu_c)`. Gradient flow gives
+    :math:`q_c = f_c(\mu_c)`. Gradient flow of the network (every coordinate of every
+    :math:`w_{j,r}` and :math:`b_{j,r}`, noise-free data) gives
     :math:`\dot q_c = \frac{d+1}{hk}\,\frac{k-1}{e^{q_c}+k-1}`: each margin evolves on its own (no
     :math:`\sum_i g_i` coupling as in C7.margin_ode), which is the decoupling.
     """
-    h = sp.Symbol("h", positive=True)
-    kk, H = 3, 2
-    u = sp.Matrix(H * kk, 1, lambda r, _: sp.Symbol(f"u_{r}", real=True))  # u_{c,r}: w_{c,r} along e_c
-    b = sp.Matrix(H * kk, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
-    qs = [sum(sp.sqrt(d) * u[c * H + r] + b[c * H + r] for r in range(H)) / H for c in range(kk)]
-    L = sum(sp.log(1 + (kk - 1) * sp.exp(-qc)) for qc in qs) / kk
-    params = list(u) + list(b)
-    Q = sp.symbols(f"Q_0:{kk}", real=True)
-    back = {qs[c]: Q[c] for c in range(kk)}
-    qdot = [sp.simplify(sum(sp.diff(qc, th) * (-sp.diff(L, th)) for th in params).subs(back)) for qc in qs]
+    h = sp.Symbol("h", positive=True, integer=True)
+    c, cp, j, c0, r, r0, a, a0 = sp.symbols("c c' j c_0 r r_0 a a_0", positive=True, integer=True)
+    W, B, MU = sp.IndexedBase("w", real=True), sp.IndexedBase("b", real=True), sp.IndexedBase("mu", real=True)
+    Q = sp.IndexedBase("q", real=True)
+    ranges = [(c, 1, k), (cp, 1, k), (j, 1, k), (c0, 1, k), (r0, 1, h), (a0, 1, d)]
+    qq = sp.Symbol("q_c", real=True)
+
+    # (1) softmax at the decoupled pattern: outputs f_j(mu_c) = q_c delta_jc; exp(q delta) = 1 + (e^q - 1) delta
+    sum_exp = evaluate_sums(factor_sums(sp.Sum(1 + (sp.exp(qq) - 1) * sp.KroneckerDelta(j, c), (j, 1, k))), ranges)
+    ce_c = sp.log(sum_exp) - qq
+
+    # (2) the network: q_c = (1/h) sum_r (sum_a w_{c,r,a} mu_{c,a} + b_{c,r}); L = (1/k) sum_c' CE_c'(q_c')
+    def margin(cc):
+        return sp.Sum(sp.Sum(W[cc, r, a] * MU[cc, a], (a, 1, d)) + B[cc, r], (r, 1, h)) / h
+
+    Mc = margin(cp)
+    L = sp.Sum(ce_c.subs(qq, Mc), (cp, 1, k)) / k
+
+    def minus_grad(var):
+        e = evaluate_sums((-sp.diff(L, var)).xreplace({Mc: Q[cp]}), ranges)
+        return e.replace(lambda x: isinstance(x, sp.Sum), lambda x: sp.Sum(sp.simplify(x.function), *x.limits))
+
+    dW, db = minus_grad(W[c0, r0, a0]), minus_grad(B[c0, r0])
+    qc = margin(c)
+    dq_dW = evaluate_sums(sp.diff(qc, W[c0, r0, a0]), ranges)
+    dq_db = evaluate_sums(sp.diff(qc, B[c0, r0]), ranges)
+    flow = sp.Sum(sp.Sum(sp.Sum(dq_dW * dW, (a0, 1, d)) + dq_db * db, (r0, 1, h)), (c0, 1, k))
+    def gram_sub(e):  # ||mu_c||^2 = sum_a mu_{c,a}^2 = d
+        return e.replace(lambda s: isinstance(s, sp.Sum) and s.limits == ((a0, 1, d),)
+                         and sp.expand(s.function) == MU[c, a0] ** 2, lambda s: d)
+
+    qdot = evaluate_sums(factor_sums(gram_sub(evaluate_sums(factor_sums(sum_innermost(flow, a0)), ranges))), ranges)
+    qdot = qdot.xreplace({Mc.xreplace({cp: c}): Q[c]})
+
     rhs = (d + 1) / (h * k) * (k - 1) / (sp.exp(q) + k - 1)
     Cc = sp.Symbol("C", positive=True)
-    c0 = sp.Symbol("c", real=True)
+    c_int = sp.Symbol("c", real=True)
     qf = sp.Function("q")(t)
-    implicit = qf + sp.exp(qf) / (k - 1) - Cc * t - c0  # = 0 along the solution, C = (d+1)/(hk)
 
-    def chain_rule():
-        return all(is_zero(qdot[c] - rhs.subs({q: Q[c], h: H, k: kk})) for c in range(kk))
+    def cluster_loss(st):
+        return is_zero(ce_c - st.rhs)
 
-    def diagonal():
-        J = sp.Matrix(qdot).jacobian(Q)
-        return all(J[i, j] == 0 for i in range(kk) for j in range(kk) if i != j) and \
-            all(bool(sp.simplify(J[i, i]).is_negative) for i in range(kk))
+    def chain_rule(st):
+        return sums_equal(qdot, st.rhs.xreplace({sp.Symbol("q_c"): Q[c]}), ranges)
 
-    def implicit_solution():
-        dq = sp.solve(sp.diff(implicit, t), sp.Derivative(qf, t))[0]
-        target = (Cc * (k - 1) / (sp.exp(q) + k - 1))
-        return is_zero(dq.subs(qf, q) - target)
+    def diagonal(st):
+        ok = True
+        for conj in st.args:
+            D_ = evaluate_sums(sp.diff(qdot, Q[cp]), ranges)       # d qdot_c / d q_c'
+            if isinstance(conj, sp.Equality):   # c' != c: the Kronecker delta of c, c' is 0
+                ok &= is_zero(D_.xreplace({sp.KroneckerDelta(c, cp): 0, sp.KroneckerDelta(cp, c): 0}) - conj.rhs)
+            else:
+                # negative for k >= 2 (k -> k + 1 makes the sign visible to SymPy)
+                diag = sp.simplify(evaluate_sums(sp.diff(qdot, Q[c]), ranges)).subs(k, k + 1)
+                ok &= isinstance(conj, sp.StrictLessThan) and conj.rhs == 0 and bool(diag.is_negative)
+        return ok
 
-    qc = notation("q_c")(t)
-    statement = sp.Eq(sp.Derivative(qc, t), rhs.subs(q, qc))
+    def implicit_solution(st):
+        impl = st.args[0] if isinstance(st.args[0], sp.Equality) and st.args[0].lhs.has(qf) else st.args[1]
+        Cdef = st.args[1] if impl is st.args[0] else st.args[0]
+        dq = sp.solve(sp.diff(impl.lhs - impl.rhs, t), sp.Derivative(qf, t))[0]
+        target = rhs.subs(q, qf)
+        return is_zero(dq.subs(Cc, Cdef.rhs) - target)
+
+    qcf = notation("q_c")(t)
+    statement = sp.Eq(sp.Derivative(qcf, t), rhs.subs(q, qcf))
+    CE = notation("CE")
     steps = (
-        Step("chain rule through gradient flow on the CE risk equals the ODE (k=3, h=2)",
-             sp.Eq(sp.Derivative(qc, t), rhs.subs(q, qc), evaluate=False), chain_rule,
-             generality="instance", instances="k = 3, h = 2"),
-        # shown for the first margin (Q_0: the off-diagonal entry towards Q_1 and the diagonal entry)
-        Step("Jacobian diagonal (margins decoupled) with negative diagonal",
-             sp.And(sp.Eq(sp.Derivative(qdot[0], Q[1]), 0, evaluate=False),
-                    sp.Lt(sp.Derivative(qdot[0], Q[0]), 0, evaluate=False)),
-             diagonal, generality="instance", instances="k = 3, h = 2"),
-        Step("implicit solution q + e^q/(k-1) = C t + c, C = (d+1)/(hk)",
-             sp.And(sp.Eq(qf + sp.exp(qf) / (k - 1), Cc * t + c0, evaluate=False),
-                    sp.Eq(Cc, (d + 1) / (h * k), evaluate=False)),
+        Step(Text("decoupled pattern: at ", sp.Symbol("mu_c"), " only output ", c, " is active (", sp.Symbol("q_c"),
+                  "), so the softmax cross-entropy of cluster ", c, " is, for every ", k),
+             sp.Eq(CE(sp.Symbol("q_c")), sp.log(1 + (k - 1) * sp.exp(-qq)), evaluate=False), cluster_loss),
+        Step(Text("chain rule through the network's gradient flow (every coordinate of every ",
+                  sp.Symbol("w_c,r"), " and every ", sp.Symbol("b_c,r"), ", any ", h, ", ", d, "; ",
+                  sp.Eq(Inner(sp.Symbol("mu_c"), sp.Symbol("mu_c")), d, evaluate=False), ")"),
+             sp.Eq(sp.Derivative(sp.Symbol("q_c"), t), rhs.subs(q, sp.Symbol("q_c")), evaluate=False), chain_rule),
+        Step(Text("the margins are decoupled: the Jacobian is diagonal, with a negative diagonal"),
+             sp.And(sp.Eq(sp.Derivative(sp.Symbol("qdot_c"), sp.Symbol("q_c'")), 0, evaluate=False),
+                    sp.Lt(sp.Derivative(sp.Symbol("qdot_c"), sp.Symbol("q_c")), 0, evaluate=False), evaluate=False),
+             diagonal),
+        Step(Text("implicit solution, ", sp.Eq(Cc, (d + 1) / (h * k), evaluate=False)),
+             sp.And(sp.Eq(qf + sp.exp(qf) / (k - 1), Cc * t + c_int, evaluate=False),
+                    sp.Eq(Cc, (d + 1) / (h * k), evaluate=False), evaluate=False),
              implicit_solution),
     )
     preds = {"qdot": lambdify_prediction([q, d, h, k], rhs, "dq_c/dt = (d+1)/(h k) (k-1)/(e^{q_c} + k - 1)")}
@@ -84,8 +125,11 @@ def derive():
     steps, preds = steps + more_steps, {**preds, **more_preds}
     return Claim(id=ID, title="Late-phase cross-entropy margins evolve independently (decoupling)",
                  statement=statement,
-                 assumptions="Decoupled regime: neuron (j, r) active on cluster j only; cluster labels; noise averaged out.",
-                 regime="late phase, leading order in d and n", steps=steps, predictions=preds)
+                 assumptions=Text("Decoupled regime: neuron ", sp.Tuple(sp.Symbol("j"), sp.Symbol("r")),
+                                  " active on cluster ", sp.Symbol("j"), " only; cluster labels; noise-free data."),
+                 regime=Text("late phase, population gradient flow, noise-free data (exact); with noise, leading order "
+                             "in ", d),
+                 steps=steps, predictions=preds)
 
 
 def _finite_n(rhs, h):

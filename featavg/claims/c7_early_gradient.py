@@ -16,54 +16,128 @@ derivation: every active point's noise on every feature, and the Stein term); th
 of the error about the derived mean (a weighted slope); the early-phase figure.
 """
 
+import functools
+
 import numpy as np
 import sympy as sp
 
-from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
-from featavg.theory import Claim, Inner, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import Phi, d, k, m, phi, phi_positive
+from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, quantile
+from featavg.theory import Claim, Inner, Step, is_zero, lambdify_prediction
+from featavg.theory._claim import Norm, Text, notation
+from featavg.theory._common import Phi, d, evaluate_sums, explicit, factor_sums, k, logistic, m, phi, phi_positive
 
 
 ID = "C7.early_gradient"
 ORDER = (7, 0)
 
+# the Stein-lemma steps, shared with C7.ce_decoupling: a neuron w (sigma = ||w||) with pre-activation
+# a = <w, mu_j> + b at the cluster mean; Z = <w, xi>/||w|| ~ N(0, 1)
+A_PRE = sp.Symbol("a", real=True)
+SIGMA = sp.Symbol("sigma", positive=True)   # ||w||
+Z_INT = sp.Symbol("z", real=True)
+
+
+@functools.lru_cache(maxsize=None)
+def stein_integrals():
+    r"""``(P, S)``: :math:`P = E[1\{a + \sigma Z > 0\}] = \int_{-a/\sigma}^\infty \varphi` and
+    :math:`S = E[1\{a + \sigma Z > 0\} Z] = \int_{-a/\sigma}^\infty z\varphi(z)\,dz`, integrated by SymPy."""
+    lower = -A_PRE / SIGMA
+    return (sp.integrate(explicit(phi(Z_INT)), (Z_INT, lower, sp.oo)),
+            sp.integrate(explicit(Z_INT * phi(Z_INT)), (Z_INT, lower, sp.oo)))
+
+
+def noise_covariance():
+    r""":math:`\mathrm{Cov}(\langle\xi, \mu_i\rangle, \langle w, \xi\rangle/\|w\|) = \sum_{a,b} \mu_{i,a} w_b
+    E[\xi_a\xi_b]/\|w\|` with :math:`E[\xi_a\xi_b] = \delta_{ab}`, summed over ``d`` coordinates:
+    :math:`\langle w, \mu_i\rangle/\|w\|` (``(covariance, <w, mu_i> as a Sum)``)."""
+    a_, b_ = sp.symbols("a_1 b_1", positive=True, integer=True)
+    mu, w = sp.IndexedBase("mu", real=True), sp.IndexedBase("w", real=True)
+    cov = sp.Sum(sp.Sum(mu[a_] * w[b_] * sp.KroneckerDelta(a_, b_), (a_, 1, d)), (b_, 1, d)) / SIGMA
+    return evaluate_sums(cov, [(b_, 1, d)]), sp.Sum(w[b_] * mu[b_], (b_, 1, d))
+
+
+def cluster_sum(weight, j, i, a_j, c):
+    r""":math:`\sum_{j=1}^k \mathrm{weight}_j\,(d\,\delta_{ij} P(a_j) + c\,S(a_j))`: the projection on
+    :math:`\mu_i` of :math:`E[\mathrm{weight}\cdot 1\{a_j + \langle w, \xi\rangle > 0\}(\mu_j + \xi)]`
+    over the clusters (``<mu_j + xi, mu_i> = d delta_ij + <xi, mu_i>``, and
+    ``<xi, mu_i> = c Z + (independent, mean 0)``), with ``P = Phi(a/sigma)`` and
+    ``S = phi(a/sigma)``: the closed forms of :func:`stein_integrals` (steps of C7.early_gradient)."""
+    return sp.Sum(weight * (d * sp.KroneckerDelta(i, j) * Phi(a_j / SIGMA) + c * phi(a_j / SIGMA)), (j, 1, k))
+
 
 def derive():
-    r"""The claim: Stein's lemma and the sign of the early gradient's projections."""
-    a = sp.Symbol("a", real=True)
-    s_ = sp.Symbol("sigma", positive=True)  # ||w||
-    z = sp.Symbol("z", real=True)
-    ys = sp.Symbol("y_i", real=True) * sp.Symbol("s", real=True)
-    # - <grad_w L, mu_i> from cluster i (prob 1/k), -l'(0) = 1/2, f ~ 0:
-    #   (1/(2mk)) y_i s [Phi(a_i/||w||) d + phi(a_i/||w||) <w, mu_i>/||w||]
-    wmu = Inner(sp.Symbol("w"), sp.Symbol("mu_i"))
-    proj = ys * (Phi(a / s_) * d + phi(a / s_) * wmu / s_) / (2 * m * k)
-    leading = sp.limit(proj / d, d, sp.oo)
-    statement = sp.Eq(-Inner(sp.Derivative(sp.Symbol("L"), sp.Symbol("w_s,r")), sp.Symbol("mu_i")) / d, leading)
-    # sigma = ||w||; the expectation over z ~ N(0, 1) is written as the integral the check computes
+    r"""The claim: the early gradient's projections, from the logistic derivative at 0 and Stein's lemma."""
+    q = sp.Symbol("q", real=True)
+    s, c = sp.Symbol("s", real=True), sp.Symbol("c", real=True)
+    i, j = sp.symbols("i j", positive=True, integer=True)
+    y, a = sp.IndexedBase("y", real=True), sp.IndexedBase("a", real=True)
+    a_s, s_ = A_PRE, SIGMA
+    z = Z_INT
+    g0 = -sp.diff(logistic(q), q).subs(q, 0)          # -l'(0): f ~ 0 at small init
+    # -<grad_w L, mu_i> = (s g(0)/m) E[y H(<w, x> + b) <x, mu_i>], clusters j with probability 1/k
+    derived = evaluate_sums(factor_sums(cluster_sum(s * g0 * y[j] / (m * k), j, i, a[j], c)), [(i, 1, k)])
+    leading = sp.limit(derived.xreplace({sp.Sum(phi(a[j] / s_) * y[j], (j, 1, k)): sp.Symbol("S_y")}) / d, d, sp.oo)
+    ys = y[i] * s
+    cov, inner_sum = noise_covariance()
+    P, S = stein_integrals()
+
+    w, mu_i, xi = sp.Symbol("w"), sp.Symbol("mu_i"), sp.Symbol("xi")
+    grad_proj = -Inner(sp.Derivative(sp.Symbol("L"), sp.Symbol("w_s,r")), mu_i)
+    stated_proj = s / (2 * m * k) * sp.Sum(y[j] * (d * sp.KroneckerDelta(i, j) * Phi(a[j] / s_) + c * phi(a[j] / s_)),
+                                           (j, 1, k))
+    ell = notation("ell")
+    Cov, E = notation("Cov"), notation("E")
+    Zs = sp.Symbol("Z")
+    statement = sp.Eq(grad_proj / d, ys * Phi(a[i] / s_) / (2 * m * k))
     steps = (
-        Step("Stein: E[1{a + ||w|| z > 0} z] = phi(a/||w||)",
-             sp.Eq(sp.Integral(z * phi(z), (z, -a / s_, sp.oo)), phi(a / s_), evaluate=False),
-             lambda: is_zero(sp.integrate(z * phi(z), (z, -a / s_, sp.oo)) - phi(a / s_))),
-        Step("P(active) = Phi(a/||w||)",
-             sp.Eq(sp.Integral(phi(z), (z, -a / s_, sp.oo)), Phi(a / s_), evaluate=False),
-             lambda: is_zero((sp.integrate(phi(z), (z, -a / s_, sp.oo)) - Phi(a / s_)).rewrite(sp.erf))),
-        Step("leading order in d of the projection on mu_i: y_i s Phi(a_i/||w||)/(2mk)",
-             sp.Eq(sp.Limit(proj / d, d, sp.oo), ys * Phi(a / s_) / (2 * m * k), evaluate=False),
-             lambda: is_zero(leading - ys * Phi(a / s_) / (2 * m * k))),
-        Step("its coefficient Phi/(2mk) is positive: own class pushes (+), other class pulls (-)",
-             sp.Gt(Phi(a / s_) / (2 * m * k), 0, evaluate=False),
-             lambda: phi_positive() and bool(sp.simplify(leading / ys / Phi(a / s_)).is_positive)),
+        Step(Text("small initialisation: ", sp.Symbol("f"), " is near 0, where ",
+                  sp.Eq(-sp.Subs(sp.Derivative(ell(q), q), q, 0), sp.Rational(1, 2), evaluate=False)),
+             sp.Eq(-sp.Subs(sp.Derivative(logistic(q), q), q, 0), sp.Rational(1, 2), evaluate=False),
+             lambda st: is_zero(g0 - st.rhs)),
+        Step(Text("the noise along ", mu_i, " splits into ", c, " times ", sp.Eq(Zs, Inner(w, xi) / Norm(w),
+                                                                               evaluate=False),
+                  " plus a Gaussian independent of ", Zs, ": their covariance (summed over ", d, " coordinates, ",
+                  sp.Eq(E(xi ** 2), 1, evaluate=False), " per coordinate)"),
+             sp.Eq(Cov(Inner(xi, mu_i), Zs), Inner(w, mu_i) / s_, evaluate=False),
+             lambda st: is_zero(cov - st.rhs.subs(Inner(w, mu_i), inner_sum))),
+        Step(Text("the neuron is active with probability ", Phi(a_s / s_), " (", sp.Eq(a_s, Inner(w, sp.Symbol("mu_j"))
+                                                                                    + sp.Symbol("b"), evaluate=False),
+                  ")"),
+             sp.Eq(sp.Integral(phi(z), (z, -a_s / s_, sp.oo)), Phi(a_s / s_), evaluate=False),
+             lambda st: is_zero(P - st.rhs)),
+        Step(Text("Stein's lemma: the active part of ", Zs, " has mean ", phi(a_s / s_)),
+             sp.Eq(sp.Integral(z * phi(z), (z, -a_s / s_, sp.oo)), phi(a_s / s_), evaluate=False),
+             lambda st: is_zero(S - st.rhs)),
+        Step(Text("the projection on ", mu_i, ", assembled from the steps above over the ", k,
+                  " clusters (", sp.Eq(c, Inner(w, mu_i) / Norm(w), evaluate=False), ")"),
+             sp.Eq(grad_proj, stated_proj, evaluate=False),
+             lambda st: is_zero(derived - evaluate_sums(factor_sums(st.rhs), [(i, 1, k)]))),
+        Step(Text("leading order in ", d, " (", a_s / s_, " and ", c, " of order 1): the dropped term is at most ",
+                  k * sp.Abs(c) / sp.sqrt(2 * sp.pi), " against ", d * Phi(a[i] / s_)),
+             sp.Eq(sp.Limit(grad_proj / d, d, sp.oo), ys * Phi(a[i] / s_) / (2 * m * k), evaluate=False),
+             lambda st: is_zero(leading - st.rhs)),
+        Step(Text("its coefficient is positive: own-class clusters (", sp.Eq(y[i] * s, 1, evaluate=False),
+                  ") push, the other class pulls"),
+             sp.Gt(Phi(a[i] / s_) / (2 * m * k), 0, evaluate=False),
+             lambda st: phi_positive() and isinstance(st, sp.StrictGreaterThan) and st.rhs == 0
+             and is_zero(st.lhs - leading / ys) and bool(st.lhs.is_positive)),
     )
+    coeff = (leading / ys).subs(a[i], a_s)
     preds = {"projection_over_d": lambdify_prediction(
-        [a, s_, m, k], leading / ys,
+        [a_s, s_, m, k], coeff,
         "coefficient c with -<grad L, mu_i>/d -> y_i s c, c = Phi(a_i/||w||)/(2 m k) > 0, a_i = <w,mu_i> + b")}
     more_steps, more_preds = _sampling()  # appended (issue 14): the finite-n, finite-d law of the measurement
     steps, preds = steps + more_steps, {**preds, **more_preds}
-    return Claim(id=ID, title="Early phase: gradient is a positive combination of own-class features",
+    return Claim(id=ID, title="Early phase: the gradient is a positive combination of own-class features",
                  statement=statement,
-                 assumptions="Gaussian noise N(0, I); f(x) ~ 0 so -l'(0) = 1/2; population gradient (L1).",
-                 regime="early phase, small init, leading order in d", steps=steps, predictions=preds)
+                 assumptions=Text("Gaussian noise ", notation("N")(0, sp.Symbol("I_d")), "; ", sp.Symbol("f"),
+                                  " near 0, so ", sp.Eq(-sp.Subs(sp.Derivative(ell(q), q), q, 0), sp.Rational(1, 2),
+                                                        evaluate=False),
+                                  "; the population gradient (L1); ", a_s / s_, " and ", c, " of order 1 (small "
+                                  "initialisation: both are ratios of quantities of order ", sp.Symbol("sigma_w") *
+                                  sp.sqrt(d), ")."),
+                 regime=Text("early phase, small initialisation, leading order in ", d), steps=steps,
+                 predictions=preds)
 
 
 def _sampling():
@@ -92,8 +166,8 @@ def _sampling():
     dl, om = sp.Symbol("delta_cj", nonnegative=True), sp.Symbol("omega", real=True)
     al = a / s_
     # E[1{a + u > 0} f(u, eps)] with u = sigma z, eps = (kappa/sigma^2) u + eta, Var eta = 1/d - kappa^2/sigma^2
-    e1 = sp.integrate((kap / s_ ** 2) * (s_ * z) * phi(z), (z, -al, sp.oo))
-    e2 = sp.integrate(((kap / s_ ** 2) ** 2 * (s_ * z) ** 2 + (1 / d - kap ** 2 / s_ ** 2)) * phi(z), (z, -al, sp.oo))
+    e1 = sp.integrate((kap / s_ ** 2) * (s_ * z) * explicit(phi(z)), (z, -al, sp.oo))
+    e2 = sp.integrate(((kap / s_ ** 2) ** 2 * (s_ * z) ** 2 + (1 / d - kap ** 2 / s_ ** 2)) * explicit(phi(z)), (z, -al, sp.oo))
     first = kap * phi(al) / s_
     second = Phi(al) / d - (kap / s_) ** 2 * al * phi(al)
     point_mean = om * (dl * Phi(al) + first)                       # E[Y | c], delta^2 = delta

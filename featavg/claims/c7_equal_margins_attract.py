@@ -17,10 +17,10 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Outcome, Rival
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import d, g, k, m
+from featavg.theory._claim import Text
+from featavg.theory._common import d, evaluate_sums, factor_sums, g, k, m, p, sums_equal
 
 from featavg.claims._late import describe, late_windows
-from featavg.claims.c7_margin_ode import margin_rhs
 
 ID = "C7.equal_margins_attract"
 ORDER = (7, 3)
@@ -30,51 +30,77 @@ t = sp.Symbol("t", nonnegative=True)
 
 
 def derive():
-    """The claim: the linearisation about equal margins has negative eigenvalues; a Lyapunov function."""
-    p = 3
-    Q = sp.symbols(f"Q_0:{p}", real=True)
-    F = sp.Matrix([margin_rhs(Q, j) for j in range(p)])
-    J = F.jacobian(Q).subs({Qi: q for Qi in Q})
+    """The claim: the linearisation about equal margins (a rank-one update of a multiple of the
+    identity, for every p = |J_s|) has negative eigenvalues; a Lyapunov function for every p."""
+    i, j, l = sp.symbols("i j l", positive=True, integer=True)
+    Q, v = sp.IndexedBase("q", real=True), sp.IndexedBase("v", real=True)
+    ranges = [(i, 1, p), (j, 1, p), (l, 1, p)]
+    rhs_j = (d * g(Q[j]) + sp.Sum(g(Q[i]), (i, 1, p))) / (m * k)    # C7.margin_ode, margins q_1..q_p
     gp = sp.diff(g(q), q)
-    lam_diff = d * gp / (m * k)          # modes q_i - q_j
+    lam_diff = d * gp / (m * k)          # modes orthogonal to (1, ..., 1)
     lam_common = (d + p) * gp / (m * k)  # the common drift
-    eig = J.eigenvals()
 
-    def eig_check():
-        expected = {lam_diff: p - 1, lam_common: 1}
-        got = {}
-        for ev, mult in eig.items():
-            key = next((e for e in expected if is_zero(ev - e)), None)
-            if key is None:
-                return False
-            got[key] = got.get(key, 0) + mult
-        return got == expected
+    def equal(expr):
+        return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == Q, lambda e: q)
 
-    def lyapunov():
-        # V = (q_1 - q_2)^2 / 2 for two clusters: dV/dt = (q1-q2) d (g1-g2)/(mk) <= 0 since g decreases
-        a, bb = sp.symbols("a b", real=True)
-        two = [margin_rhs((a, bb), j) for j in range(2)]
-        dV = sp.simplify((a - bb) * (two[0] - two[1]))
-        return is_zero(dV - (a - bb) * d * (g(a) - g(bb)) / (m * k)) and bool(sp.simplify(gp).is_negative)
+    # Jacobian entries, then at equal margins
+    J_jl = equal(evaluate_sums(sp.diff(rhs_j, Q[l]), ranges))
+    Jv = evaluate_sums(factor_sums(sp.Sum(J_jl * v[l], (l, 1, p))), ranges)
+    Jv_perp = Jv.xreplace({sp.Sum(v[l], (l, 1, p)): 0})      # v orthogonal to (1, ..., 1)
+    J1 = evaluate_sums(factor_sums(sp.Sum(J_jl, (l, 1, p))), ranges)
+
+    def spectrum(st):
+        ok = True
+        for eq in st.args:
+            derived = Jv_perp if eq.rhs.has(v) else J1
+            ok &= is_zero(derived - eq.rhs)
+        return ok
+
+    def negative(st):
+        return all(isinstance(c, sp.StrictLessThan) and c.rhs == 0 and bool(sp.simplify(c.lhs).is_negative)
+                   and any(is_zero(c.lhs - lam) for lam in (lam_diff, lam_common)) for c in st.args)
+
+    # Lyapunov V = (1/2) sum_i (q_i - qbar)^2: dV/dt = sum_i (q_i - qbar) dq_i/dt (sum_i (q_i - qbar) = 0)
+    qbar = sp.Sum(Q[l], (l, 1, p)) / p
+    rhs_i = (d * g(Q[i]) + sp.Sum(g(Q[l]), (l, 1, p))) / (m * k)
+    dV = sp.Sum((Q[i] - qbar) * rhs_i, (i, 1, p))
+    pair_form = d / (2 * m * k * p) * sp.Sum(sp.Sum((Q[i] - Q[j]) * (g(Q[i]) - g(Q[j])), (j, 1, p)), (i, 1, p))
+
+    def lyapunov(st):
+        ok = True
+        for c in st.args:
+            if isinstance(c, sp.Equality):
+                ok &= sums_equal(dV, c.rhs, ranges)
+            else:  # each term (x - y)(g(x) - g(y)) = g'(x*)(x - y)^2 <= 0 (mean value theorem, g' < 0)
+                ok &= isinstance(c, sp.LessThan) and c.rhs == 0 and sums_equal(c.lhs, pair_form, ranges) \
+                    and bool(sp.simplify(gp).is_negative)
+        return ok
 
     statement = sp.Eq(sp.Symbol("lambda_i-j"), lam_diff)
-    q1, q2 = notation("q_1")(t), notation("q_2")(t)
-    dV = (q1 - q2) * d * (g(q1) - g(q2)) / (m * k)
+    Vs = notation("V")(t)
+    gq = notation("g")
+    ones = sp.Symbol("1")
     steps = (
-        Step("g'(q) = -e^q/(1+e^q)^2 < 0",
-             sp.And(sp.Eq(sp.Derivative(g(q), q), gp, evaluate=False), sp.Lt(gp, 0, evaluate=False)),
-             lambda: bool(sp.simplify(gp).is_negative)),
-        # the spectrum listed with multiplicity: p - 1 = 2 difference modes, then the common mode
-        Step("Jacobian at equal margins (|J_s| = 3): eigenvalues d g'/(mk) (x2) and (d+3) g'/(mk)",
-             sp.Eq(notation("spec")(sp.Symbol("J")), sp.Tuple(lam_diff, lam_diff, lam_common), evaluate=False),
-             eig_check, generality="instance", instances="|J_s| = 3"),
-        Step("all eigenvalues negative",
-             sp.And(sp.Lt(lam_diff, 0, evaluate=False), sp.Lt(lam_common, 0, evaluate=False)),
-             lambda: all(bool(sp.simplify(ev).is_negative) for ev in eig), generality="instance",
-             instances="|J_s| = 3"),
-        Step("Lyapunov: V=(q1-q2)^2/2 has dV/dt = (q1-q2) d (g1-g2)/(mk) <= 0",
-             sp.And(sp.Eq(sp.Derivative((q1 - q2) ** 2 / 2, t), dV, evaluate=False), sp.Le(dV, 0, evaluate=False)),
-             lyapunov, generality="instance", instances="two clusters"),
+        Step(Text("the margin's weight ", gq(q), " decreases"),
+             sp.And(sp.Eq(sp.Derivative(g(q), q), gp, evaluate=False), sp.Lt(gp, 0, evaluate=False), evaluate=False),
+             lambda st: all((is_zero(c.rhs - gp) if isinstance(c, sp.Equality) else
+                             (isinstance(c, sp.StrictLessThan) and c.rhs == 0 and is_zero(c.lhs - gp)
+                              and bool(sp.simplify(gp).is_negative))) for c in st.args)),
+        Step(Text("the Jacobian of the margin ODE at equal margins is ", d * notation("g'")(q) / (m * k),
+                  " times the identity plus ", notation("g'")(q) / (m * k), " times the all-ones matrix: every ",
+                  sp.Symbol("v"), " orthogonal to ", ones,
+                  " (the ", p - 1, " differences) is an eigenvector, and so is ", ones, " (the common mode)"),
+             sp.And(sp.Eq(sp.Symbol("(J v)_j"), lam_diff * v[j], evaluate=False),
+                    sp.Eq(sp.Symbol("(J 1)_j"), lam_common, evaluate=False), evaluate=False),
+             spectrum),
+        Step("all eigenvalues are negative",
+             sp.And(sp.Lt(lam_diff, 0, evaluate=False), sp.Lt(lam_common, 0, evaluate=False), evaluate=False),
+             negative),
+        Step(Text("Lyapunov function for every ", p, ": ", sp.Eq(Vs, sp.Sum((sp.Symbol("q_i") - sp.Symbol("qbar")) ** 2,
+                                                                          (sp.Symbol("i"), 1, p)) / 2, evaluate=False),
+                  " decreases (the common term cancels; ", gq(q), " decreases)"),
+             sp.And(sp.Eq(sp.Derivative(Vs, t), pair_form, evaluate=False), sp.Le(pair_form, 0, evaluate=False),
+                    evaluate=False), lyapunov),
     )
     preds = {"difference_rate": lambdify_prediction(
         [q, d, m, k], lam_diff, "decay rate d g'(q)/(m k) (< 0) of q_i - q_j near equal margins q")}

@@ -14,7 +14,8 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import d, g, k, m
+from featavg.theory._claim import Text
+from featavg.theory._common import d, evaluate_sums, factor_sums, k, m, p, sum_innermost, sums_equal
 
 from featavg.claims._late import describe, late_windows
 
@@ -26,38 +27,60 @@ C, eta = sp.symbols("C eta", positive=True)
 
 
 def derive():
-    """The claim: one GD step maps q to q + eta C'/(1+e^q) exactly (q is linear in the parameters)."""
-    M, p = 2, 2
-    u = sp.Matrix(M, p, lambda r, i: sp.Symbol(f"u_{r}_{i}", real=True))
-    b = sp.Matrix(M, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
-    qs = [sum(sp.sqrt(d) * u[r, j] + b[r] for r in range(M)) / M for j in range(p)]
-    L = sum(sp.log(1 + sp.exp(-qj)) for qj in qs) / k
-    params = list(u) + list(b)
-    new = {th: th - eta * sp.diff(L, th) for th in params}
-    Cp = (d + p) / (M * k)
-    step_expr = q + eta * Cp / (1 + sp.exp(q))
+    """The claim: one GD step maps q to q + eta C'/(1+e^q) exactly (q is linear in the parameters), any m, p, d."""
+    from featavg.claims import c7_margin_ode as ode
 
-    def check():
-        # equal margins: put b_r so that q_0 = q_1 = q (u_{r,0} = u_{r,1})
-        eq = {u[r, 1]: u[r, 0] for r in range(M)}
-        q_after = [qj.xreplace(new).subs(eq) for qj in qs]
-        q_before = qs[0].subs(eq)
-        qsym_sub = {b[0]: q * M - sum(sp.sqrt(d) * u[r, 0] for r in range(M)) - b[1]}
-        return all(is_zero((qa - step_expr.subs(q, q_before)).subs(qsym_sub)) for qa in q_after)
+    W, B, XI, Q, Z = ode.W, ode.B, ode.XI, ode.Q, ode.Z
+    R, R0, A, A0, J = ode.R, ode.R0, ode.A, ode.A0, ode.J
+    R1, A1 = sp.symbols("r_1 a_1", positive=True, integer=True)
+    ranges = ode.RANGES + [(R1, 1, m), (A1, 1, d)]
+    dW, db, qdot = ode.network_flow()
 
+    def noise_free(e):
+        e = e.replace(lambda x: isinstance(x, sp.Indexed) and x.base in (XI, ode.N), lambda x: sp.S.Zero)
+        return e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == Z, lambda x: Q[x.indices[0]])
+
+    dW0, db0, rate = noise_free(dW), noise_free(db), noise_free(qdot)
+    qj = ode._pre_sum(J, noise=False) / m
+    dq_dW = evaluate_sums(sp.diff(qj, W[R0, A0]), ranges)
+    dq_db = evaluate_sums(sp.diff(qj, B[R0]), ranges)
+    # one GD step: w_{r,a} -> w_{r,a} + eta dW(r, a), b_r -> b_r + eta db(r): the margin after it
+    step_W = {W[R, A]: W[R, A] + eta * dW0.xreplace({R0: R, A0: A})}
+    step_b = {B[R]: B[R] + eta * db0.xreplace({R0: R})}
+    q_after = evaluate_sums(factor_sums(ode._gram(factor_sums(sum_innermost(factor_sums(
+        qj.xreplace(step_W).xreplace(step_b)), A)), A)), ranges)
+    q_equal = rate.replace(lambda x: isinstance(x, sp.Indexed) and x.base == Q, lambda x: q)
+    Cp = (d + p) / (m * k)
+
+    def linear(st):
+        second = [sp.diff(dq_dW, W[R1, A1]), sp.diff(dq_dW, B[R1]), sp.diff(dq_db, W[R1, A1]), sp.diff(dq_db, B[R1])]
+        return all(evaluate_sums(x, ranges) == 0 for x in second) and st.rhs == 0
+
+    def exact_step(st):
+        return sums_equal(q_after - qj, st.rhs.xreplace({sp.Symbol("qdot_j"): rate}), ranges)
+
+    def equal_margins(st):
+        return is_zero(q + eta * evaluate_sums(q_equal, ranges) - st.rhs.subs(C, Cp))
+
+    theta = sp.Symbol("theta", real=True)  # any of the parameters w_{r,a}, b_r
     statement = sp.Eq(sp.Symbol("q_t+1"), (q + eta * C / (1 + sp.exp(q))))
-    theta = sp.Symbol("theta", real=True)  # any of the parameters u_{r,i}, b_r
-    steps = (Step("GD step on the L2 risk (m=2, |J_s|=2) maps q to q + eta C'/(1+e^q), C' = (d+|J_s|)/(mk)",
-                  sp.Eq(sp.Symbol("q_t+1"), step_expr.subs(q, sp.Symbol("q_t", real=True)), evaluate=False), check,
-                  generality="instance", instances="m = 2, |J_s| = 2"),
-             Step("q is linear in (u, b) (no second-order term: the map is exact)",
-                  sp.Eq(sp.Derivative(notation("q_j")(theta), (theta, 2)), 0, evaluate=False),
-                  lambda: all(sp.diff(qs[0], a1, a2) == 0 for a1 in params for a2 in params),
-                  generality="instance", instances="m = 2, |J_s| = 2"))
+    qdot_j = sp.Symbol("qdot_j")
+    steps = (
+        Step(Text("the margin ", Q[J], " is linear in the weights and biases (for every ", m, ", ", d, "): "
+                  "its second derivatives vanish"),
+             sp.Eq(sp.Derivative(notation("q_j")(theta), (theta, 2)), 0, evaluate=False), linear),
+        Step(Text("so one GD step of rate ", eta, " on noise-free data moves it by exactly ", eta,
+                  " times its flow derivative ", qdot_j, " (C7.margin_ode), with no second-order term"),
+             sp.Eq(sp.Symbol("q_j,t+1") - sp.Symbol("q_j,t"), eta * qdot_j, evaluate=False), exact_step),
+        Step(Text("equal margins: ", sp.Eq(sp.Symbol("q_t+1"), q + eta * C / (1 + sp.exp(q)), evaluate=False),
+                  " with ", sp.Eq(C, Cp, evaluate=False)),
+             sp.Eq(sp.Symbol("q_t+1"), q + eta * C / (1 + sp.exp(q)), evaluate=False), equal_margins),
+    )
     preds = {"step": lambdify_prediction([q, eta, C], statement.rhs, "q -> q + eta C'/(1+e^q), C' = (d + |J_s|)/(m k)")}
     return Claim(id=ID, title="Exact one-step GD map of equal margins", statement=statement,
-                 assumptions="As C7.margin_ode; the activation pattern does not change during the step.",
-                 regime="late phase, leading order", steps=steps, predictions=preds)
+                 assumptions=Text("As C7.margin_ode, noise-free data; the activation pattern does not change during "
+                                  "the step; ", sp.Eq(C, Cp, evaluate=False), "."),
+                 regime="late phase, noise-free data (exact)", steps=steps, predictions=preds)
 
 
 # ---- evidence -----------------------------------------------------------------------------------

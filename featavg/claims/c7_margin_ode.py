@@ -1,16 +1,31 @@
-r"""C7.margin_ode: the late-phase per-cluster margin ODE (logistic loss, binary labels).
+r"""C7.margin_ode: the late-phase per-cluster margin ODE (logistic loss, binary labels), derived
+from the network's gradient flow.
 
-Late phase (docs/science.md §2, C7): all own-class neurons active on all own-class clusters,
-opposite-class neurons inactive; leading order in ``d`` and ``n``, noise averaged out. In
-coordinates where :math:`\mu_j = \sqrt d\, e_j`, write :math:`w_{s,r} = \sum_i u_{r,i} e_i + (\perp)`;
-then :math:`q_j = y_j f(\mu_j) = \frac1m \sum_r (\sqrt d\, u_{r,j} + b_r)` for :math:`j \in J_s`,
-and the population risk restricted to those clusters is :math:`\frac1k\sum_{j\in J_s}\ell(q_j)`.
-Gradient flow on it gives
+Late phase (docs/science.md §2, C7): all own-class neurons :math:`(s, r)`, :math:`r = 1..m`, active
+on every point of the own clusters :math:`J_s` (``p = |J_s|`` of them), opposite-class neurons
+inactive there. A point :math:`\mu_i + \xi`, :math:`i \in J_s`, then has margin
+:math:`z_i = \frac1m\sum_r(\langle w_r, \mu_i + \xi\rangle + b_r) = q_i + \langle\bar w, \xi\rangle`
+with :math:`q_i = y_i f(\mu_i)` and :math:`\bar w = \frac1m\sum_r w_r`. Differentiating the
+network's population risk :math:`\frac1k\sum_{i\in J_s} E\,\ell(z_i)` in every coordinate of every
+:math:`w_r` and :math:`b_r` (SymPy, on ``Sum`` objects over ``r = 1..m``, ``i = 1..p`` and the
+``d`` coordinates), the chain rule and the Gram matrix of orthogonal equinorm features give
 
-.. math:: \dot q_j = \frac{1}{mk}\Big(d\,g_j + \sum_{i\in J_s} g_i\Big),\qquad g_j = \frac{1}{1+e^{q_j}}:
+.. math:: \dot q_j = \frac{1}{mk}\sum_{i\in J_s} E\big[g(z_i)\,(d\,\delta_{ij} + \langle\xi,\mu_j\rangle + 1)\big],
+          \qquad g(z) = \frac{1}{1+e^{z}}.
 
-lagging clusters (larger ``g_j``) catch up. The coupling :math:`\sum_i g_i` (the biases) is a
-relative :math:`|J_s|/d` of the rate: visible only at small ``d``.
+Noise-free data (:math:`\xi = 0`, the regime of the evidence) give the ODE exactly:
+
+.. math:: \dot q_j = \frac{1}{mk}\Big(d\,g_j + \sum_{i\in J_s} g_i\Big),\qquad g_j = g(q_j):
+
+lagging clusters (larger ``g_j``) catch up. With Gaussian noise two terms are dropped: the
+noise's projection, :math:`E[g(z_i)\langle\xi,\mu_j\rangle] = v_j E[g'(z_i)]` by Stein's lemma
+(:math:`v_j = \langle\bar w, \mu_j\rangle`, of the order of :math:`q_j`): a relative
+:math:`O(p|q|/d)`; and the smoothing :math:`E\,g(z_i) - g(q_i)`, at most :math:`c_0\sigma^2 g(q_i)`
+with :math:`\sigma = \|\bar w\|` (:math:`\sigma^2 \approx \sum_i v_i^2/d`): a relative
+:math:`O(p q^2/d)`. Both vanish as :math:`d \to \infty`; the kept coupling :math:`\sum_i g_i` (the
+biases) is itself a relative :math:`p/d`, the order of the Stein term, so beyond leading order it
+is exact only for noise-free data (prediction ``rate_noisy`` adds the Stein term). Finite ``n``
+(each training point's own noise) is not part of this population flow.
 
 Evidence: nets trained at small ``d`` (d = 20, where the coupling is 20% of the rate): their margins'
 increase over the late phase against the finite-``n`` map (appended to the derivation) with and
@@ -23,7 +38,9 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Outcome, Rival, Term, quantile
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import d, g, k, m
+from featavg.theory._claim import Inner, Norm, Text
+from featavg.theory._common import (Phi, d, evaluate_sums, explicit, factor_sums, g, k, logistic, m, p, phi,
+                                    sums_equal)
 
 t = sp.Symbol("t", nonnegative=True)
 q, q0 = sp.symbols("q q_0", real=True)
@@ -54,46 +71,220 @@ def _flow_margin_derivative(M, p):
     return [sp.simplify(qd.subs(back)) for qd in qdot], Q, M
 
 
+# ---- the network's gradient flow in the late-phase activation pattern, for symbolic m, p, d ----
+R, R0 = sp.symbols("r r_0", positive=True, integer=True)         # neurons of the own sign
+A, A0 = sp.symbols("a a_0", positive=True, integer=True)         # coordinates
+I, J = sp.symbols("i j", positive=True, integer=True)            # own clusters, 1..p
+W, B = sp.IndexedBase("w", real=True), sp.IndexedBase("b", real=True)
+MU, XI = sp.IndexedBase("mu", real=True), sp.IndexedBase("xi", real=True)
+Z, N, Q = sp.IndexedBase("z", real=True), sp.IndexedBase("N", real=True), sp.IndexedBase("q", real=True)
+RANGES = [(R0, 1, m), (A0, 1, d), (I, 1, p), (J, 1, p)]
+
+
+def _pre_sum(i, noise=True):
+    """``m`` times the margin of the point mu_i (+ xi): sum_r (sum_a w_{r,a} x_a + b_r), every neuron active."""
+    x = (lambda a: MU[i, a] + XI[a]) if noise else (lambda a: MU[i, a])
+    return sp.Sum(sp.Sum(W[R, A] * x(A), (A, 1, d)) + B[R], (R, 1, m))
+
+
+def _gram(expr, index=A0):
+    """Orthogonal equinorm features: sum_a mu_{x,a} mu_{y,a} = d delta_xy; sum_a mu_{x,a} xi_a = N_x = <xi, mu_x>
+    (sums over the coordinate ``index``)."""
+    X_, Y_ = sp.Wild("X"), sp.Wild("Y")
+
+    def rep(s):
+        (idx, lo, hi), = s.limits
+        f = sp.expand(s.function)
+        if (lo, hi) != (1, d):
+            return s
+        hit = f.match(MU[X_, idx] * MU[Y_, idx])
+        if hit is not None:
+            return d * sp.KroneckerDelta(hit[X_], hit[Y_])
+        hit = f.match(MU[X_, idx] * XI[idx])
+        return N[hit[X_]] if hit is not None else s
+
+    return expr.replace(lambda s: isinstance(s, sp.Sum) and len(s.limits) == 1 and s.limits[0][0] == index, rep)
+
+
+def network_flow():
+    r"""``(dW, db, qdot)``: :math:`-\partial L/\partial w_{r_0,a_0}`, :math:`-\partial L/\partial b_{r_0}`
+    of :math:`L = \frac1k\sum_{i=1}^p \ell(z_i)` (pointwise in :math:`\xi`), and :math:`\dot q_j` by the
+    chain rule through every coordinate, with the Gram matrix applied; :math:`z_i` (the margin of
+    :math:`\mu_i + \xi`) appears as ``z[i]``."""
+    S = _pre_sum(I)
+    L = sp.Sum(logistic(S / m), (I, 1, p)) / k
+
+    def minus_grad(var):
+        e = evaluate_sums((-sp.diff(L, var)).xreplace({S: m * Z[I]}), RANGES)
+        return e.replace(lambda x: isinstance(x, sp.Sum), lambda x: sp.Sum(sp.simplify(x.function), *x.limits))
+
+    dW, db = minus_grad(W[R0, A0]), minus_grad(B[R0])
+    qj = _pre_sum(J, noise=False) / m
+    dq_dW = evaluate_sums(sp.diff(qj, W[R0, A0]), RANGES)
+    dq_db = evaluate_sums(sp.diff(qj, B[R0]), RANGES)
+
+    def summand(e):  # c Sum(f, (i, 1, p)) -> c f (to exchange the finite sums over i and a_0)
+        (s,) = e.atoms(sp.Sum)
+        return e.xreplace({s: s.function})
+
+    qdot = sp.Sum(sp.Sum(sp.Sum(dq_dW * summand(dW), (A0, 1, d)) + dq_db * summand(db), (I, 1, p)), (R0, 1, m))
+    qdot = evaluate_sums(factor_sums(_gram(factor_sums(qdot))), RANGES)
+    return dW, db, qdot
+
+
 def derive():
-    """The claim: the chain rule through gradient flow on the late-phase risk gives the ODE."""
-    p_ = sp.Abs(sp.Symbol("J_s"))
-    qj, i = notation("q_j")(t), sp.Symbol("i")
+    """The claim: the chain rule through the network's gradient flow on the late-phase risk gives the ODE."""
+    dW, db, qdot = network_flow()
+    gz = g(Z[I])
+    qf = notation("q_j")(t)
     gi = notation("g_i")(t)
-    statement = sp.Eq(sp.Derivative(qj, t), (d / (1 + sp.exp(qj)) + sp.Sum(gi, (i, 1, p_))) / (m * k))
+    p_ = sp.Abs(sp.Symbol("J_s"))
+    i_ = sp.Symbol("i")
+    statement = sp.Eq(sp.Derivative(qf, t), (d / (1 + sp.exp(qf)) + sp.Sum(gi, (i_, 1, p_))) / (m * k))
+    ode_rhs = (d * g(Q[J]) + sp.Sum(g(Q[I]), (I, 1, p))) / (m * k)
+    noise_free = qdot.xreplace({N[J]: 0}).replace(lambda e: isinstance(e, sp.Indexed) and e.base == Z,
+                                                   lambda e: Q[e.indices[0]])
 
-    def ode(M, p):
-        """The ODE for the first margin at m = M, |J_s| = p, margins q_1(t), ..., q_p(t)."""
-        qf = [notation(f"q_{j + 1}")(t) for j in range(p)]
-        return sp.Eq(sp.Derivative(qf[0], t), margin_rhs(qf, 0).subs(m, M), evaluate=False)
+    def margin_split(st):
+        return factor_sums(sp.expand(st.lhs - st.rhs)) == 0
 
-    def check(M, p):
-        qdot, Q, Mval = _flow_margin_derivative(M, p)
-        return all(is_zero(qdot[j] - margin_rhs(Q, j).subs(m, Mval)) for j in range(p))
+    def gradients(st):
+        ok = True
+        for eq in st.args:
+            derived = dW if eq.lhs.has(W) else db
+            ok &= sums_equal(derived, eq.rhs, RANGES)
+        return ok
 
-    steps = tuple(
-        Step(f"chain rule through gradient flow equals the ODE (m={M}, |J_s|={p})", ode(M, p),
-             lambda M=M, p=p: check(M, p), generality="instance", instances=f"m = {M}, |J_s| = {p}")
-        for M, p in ((1, 2), (2, 2), (2, 3))
+    # ---- Gaussian noise: Stein's lemma for the noise's projection, and the dropped terms' sizes
+    G = sp.Function("G")                         # any bounded differentiable function (here g)
+    zz, qq, sig, v = sp.Symbol("z", real=True), sp.Symbol("q", real=True), sp.Symbol("sigma", positive=True), \
+        sp.Symbol("v_j", real=True)
+    wbar = sp.IndexedBase("wbar", real=True)
+    a1, b1 = sp.symbols("a_1 b_1", positive=True, integer=True)
+    cov = evaluate_sums(sp.Sum(sp.Sum(MU[J, a1] * wbar[b1] * sp.KroneckerDelta(a1, b1), (a1, 1, d)), (b1, 1, d)),
+                        [(b1, 1, d)])
+    E = notation("E")
+    U = sp.Symbol("U")
+    gprime = notation("g'")
+
+    def stein(st):
+        g_prime = sp.diff(G(qq + sig * zz), qq)   # G'(q + sigma z)
+        by_parts = is_zero(sp.diff(-G(qq + sig * zz) * explicit(phi(zz)), zz)
+                           - (zz * explicit(phi(zz)) * G(qq + sig * zz) - sig * g_prime * explicit(phi(zz))))
+        boundary = sp.limit(explicit(phi(zz)), zz, sp.oo) == 0 and sp.limit(explicit(phi(zz)), zz, -sp.oo) == 0
+        covariance = sums_equal(cov, sp.Sum(wbar[a1] * MU[J, a1], (a1, 1, d)))
+        return by_parts and boundary and covariance and is_zero(st.rhs - v * E(gprime(Q[I] + U)))
+
+    uu = sp.Symbol("u", positive=True)           # u = g in (0, 1)
+    xx = sp.Symbol("x", real=True)
+    Zs = sp.Symbol("Z", real=True)
+    # c0 = E[Z^2 e^{|Z|}]/2 = int_0^oo z^2 e^z phi(z) dz = sqrt(e) (2 Phi(1) + phi(1)), from the
+    # antiderivative F(z) = sqrt(e) (2 Phi(z - 1) - (z + 1) phi(z - 1)), checked by differentiation
+    c0_value = sp.sqrt(sp.E) * (2 * Phi(1) + phi(1))
+    F_anti = sp.sqrt(sp.E) * (2 * Phi(Zs - 1) - (Zs + 1) * phi(Zs - 1))
+    c0 = sp.Symbol("c_0", positive=True)
+
+    def c0_is_the_integral():
+        return (is_zero(sp.diff(explicit(F_anti), Zs) - explicit(Zs ** 2 * sp.exp(Zs) * phi(Zs)))
+                and is_zero(sp.limit(explicit(F_anti), Zs, sp.oo) - explicit(F_anti.subs(Zs, 0)) - c0_value))
+
+    def sizes(st):
+        g1 = sp.diff(g(qq), qq)
+        g2 = sp.diff(g(qq), qq, 2)
+        gq = g(qq)
+        # g' = -g(1-g) and g'' = g(1-g)(1-2g): |g'| <= g, |g''| <= g since |(1-u)(1-2u)| <= 1 on (0, 1)
+        ok = is_zero(g1 + gq * (1 - gq)) and is_zero(g2 - gq * (1 - gq) * (1 - 2 * gq))
+        ok &= is_zero(1 - (1 - uu) * (1 - 2 * uu) - uu * (3 - 2 * uu))
+        ok &= sp.discriminant(2 - 3 * uu + 2 * uu ** 2, uu) < 0
+        # g(q + x) <= e^{|x|} g(q): (1 + e^q) <= e^{-x} + e^q for x < 0, and g decreases
+        ok &= is_zero(sp.exp(-xx) * (1 + sp.exp(qq + xx)) - (sp.exp(-xx) + sp.exp(qq)))
+        for conj in st.args:
+            if not isinstance(conj, sp.LessThan):
+                return False
+            if conj.lhs == sp.Abs(gprime(qq)):
+                ok &= conj.rhs == g(qq) or is_zero(conj.rhs - g(qq))
+            else:  # Taylor to second order with E[Z] = 0: |E g(q + sigma Z) - g(q)| <= sigma^2 g(q) E[Z^2 e^{|Z|}]/2
+                ok &= is_zero(conj.rhs - c0 * sig ** 2 * g(qq))
+        return ok and c0_is_the_integral()
+
+    # leading order: at equal margins (sum_i g_i = p g_j) with v_j ~ q and sigma^2 = p v^2/d, the
+    # dropped terms over the kept ones: |v| (1 + c0 sigma^2) p/(d + p) + c0 sigma^2 -> 0
+    vv = sp.Symbol("v", positive=True)
+    s2 = p * vv ** 2 / d
+    dropped = (vv * (1 + c0 * s2) * p / (d + p) + c0 * s2).subs(c0, c0_value)
+
+    xi_s, mu_j, wbar_s = sp.Symbol("xi"), sp.Symbol("mu_j"), sp.Symbol("wbar")
+    steps = (
+        Step(Text("late-phase activation pattern: every own neuron active, so the margin of ", sp.Symbol("mu_i") + xi_s,
+                  " is ", Q[I], " plus the noise along ", sp.Eq(wbar_s, sp.Sum(sp.Symbol("w_r"), (sp.Symbol("r"), 1, m))
+                                                                 / m, evaluate=False),
+                  " (any ", m, ", ", d, ")"),
+             sp.Eq(_pre_sum(I) / m, _pre_sum(I, noise=False) / m + sp.Sum(sp.Sum(W[R, A] * XI[A], (A, 1, d)), (R, 1, m))
+                   / m, evaluate=False), margin_split),
+        Step(Text("the network's risk ", sp.Sum(notation("ell")(Z[I]), (I, 1, p)) / k,
+                  " on the own clusters for one draw of the noise (the population risk is its expectation, which "
+                  "commutes with the derivatives: the loss's derivative is bounded), differentiated in every weight "
+                  "coordinate and every bias (",
+                  sp.Eq(notation("g")(Z[I]), g(Z[I]), evaluate=False), " at the point's margin ", Z[I], ")"),
+             sp.And(sp.Eq(-sp.Derivative(sp.Symbol("L"), W[R0, A0]),
+                          sp.Sum(gz * (MU[I, A0] + XI[A0]), (I, 1, p)) / (k * m), evaluate=False),
+                    sp.Eq(-sp.Derivative(sp.Symbol("L"), B[R0]), sp.Sum(gz, (I, 1, p)) / (k * m), evaluate=False),
+                    evaluate=False), gradients),
+        Step(Text("chain rule through every coordinate of every own neuron, with the Gram matrix ",
+                  sp.Eq(Inner(sp.Symbol("mu_i"), mu_j), d * sp.KroneckerDelta(I, J), evaluate=False), " and ",
+                  sp.Eq(N[J], Inner(xi_s, mu_j), evaluate=False)),
+             sp.Eq(sp.Derivative(Q[J], t), sp.Sum(gz * (d * sp.KroneckerDelta(I, J) + N[J] + 1), (I, 1, p)) / (m * k),
+                   evaluate=False),
+             lambda st: sums_equal(qdot, st.rhs, RANGES)),
+        Step(Text("noise-free data (", sp.Eq(xi_s, 0, evaluate=False), "): the margin ODE, exactly"),
+             sp.Eq(sp.Derivative(Q[J], t), ode_rhs, evaluate=False),
+             lambda st: sums_equal(noise_free, st.rhs, RANGES)),
+        Step(Text("Gaussian noise: Stein's lemma (integration by parts against ", phi(sp.Symbol("z")),
+                  ") for the noise's projection, with ", sp.Eq(U, Inner(wbar_s, xi_s), evaluate=False), " and ",
+                  sp.Eq(v, notation("Cov")(N[J], U), evaluate=False), " = ", Inner(wbar_s, mu_j)),
+             sp.Eq(E(g(Q[I] + U) * N[J]), v * E(gprime(Q[I] + U)), evaluate=False), stein),
+        Step(Text("the dropped terms' sizes: ", sp.Le(sp.Abs(gprime(qq)), notation("g")(qq), evaluate=False),
+                  ", and for ", sp.Le(sig, 1, evaluate=False), " (", sp.Eq(sig, Norm(wbar_s), evaluate=False),
+                  ") the smoothing of ", notation("g")(qq), " by the noise is at most ", c0 * sig ** 2, " times it, ",
+                  sp.Eq(c0, notation("E")(Zs ** 2 * sp.exp(sp.Abs(Zs))) / 2, evaluate=False), " = ", c0_value,
+                  " (about 3.17)"),
+             sp.And(sp.Le(sp.Abs(gprime(qq)), g(qq), evaluate=False),
+                    sp.Le(sp.Abs(E(g(qq + sig * Zs)) - g(qq)), c0 * sig ** 2 * g(qq), evaluate=False), evaluate=False),
+             sizes),
+        Step(Text("leading order in ", d, ": with ", vv, " of the order of the margins and ",
+                  sp.Eq(sig ** 2, p * vv ** 2 / d, evaluate=False), ", the dropped terms over the kept ones vanish"),
+             sp.Eq(sp.Limit(dropped, d, sp.oo), 0, evaluate=False), lambda st: sp.limit(dropped, d, sp.oo) == st.rhs),
     )
-    rhs_equal = (d + sp.Symbol("p", positive=True)) * g(q) / (m * k)
+    pp, S_, T_, V_ = sp.Symbol("p", positive=True), sp.Symbol("S"), sp.Symbol("T"), sp.Symbol("v")
+    rhs_equal = (d + pp) * g(q) / (m * k)
     preds = {
         "qdot_equal_margins": lambdify_prediction(
-            [q, d, m, k, sp.Symbol("p", positive=True)], rhs_equal,
+            [q, d, m, k, pp], rhs_equal,
             "dq/dt = (d + p)/(m k) * 1/(1+e^q) when all p = |J_s| margins equal q"),
         "g": lambdify_prediction([q], g(q), "g(q) = 1/(1+e^q)"),
-        "rate": lambdify_prediction([q, sp.Symbol("S"), d, m, k], (d * g(q) + sp.Symbol("S")) / (m * k),
+        "rate": lambdify_prediction([q, S_, d, m, k], (d * g(q) + S_) / (m * k),
                                     "dq_j/dt = (d g(q_j) + S)/(m k), S = sum_{i in J_s} g(q_i)"),
         "rate_uncoupled": lambdify_prediction([q, d, m, k], d * g(q) / (m * k),
                                               "dq_j/dt = d g(q_j)/(m k): the ODE without the coupling term (a rival)"),
+        "rate_noisy": lambdify_prediction(
+            [q, S_, T_, V_, d, m, k], (d * g(q) + S_ - V_ * T_) / (m * k),
+            "dq_j/dt with N(0, I) noise, to first order in the noise: (d g(q_j) + S - v_j T)/(m k), "
+            "S = sum_{J_s} g(q_i), T = sum_{J_s} g(q_i)(1 - g(q_i)), v_j = <wbar, mu_j> (the Stein term)"),
     }
     more_steps, more_preds = _finite_n()  # appended (issue 14): the trained net's finite-n, finite-d map
     steps, preds = steps + more_steps, {**preds, **more_preds}
     return Claim(
-        id=ID, title="Late-phase per-cluster margin ODE (logistic loss, binary labels)",
+        id=ID,
+        title="Late-phase per-cluster margin ODE (logistic loss, binary labels), from the network's gradient flow",
         statement=statement,
-        assumptions="Orthogonal equinorm features (Assumption 3.2); q_j = y_j f(mu_j); noise averaged out.",
-        regime="late phase, leading order in d and n: own-class neurons active on all own clusters, "
-               "opposite-class neurons inactive; corrections O(k/n) and O(sqrt(k/d)) not included",
+        assumptions=Text("Orthogonal equinorm features (Assumption 3.2); ",
+                         sp.Eq(Q[J], sp.Symbol("y_j") * notation("f")(mu_j), evaluate=False),
+                         "; every own-class neuron active on every point of the own clusters, every opposite-class "
+                         "neuron inactive there (the late-phase pattern, assumed to hold along the flow)."),
+        regime=Text("late phase, population gradient flow; exact for noise-free data; with ",
+                    notation("N")(0, sp.Symbol("I_d")), " noise, leading order in ", d,
+                    " (dropped: relative ", p * sp.Abs(q) / d, " and ", p * q ** 2 / d,
+                    "); the corrections of finite ", sp.Symbol("n"), " (each point's own noise) not included"),
         steps=steps, predictions=preds)
 
 

@@ -34,7 +34,7 @@ from featavg.claims._lemma_sympy import chi_moment_steps, finite_d_bound, lemma_
 from featavg.evidence import Check, Rival, Term
 from featavg.lemmas import LEMMA_CONSTANT, exact_outcome, one_neuron_preactivations
 from featavg.theory import Claim, Step, is_zero
-from featavg.theory._common import Phi, phi
+from featavg.theory._common import Phi, explicit, phi
 
 ID = "L3.activation_fractions"
 ORDER = (8, 2)
@@ -74,7 +74,7 @@ def derive():
         Step("given A, the neuron fires on a point with probability P(A + B > 0) = Phi(A)",
              sp.Eq(sp.Integral(phi(sp.Symbol("b", real=True)), (sp.Symbol("b", real=True), -A, sp.oo)), Phi(A),
                    evaluate=False),
-             lambda: is_zero((sp.integrate(phi(sp.Symbol("b", real=True)), (sp.Symbol("b", real=True), -A, sp.oo))
+             lambda: is_zero((sp.integrate(explicit(phi(sp.Symbol("b", real=True))), (sp.Symbol("b", real=True), -A, sp.oo))
                               - Phi(A)).rewrite(sp.erf))),
         Step("P(K = x) = int_0^1 C(n_j, x) u^x (1-u)^(n_j - x) du = C(n_j, x) B(x+1, n_j-x+1) = 1/(n_j + 1)",
              sp.Eq(pmf, 1 / (nj + 1), evaluate=False),

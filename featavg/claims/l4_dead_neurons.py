@@ -55,7 +55,7 @@ from featavg.claims._lemma_sympy import chi_moment_steps, finite_d_bound, lemma_
 from featavg.evidence import Check, Rival, Term
 from featavg.lemmas import LEMMA_CONSTANT, dead_at_init, exact_outcome, one_neuron_preactivations
 from featavg.theory import Claim, Step, is_zero
-from featavg.theory._common import Phi, phi
+from featavg.theory._common import Phi, explicit, phi
 
 ID = "L4.dead_neurons"
 ORDER = (8, 3)
@@ -96,7 +96,7 @@ def derive():
              lambda: is_zero(sp.integrate(u1 ** n1 * u2 ** n2, (u1, 0, 1), (u2, 0, 1)) - 1 / ((n1 + 1) * (n2 + 1)))),
         Step("finite d: h(T) = Phi(-T)^n_j has h'(T) = -n_j Phi(-T)^(n_j - 1) phi(T) (the bound's sup|h'|)",
              sp.Eq(sp.Derivative(Phi(-T) ** nj, T), -nj * Phi(-T) ** (nj - 1) * phi(T), evaluate=False),
-             lambda: sp.simplify(sp.diff(Phi(-T) ** nj, T) / (nj * Phi(-T) ** (nj - 1) * phi(T))) == -1),
+             lambda: sp.simplify(sp.diff(explicit(Phi(-T)) ** nj, T) / (nj * explicit(Phi(-T)) ** (nj - 1) * explicit(phi(T)))) == -1),
         *chi_moment_steps(Step, is_zero),
         Step("a neuron firing on no point has zero gradient: d ReLU(z)/dz = Heaviside(z, 0) = 0 for z <= 0",
              sp.Eq(sp.Heaviside(-sp.Abs(z), 0), 0, evaluate=False),
@@ -109,8 +109,8 @@ def derive():
         Step("given v < 0 and H, the point stays off iff eps c_1 G >= v - eps c_2 H - eps a/sqrt d: "
              "probability Phi((-v + eps c_2 H + eps a/sqrt d)/(eps c_1)), -> 1 as eps -> 0 (stays dead)",
              sp.Eq(sp.Limit(Phi((-v + eps * c2 * H) / (eps * c1)), eps, 0, "+"), 1, evaluate=False),
-             lambda: sp.limit(Phi((1 + eps * H) / (eps * sp.Symbol("c", positive=True))), eps, 0, "+") == 1
-             and is_zero((sp.integrate(phi(z), (z, -sp.oo, (-v + eps * c2 * H) / (eps * c1))) - stay_factor.subs(a_, 0))
+             lambda: sp.limit(explicit(Phi((1 + eps * H) / (eps * sp.Symbol("c", positive=True)))), eps, 0, "+") == 1
+             and is_zero((sp.integrate(explicit(phi(z)), (z, -sp.oo, (-v + eps * c2 * H) / (eps * c1))) - stay_factor.subs(a_, 0))
                          .rewrite(sp.erf))),
     )
     f_stay = lemma_lambdify([v, eps, c1, c2, H, a_, dd], stay_factor,
