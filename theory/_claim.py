@@ -506,9 +506,9 @@ def lambdify_prediction(symbols, expr, doc, extra_modules=None, names=None):
     """
     symbols = list(symbols)
     modules = ([extra_modules] if extra_modules else []) + ["numpy", "scipy"]
-    from featavg.theory._common import explicit
+    from featavg.theory._common import numeric
 
-    raw = sp.lambdify(symbols, explicit(expr), modules=modules)
+    raw = sp.lambdify(symbols, numeric(expr), modules=modules)
     names = list(names) if names is not None else [_keyword(s.name) for s in symbols]
     if len(names) != len(symbols) or len(set(names)) != len(names):
         raise TypeError(f"lambdify_prediction: names={names!r} must name each of the {len(symbols)} arguments once")

@@ -17,7 +17,7 @@ a summation index out of its sum.
 import sympy as sp
 
 __all__ = ["d", "k", "p", "K", "m", "h", "n", "L", "tau", "delta", "beta", "Phi", "phi", "phi_positive",
-           "ratio_as_written", "sqrt_as_written", "kkt_min_norm", "logistic", "g", "evaluate_sums",
+           "ratio_as_written", "sqrt_as_written", "numeric", "kkt_min_norm", "logistic", "g", "evaluate_sums",
            "factor_sums", "sum_innermost", "sums_equal", "gaussian_expectation", "delta_summed", "explicit"]
 
 d, k, p, K, m, h, n = sp.symbols("d k p K m h n", positive=True, integer=True)
@@ -129,6 +129,18 @@ def explicit(expr):
     return expr.replace(lambda e: isinstance(e, Phi), lambda e: (1 + sp.erf(e.args[0] / sp.sqrt(2))) / 2).replace(
         lambda e: isinstance(e, phi), lambda e: sp.exp(-e.args[0] ** 2 / 2) / sp.sqrt(2 * sp.pi)).replace(
         lambda e: isinstance(e, sp.erfc), lambda e: 1 - sp.erf(e.args[0]))
+
+
+def numeric(expr):
+    """``expr`` with :class:`Phi` and :class:`phi` written out for numerical evaluation (lambdify):
+    ``Phi(x) = erfc(-x/sqrt 2)/2`` and the density as ``exp``; ``erfc`` is kept. Unlike
+    :func:`explicit` (which SymPy simplifies best), this keeps the tails accurate: ``1 + erf(x)``
+    loses every digit below ``1e-16``, ``erfc`` none (``Phi(-sqrt(d/k))`` is ``1e-68`` at the
+    paper's setting)."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    return expr.replace(lambda e: isinstance(e, Phi), lambda e: sp.erfc(-e.args[0] / sp.sqrt(2)) / 2).replace(
+        lambda e: isinstance(e, phi), lambda e: sp.exp(-e.args[0] ** 2 / 2) / sp.sqrt(2 * sp.pi))
 
 
 def phi_positive():

@@ -19,7 +19,7 @@ import sympy.stats as sst
 from featavg.evidence import Band, Check, Outcome, Rival, Term, clopper_pearson, quantile
 from featavg.theory import Claim, Inner, Norm, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._claim import Text
-from featavg.theory._common import Phi, d, evaluate_sums, explicit, k, p, phi, sqrt_as_written
+from featavg.theory._common import Phi, d, evaluate_sums, explicit, k, numeric, p, phi, sqrt_as_written
 
 ID = "C2.generalisation"
 ORDER = (2, 0)
@@ -102,8 +102,8 @@ def exact_error_derivation():
     inner = phi(u) * (1 - Phi((sp.sqrt(p) * u + sp.sqrt(d)) / sp.sqrt(k - p)))
     AB = sp.Integral(inner, (u, -sp.oo, -sp.sqrt(d / p)))
     EXACT = Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p)) - AB
-    f_inner = sp.lambdify([u, d, k, p], explicit(inner), modules=["numpy", "scipy"])
-    f_union = sp.lambdify([d, k, p], explicit(Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p))), modules=["numpy", "scipy"])
+    f_inner = sp.lambdify([u, d, k, p], numeric(inner), modules=["numpy", "scipy"])
+    f_union = sp.lambdify([d, k, p], numeric(Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p))), modules=["numpy", "scipy"])
 
     def error_exact(d, k, p):
         """Exact error of the balanced averaging net at a point of a class with p = |J_y| clusters."""

@@ -26,7 +26,7 @@ import sympy as sp
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, fit_power_law
 from featavg.theory import Claim, ReLU, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._claim import In, SumOver, Text
-from featavg.theory._common import d, explicit, k, p, sqrt_as_written
+from featavg.theory._common import d, explicit, k, numeric, p, sqrt_as_written
 
 ID = "C3.averaging_radius"
 ORDER = (3, 0)
@@ -282,8 +282,8 @@ def trained_derivation():
              sp.Eq(notation("P")(sp.Lt(sp.Symbol("r_B"), sp.Symbol("r_A"), evaluate=False)), SWITCH_P, evaluate=False),
              difference_variance),
     )
-    f_phi = sp.lambdify([t_], explicit(Phi(t_)), modules=["scipy"])
-    f_dens = sp.lambdify([t_], explicit(phi(t_)), modules=["numpy"])
+    f_phi = sp.lambdify([t_], numeric(Phi(t_)), modules=["scipy"])
+    f_dens = sp.lambdify([t_], numeric(phi(t_)), modules=["numpy"])
 
     def mixture_median(centres):
         """Median of (1/k) sum_j N(c_j, 1) and the mixture's density there: (median, density)."""

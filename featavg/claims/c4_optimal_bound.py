@@ -37,7 +37,7 @@ from featavg.claims.c4_threshold_net import OPTIMUM, RADIUS_RTOL  # noqa: F401 (
 from featavg.evidence import Band, Check, Outcome, Rival, Term
 from featavg.theory import Claim, Norm, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._claim import Text
-from featavg.theory._common import (K, Phi, d, delta, explicit, factor_sums, k, p, phi, ratio_as_written,
+from featavg.theory._common import (K, Phi, d, delta, explicit, factor_sums, k, numeric, p, phi, ratio_as_written,
                                     sqrt_as_written)
 
 ID = "C4.optimal_bound"
@@ -51,7 +51,7 @@ def derive():
     pair = Phi(s_opt - delta)
     g = sp.Symbol("g", real=True)
     integrand = phi(g) * Phi(g + sp.sqrt(2) * (s_opt - delta)) ** K
-    f_int = sp.lambdify([g, d, delta, K], explicit(integrand), modules=["numpy", "scipy"])
+    f_int = sp.lambdify([g, d, delta, K], numeric(integrand), modules=["numpy", "scipy"])
 
     def mixture(d, delta, K):
         """Nearest-mean robust accuracy: int phi(g) Phi(g + sqrt2 (sqrt(d/2) - delta))^K dg (a lower bound)."""

@@ -23,7 +23,7 @@ from featavg.claims.c4_threshold_net import COST_RAISE, L_, kkt_raise, kkt_raise
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._claim import Inner, Text
-from featavg.theory._common import K, Phi, d, explicit, phi, ratio_as_written, sqrt_as_written, tau
+from featavg.theory._common import K, Phi, d, explicit, numeric, phi, ratio_as_written, sqrt_as_written, tau
 
 ID = "C5.readouts"
 ORDER = (5, 1)
@@ -68,7 +68,7 @@ def derive():
     a_, t_, A_, B_ = sp.symbols("a t A B", real=True)
     j = sp.Symbol("j", positive=True, integer=True)
     cdf_min = 1 - sp.Integral(phi(a_) * Phi(a_ - sp.sqrt(2) * t_) ** K, (a_, -sp.oo, sp.oo))
-    f_cdf = sp.lambdify([a_, t_, K], explicit(phi(a_) * Phi(a_ - sp.sqrt(2) * t_) ** K), modules=["numpy", "scipy"])
+    f_cdf = sp.lambdify([a_, t_, K], numeric(phi(a_) * Phi(a_ - sp.sqrt(2) * t_) ** K), modules=["numpy", "scipy"])
 
     def argmax_noise_median(K):
         """Median of min_{j'} Z_j' over the K = |J_-y| opposite clusters (< 0 for K >= 2; 0 for K = 1)."""

@@ -16,7 +16,7 @@ import sympy as sp
 from featavg.evidence import Band, Check, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._claim import SumOver, Text
-from featavg.theory._common import K, beta, d, explicit, k, p, sqrt_as_written
+from featavg.theory._common import K, beta, d, explicit, k, numeric, p, sqrt_as_written
 
 ID = "C6.mixed_labels"
 ORDER = (6, 0)
@@ -245,7 +245,7 @@ def exact_derivation(BOUND):
              sp.Eq(notation("P")(sp.Gt(sp.Symbol("min Z"), t_, evaluate=False)),
                    sp.Integral(integrand, (a_, -sp.oo, sp.oo)), evaluate=False), reduces_to_c5),
     )
-    f_int = sp.lambdify([a_, t_, rho_, Kk], explicit(integrand), modules=["numpy", "scipy"])
+    f_int = sp.lambdify([a_, t_, rho_, Kk], numeric(integrand), modules=["numpy", "scipy"])
 
     def noise_median(rho, K):
         """Median of min over K exchangeable N(0, 1) of correlation rho, and the density there: (median, density).

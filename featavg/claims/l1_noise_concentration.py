@@ -37,7 +37,11 @@ from featavg.claims._lemma_sympy import GammaP, GammaQ, chi2_pdf, lemma_lambdify
 from featavg.evidence import Check, Rival
 from featavg.lemmas import LEMMA_CONSTANT, bound_outcome
 from featavg.theory import Claim, Inner, Norm, Step, is_zero
-from featavg.theory._common import Phi, d, k, n
+from featavg.theory._common import Phi
+
+# real (not integer) sizes: the chi-square densities below stay in the log-gamma form SymPy
+# writes for real degrees of freedom, which lambdify evaluates without overflow at d = 3072
+d, k, n = sp.symbols("d k n", positive=True)
 
 ID = "L1.noise_concentration"
 ORDER = (8, 0)
