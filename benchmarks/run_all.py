@@ -89,9 +89,10 @@ def main(argv=None):
         print(f"  {args.replicas} replicas / one run, {name:40} = {ratio:6.2f}  "
               f"(<= {bench_replicas.TARGET:g}: {'met' if ratio <= bench_replicas.TARGET else 'NOT met'}); "
               f"/ loop = {r['stacked'] / r['loop']:.2f}")
-    print(f"  exact radius: {rob['points_per_second']:.1f} points/s; QPs alone {rob['qp_only_points_per_second']:.1f} "
-          f"points/s; ratio (time) {rob['qp_only_points_per_second'] / rob['points_per_second']:.2f}; "
-          f"all verified: {rob['all_verified']}")
+    print(f"  exact radius (old enumerator): {rob['points_per_second']:.1f} points/s; QPs alone "
+          f"{rob['qp_only_points_per_second']:.1f} points/s; ratio (time) "
+          f"{rob['qp_only_points_per_second'] / rob['points_per_second']:.2f}; certified (auto) "
+          f"{rob['certified_points_per_second']:.1f} points/s; all verified: {rob['all_verified']}")
     if ver:
         print(f"  featavg verify: {ver['total']:.1f} s; parts {ver['registry'] + ver['paper_runs']:.1f} s; "
               f"ratio {ver['total'] / (ver['registry'] + ver['paper_runs']):.2f}")

@@ -6,7 +6,8 @@ import numpy as np
 
 from featavg._output import print_json
 from featavg._progress import progress_bar
-from featavg.simulate import ENGINES, READOUTS, SUPERVISIONS, Config, reduced_dimension, run_simulation, save_run
+from featavg.simulate import (ENGINES, FEATURE_BASES, READOUTS, SUPERVISIONS, Config, reduced_dimension, run_simulation,
+                              save_run)
 
 NAME = "simulate"
 HELP = "Train one network by gradient descent on multi-cluster data and measure it."
@@ -35,6 +36,10 @@ def add_config_arguments(p):
     p.add_argument("--readout", choices=READOUTS, default=d.readout,
                    help="binary prediction of the multi-class net (default %(default)s)")
     p.add_argument("--engine", choices=ENGINES, default=d.engine, help="simulation engine (default %(default)s)")
+    p.add_argument("--features", choices=FEATURE_BASES, default=d.features,
+                   help="feature directions (explicit engine): haar = generic (Haar-random rotation), "
+                        "standard = coordinate axes mu_j = sqrt(d) e_j (matters for L-infinity radii only); "
+                        "default %(default)s")
     p.add_argument("--history-every", type=int, default=d.history_every,
                    help="record the training history every S steps (0: none)")
 
@@ -43,7 +48,8 @@ def config_from_args(args):
     return Config(k=args.k, d=args.d, n=args.n, n_test=args.n_test, m=args.m, h=args.h,
                   positive=args.positive, sigma=args.sigma, eta=args.eta, steps=args.steps,
                   init_scale=args.init_scale, seed=args.seed, supervision=args.supervision,
-                  readout=args.readout, engine=args.engine, history_every=args.history_every)
+                  readout=args.readout, engine=args.engine, history_every=args.history_every,
+                  features=args.features)
 
 
 def add_arguments(p):

@@ -190,6 +190,10 @@ def _check_details(rows):
         if r.get("baseline") is not None:
             blocks.append(Para((("b", "Prediction from the sizes alone."), f" {fmt_page(r['baseline'])} (the prediction "
                                 "above uses measured properties of the sample or the trained net).")))
+        cert = r.get("certificates")
+        if cert:
+            blocks.append(Para((("b", "Exact radii."), f" {cert['points']} certified brackets, {cert['verified']} "
+                                f"verified; largest relative gap {fmt(cert['max_gap'])}.")))
         if r.get("rivals"):
             blocks.append(Table(("rival", "what it models", "predicted", "verdict"),
                                 tuple((x["name"], x["why"], fmt_page(x["predicted"]), x["status"]) for x in r["rivals"])))

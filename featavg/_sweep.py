@@ -10,7 +10,7 @@ Grid file (TOML)::
     steps = [5]
 
     [measure]                      # optional extra measurements per run
-    exact_radius_points = 10       # exact L2 radius of the first N test points (simulate/_robust.py)
+    exact_radius_points = 10       # certified L2 radius of the first N test points (simulate/_certify.py)
 
 The grid is the Cartesian product of the ``[grid]`` lists, in the order the keys appear in the
 file, the seed varying fastest; a task's index is its position in that product. ``seeds = N``
@@ -216,10 +216,15 @@ def _measure(run, measure):
         res = exact_radii(run.network, run.test.X[:npoints], run.test.y[:npoints],
                           run.cluster_labels, run.config.readout)
         radii = np.array([r.radius for r in res])
+        gaps = np.array([r.gap for r in res], dtype=float)
         out.update(radius_points=npoints, radius_median=_finite_or_none(np.median(radii)),
                    radius_mean=_finite_or_none(np.mean(radii)),
                    radius_min=_finite_or_none(np.min(radii)),
-                   radius_unverified=int(sum(not r.verified for r in res)))
+                   radius_unverified=int(sum(not r.verified for r in res)),
+                   # certified brackets (simulate/_certify.py): how many radii are verified
+                   # (flipping perturbation and gap <= 1e-6), and the worst relative gap
+                   exact_radius_verified=int(sum(r.verified for r in res)),
+                   exact_radius_max_gap=_finite_or_none(np.nanmax(gaps)) if np.isfinite(gaps).any() else None)
     return out
 
 

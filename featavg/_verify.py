@@ -15,7 +15,9 @@ A row (:func:`run_check`) is a JSON-ready dict: ``id``, ``claim``, ``kind`` (``n
 ``measured``, ``band`` (``{lo, hi, halfwidth, terms, text}``), ``interval`` (the measured value's
 confidence interval), ``seeds``, ``rivals`` (``[{name, why, predicted, status}]``),
 ``baseline``, ``tolerance`` (the band's text, with every term's reason), ``verdict`` (why the
-status is what it is), ``regime``, ``details``, ``config`` and ``seconds``.
+status is what it is), ``regime``, ``details``, ``config``, ``certificates`` (for checks that use
+exact radii: how many points, how many verified, the largest relative gap of their certified
+brackets) and ``seconds``.
 """
 
 import time
@@ -51,9 +53,12 @@ class VerifyContext:
         ``claim_id -> featavg.theory.Claim`` (faults inject wrong closed forms here); defaults to
         the registry's.
     registry : featavg._registry.Registry, optional
+    base : dict, optional
+        Overrides of :data:`PAPER` for :meth:`paper_config` (``featavg regime`` runs the checks of
+        a cell of its map by giving the cell's parameters here).
     """
 
-    def __init__(self, quick=False, seed=0, simulate=None, exact_radii=None, claim=None, registry=None):
+    def __init__(self, quick=False, seed=0, simulate=None, exact_radii=None, claim=None, registry=None, base=None):
         from featavg._registry import default_registry
 
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -66,7 +71,9 @@ class VerifyContext:
         self._claim = claim
         self._runs = {}
         self._radii = {}
+        self._certificates = []  # (points, verified, max gap) of every exact-radius call of the running check
         self.cache = {}  # free-form per-context cache for claim modules (key: a tuple naming its owner)
+        self.base = dict(base or {})
 
     # -- injectable oracles -------------------------------------------------------------------
     @property
@@ -127,11 +134,12 @@ class VerifyContext:
         return self._runs[config]
 
     def paper_config(self, supervision="binary", seed=None, **overrides):
-        """The paper's setting (:data:`PAPER`) on the reduced engine (exact in law)."""
+        """The paper's setting (:data:`PAPER`, with this context's ``base`` overrides) on the
+        reduced engine (exact in law)."""
         from featavg.simulate import Config
 
-        return Config(**{**PAPER, "n_test": 200, "seed": self.seed if seed is None else seed,
-                         "supervision": supervision, "engine": "reduced", **overrides})
+        return Config(**{**PAPER, "n_test": 200, "engine": "reduced", **self.base,
+                         "seed": self.seed if seed is None else seed, "supervision": supervision, **overrides})
 
     def paper_runs(self, supervision, count, **overrides):
         """Runs at the paper's setting for ``count`` independent seeds (data and initialisation)."""
@@ -150,17 +158,45 @@ class VerifyContext:
         readout = readout if run.network.kind == "multiclass" else "argmax"
         key = (run.config, readout, points)
         if cache and key in self._radii:
-            return self._radii[key]
+            r, cert = self._radii[key]
+            self._certificates.append(cert)
+            return r
         res = self.exact_radii(run.network, X, y, labels, readout)
         r = np.array([x.radius for x in res], dtype=float)
+        self._log(res)
         if cache:
-            self._radii[key] = r
+            self._radii[key] = (r, self._certificates[-1])
+            return r
         return r
 
-    def net_radii(self, net, X, y, cluster_labels=None, readout="argmax"):
-        """Exact radii of a network built by hand (not cached)."""
+    def net_radii(self, net, X, y, cluster_labels=None, readout="argmax", *, bracket=False):
+        """Exact radii of a network built by hand (not cached).
+
+        With ``bracket=True`` returns ``(radius, lower, upper)``, the certified bracket of each
+        radius (featavg.simulate's ``RadiusResult.lower``/``upper``; ``radius == upper``).
+        """
         res = self.exact_radii(net, X, y, cluster_labels, readout)
-        return np.array([x.radius for x in res], dtype=float)
+        self._log(res)
+        r = np.array([x.radius for x in res], dtype=float)
+        if not bracket:
+            return r
+        lo = np.array([getattr(x, "lower", x.radius) for x in res], dtype=float)
+        hi = np.array([getattr(x, "upper", x.radius) for x in res], dtype=float)
+        return r, lo, hi
+
+    def _log(self, results):
+        """Record the certificates of an exact-radius call (travel into the running check's row)."""
+        gaps = [float(getattr(x, "gap", 0.0)) for x in results]
+        self._certificates.append((len(results), int(sum(bool(x.verified) for x in results)),
+                                   max(gaps) if gaps else 0.0))
+
+    def certificates(self):
+        """``{points, verified, max_gap}`` over the exact radii used since the last reset, or None."""
+        if not self._certificates:
+            return None
+        return {"points": sum(c[0] for c in self._certificates),
+                "verified": sum(c[1] for c in self._certificates),
+                "max_gap": max(c[2] for c in self._certificates)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,6 +224,7 @@ def run_check(check, ctx):
     start = time.perf_counter()
     row = {"id": check.id, "claim": check.claim, "kind": "numeric", "title": check.title,
            "regime": check.regime}
+    ctx._certificates = []
     try:
         out = check.measure(ctx)
         status, rivals, why = check.judge(out)
@@ -202,6 +239,7 @@ def run_check(check, ctx):
                            for r in check.rivals],
                    baseline=None, tolerance="-", verdict="the check raised an exception", details={},
                    config={"seed": ctx.seed, "quick": ctx.quick}, error=f"{type(exc).__name__}: {exc}")
+    row["certificates"] = ctx.certificates()
     row["seconds"] = time.perf_counter() - start
     return _jsonable(row)
 

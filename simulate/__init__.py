@@ -30,11 +30,20 @@ from ._robust import (
     optimal_robust_accuracy,
     robust_accuracy,
 )
-from ._robust_attacks import PGD_DEFAULTS, averaged_direction, averaged_direction_radii, input_gradient, pgd_radii
+from ._robust_attacks import (
+    PGD_DEFAULTS,
+    averaged_direction,
+    averaged_direction_radii,
+    input_gradient,
+    pgd_linf_radii,
+    pgd_radii,
+)
+from ._certify import DEFAULT_GAP, ENUMERATE_MAX_FAMILY, METHODS as RADIUS_METHODS, NORMS, certificate_bound
 from ._replicas import REPLICA_METHODS, run_replicas
 from ._span import METHODS, choose_method
 from ._run import (
     ENGINES,
+    FEATURE_BASES,
     RNG_STREAMS,
     SUPERVISIONS,
     Config,
@@ -54,11 +63,12 @@ __all__ = [
     "averaging_net", "threshold_net", "decoupled_net", "mixed_label_net", "late_regime", "decoupled_late_regime",
     "noise_free_sample",
     "READOUTS", "BinaryNetwork", "MultiClassNetwork", "logistic_loss",
-    "ENGINES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
+    "ENGINES", "FEATURE_BASES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
     "init_weights", "make_network", "run_simulation",
     "MAX_SUBPROBLEMS", "RadiusResult", "exact_radii", "exact_radius", "optimal_robust_accuracy",
     "robust_accuracy",
     "PGD_DEFAULTS", "averaged_direction", "averaged_direction_radii", "input_gradient", "pgd_radii",
+    "pgd_linf_radii", "DEFAULT_GAP", "ENUMERATE_MAX_FAMILY", "RADIUS_METHODS", "NORMS", "certificate_bound",
     "REPLICA_METHODS", "run_replicas", "METHODS", "choose_method",
     "D_MAX", "ReducedInputs", "ReducedSampler", "bartlett_factor", "embed_explicit", "reduced_applies", "reduced_dimension",
 ]

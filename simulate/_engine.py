@@ -146,6 +146,10 @@ class ExplicitEngine(Engine):
         return self.cfg.d
 
     def _features(self, rngs):
+        if self.cfg.features == "standard":  # mu_j = sqrt(d) e_j: the stream is not drawn from
+            F = np.zeros((self.cfg.k, self.cfg.d))
+            F[np.arange(self.cfg.k), np.arange(self.cfg.k)] = np.sqrt(self.cfg.d)
+            return F
         return _haar_features(self.cfg.k, self.cfg.d, rngs["features"])
 
     def _train(self, rngs, features, cluster_labels):

@@ -32,6 +32,7 @@ used both by ``loss_and_grad`` and by the span path of :mod:`._span` (``W_t = W_
 (``featavg.theory``) and central finite differences in ``tests/``.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,14 @@ __all__ = [
 ]
 
 READOUTS = ("argmax", "sum")
+
+
+@functools.lru_cache(maxsize=64)
+def _second_layer(m):
+    """``a_r = s_r / m`` of the binary network, shape (2m,), read-only (it sits in hot loops)."""
+    a = np.repeat([1.0, -1.0], m) / m
+    a.flags.writeable = False
+    return a
 
 
 def logistic_loss(q):
@@ -115,8 +124,8 @@ class BinaryNetwork:
 
     @property
     def second_layer(self):
-        """``a_r = s_r / m``, shape (2m,)."""
-        return self.neuron_signs / self.m
+        """``a_r = s_r / m``, shape (2m,) (read-only; one cached array per ``m``)."""
+        return _second_layer(self.m)
 
     def preactivations(self, X):
         """``Z = X W^T + b``, shape (n, 2m)."""
@@ -134,6 +143,10 @@ class BinaryNetwork:
         one call signature.
         """
         return self.output(X)
+
+    def binary_score_from_Z(self, Z, cluster_labels=None, readout=None):
+        """:meth:`binary_score` from pre-activations ``Z``, shape (n, 2m), already computed."""
+        return np.maximum(Z, 0.0) @ self.second_layer
 
     def loss_and_D(self, Z, y):
         """Empirical logistic risk and the matrix ``D`` from the pre-activations (module docstring).
@@ -259,9 +272,13 @@ class MultiClassNetwork:
         -------
         ndarray, shape (n,)
         """
+        return self.binary_score_from_Z(self.preactivations(X), cluster_labels, readout)
+
+    def binary_score_from_Z(self, Z, cluster_labels, readout="argmax"):
+        """:meth:`binary_score` from pre-activations ``Z``, shape (n, k h), already computed."""
         readout = validate_choice("readout", readout, READOUTS)
         cluster_labels = np.asarray(cluster_labels)
-        F = self.output(X)
+        F = self._outputs_from_Z(Z)
         pos = cluster_labels > 0
         if readout == "argmax":
             return F[:, pos].max(axis=1) - F[:, ~pos].max(axis=1)

@@ -1,4 +1,13 @@
-r"""Exact minimal L2 adversarial radius of the two networks (SPEC §5), robust-accuracy curves.
+r"""Exact minimal adversarial radius of the two networks (docs/science.md §5), robust-accuracy curves.
+
+Front end. :func:`exact_radius` and :func:`exact_radii` validate their arguments and hand each
+point to :mod:`._certify`, which returns a certified bracket ``[lower, upper]`` in L2 or
+L-infinity at any width (enumeration of the convex pieces below for small families, branch and
+bound over the opposing neurons' states otherwise; DAQP/HiGHS subproblems with weak-duality
+certificates). The enumerator described below, one Clarabel QP per subset ``A``, is kept as
+``method="enumerate-clarabel"`` (L2 only) for comparison; it accepts only Clarabel's ``Solved``
+status (``AlmostSolved``, ``MaxIterations`` and the rest make a failed piece and an unverified
+result).
 
 Definition and tie convention: for a test point ``(x, y)`` and binary score ``g`` (the network's
 ``binary_score`` under a readout)::
@@ -35,7 +44,7 @@ polyhedron and ``min ||v||^2`` over it is a convex QP. The radius is the minimum
   ``h f_{j'} = max_A sum_{r in A} z_{j',r}`` this is, for each ``j'`` and subset ``A`` of its ``h``
   neurons, ``|J_s|`` convex constraints sharing one right-hand side. ``|J_{-s}| 2^h`` QPs.
 
-Solver. The QPs are solved with Clarabel (an interior-point conic solver, Goulart & Chen 2024,
+Solver of the old path. The QPs are solved with Clarabel (an interior-point conic solver, Goulart & Chen 2024,
 arXiv 2405.12762), chosen because it is a small compiled wheel depending only on NumPy/SciPy, is
 actively maintained, solves QPs natively (no conic reformulation of the objective), detects
 infeasibility reliably (some subsets ``A`` are infeasible), and reaches ``1e-10`` gaps. Each
@@ -53,7 +62,7 @@ from scipy.special import ndtr  # Phi, the standard normal CDF (scipy.stats cost
 
 from ._errors import InvalidParameter
 from ._networks import READOUTS
-from ._validate import validate_array, validate_choice
+from ._validate import validate_array, validate_choice, validate_real
 
 __all__ = [
     "RadiusResult",
@@ -80,27 +89,52 @@ MAX_SUBPROBLEMS = 2 ** 16
 _SOLVER_TOL = 1e-10
 
 
+class _PieceFailed(RuntimeError):
+    """A Clarabel piece of the old enumerator ended with a status other than solved/infeasible."""
+
+
 @dataclass
 class RadiusResult:
-    """The exact radius of one point.
+    """The certified radius of one point: a bracket ``[lower, upper]`` and its flipping perturbation.
 
     Attributes
     ----------
     radius : float
-        ``min ||rho||`` (the QP optimum; ``inf`` if no perturbation flips, 0 if misclassified).
+        ``upper`` (kept under its old name): ``inf`` if no perturbation flips, 0 if misclassified.
     perturbation : ndarray, shape (d,)
-        A perturbation that flips the prediction (``y g(x + rho) <= 0`` verified), with
-        ``||rho|| <= radius (1 + max(VERIFY_SCALES))``; NaN if none exists.
+        A perturbation checked to flip the prediction by forward passes of the network
+        (``y g(x + rho) <= 0``) with ``||rho|| = upper``; NaN if none was found.
     verified : bool
-        Whether ``perturbation`` was checked to flip the prediction.
+        ``perturbation`` flips the point under exact forward passes *and* ``gap <= `` the
+        requested gap (so ``radius`` is the minimal norm to that relative accuracy).
     subproblems : int
-        Number of QPs solved.
+        QPs/LPs solved.
+    lower, upper : float
+        Certified bracket of the exact radius: ``lower`` by weak duality (:mod:`._certify`),
+        ``upper`` the norm of ``perturbation``.
+    gap : float
+        ``(upper - lower) / upper`` (0 when exact, or when ``upper`` is 0).
+    status : {"solved", "budget", "failed"}
+        ``budget``: the time budget ran out first (the gap says how far it got); ``failed``: a
+        subproblem's solvers all failed (the bracket is still valid but not closed).
+    method : str
+        ``"enumerate"``, ``"bnb"`` or ``"enumerate-clarabel"`` (what ``"auto"`` chose).
+    nodes : int
+        Pieces (enumeration) or branch-and-bound nodes explored.
+    norm : {2, inf}
     """
 
     radius: float
     perturbation: np.ndarray
     verified: bool
     subproblems: int
+    lower: float = float("nan")
+    upper: float = float("nan")
+    gap: float = float("nan")
+    status: str = "solved"
+    method: str = "enumerate-clarabel"
+    nodes: int = 0
+    norm: float = 2
 
 
 def span_basis(W, rtol=1e-12):
@@ -202,14 +236,15 @@ def _solve_qp(Wr, c, convex, blocks, A, clarabel):
                                     [clarabel.NonnegativeConeT(G.shape[0])], settings)
     sol = solver.solve()
     status = str(sol.status)
-    if "Infeasible" in status:
+    if status.endswith("PrimalInfeasible") and "Almost" not in status:
         return None
-    # "AlmostSolved"/"MaxIterations" solutions are kept: if an inaccurate one wins, the caller's
-    # check that its perturbation flips the prediction fails and the result says verified=False
-    if not ("Solved" in status or "MaxIterations" in status):
-        return None
+    # only "Solved" is accepted: AlmostSolved, MaxIterations and the rest are failed pieces
+    if not (status.endswith("Solved") and "Almost" not in status):
+        raise _PieceFailed(status)
     v = np.asarray(sol.x)[:p]
-    return v if np.all(np.isfinite(v)) else None
+    if not np.all(np.isfinite(v)):
+        raise _PieceFailed(status + " with non-finite solution")
+    return v
 
 
 def _check_point(net, x, y):
@@ -219,8 +254,76 @@ def _check_point(net, x, y):
     return x, int(y)
 
 
-def exact_radius(net, x, y, cluster_labels=None, readout="argmax", basis=None):
-    """Exact minimal L2 radius ``r(x, y)`` (module docstring), with a verified perturbation.
+def _check_options(net, readout, cluster_labels, norm, gap, time_budget, method):
+    from ._certify import METHODS, validate_norm
+
+    if net.kind == "multiclass":
+        readout = validate_choice("readout", readout, READOUTS)
+        if cluster_labels is None:
+            raise InvalidParameter("cluster_labels", None, "the +-1 labels of the k clusters")
+    norm = validate_norm(norm)
+    gap = validate_real("gap", gap, low=0.0, high=1.0, valid="a real number with 0 <= gap < 1")
+    if gap >= 1.0:
+        raise InvalidParameter("gap", gap, "a real number with 0 <= gap < 1")
+    if time_budget is not None:
+        time_budget = validate_real("time_budget", time_budget, low=0.0, low_open=True,
+                                    valid="None or a number of seconds > 0")
+    method = validate_choice("method", method, METHODS)
+    if method == "enumerate-clarabel" and norm != 2:
+        raise InvalidParameter("method", method, "'enumerate-clarabel' is the old L2 path (norm=2); "
+                               "for norm=inf use 'auto', 'enumerate' or 'bnb'")
+    return readout, norm, gap, time_budget, method
+
+
+def _exact_radius_clarabel(net, x, y, cluster_labels, readout, Q):
+    """The enumerator before issue 17: one Clarabel QP per subset (kept for the benchmark)."""
+    import clarabel
+
+    score = lambda z: float(net.binary_score(z[None, :], cluster_labels, readout)[0])  # noqa: E731
+    n_sub = _count_subproblems(net, y, cluster_labels, readout)
+    if n_sub > MAX_SUBPROBLEMS:
+        raise InvalidParameter("network", f"{n_sub} convex subproblems per point",
+                               f"at most {MAX_SUBPROBLEMS} (fewer neurons per output), or method='bnb'")
+    Wr = net.W @ Q
+    c = net.W @ x + net.b  # pre-activations at v = 0
+    best, best_v, count, failed = np.inf, None, 0, 0
+    for convex, blocks, A in flip_subproblems(net, y, cluster_labels, readout):
+        count += 1
+        try:
+            v = _solve_qp(Wr, c, convex, blocks, A, clarabel)
+        except _PieceFailed:
+            failed += 1
+            continue
+        if v is not None and v @ v < best:
+            best, best_v = float(v @ v), v
+    status = "failed" if failed else "solved"
+    nan = np.full(net.d, np.nan)
+    if best_v is None:
+        return RadiusResult(np.inf, nan, False, count, np.nan if failed else np.inf, np.inf, np.nan,
+                            status, "enumerate-clarabel", count)
+    rho = Q @ best_v
+    radius = float(np.sqrt(best))
+    for eps in VERIFY_SCALES:
+        if y * score(x + (1.0 + eps) * rho) <= 0.0:
+            # no dual certificate on this path: lower = upper only if no piece failed
+            return RadiusResult(radius, (1.0 + eps) * rho, not failed, count,
+                                np.nan if failed else radius, radius, np.nan if failed else 0.0,
+                                status, "enumerate-clarabel", count)
+    return RadiusResult(radius, rho, False, count, np.nan, radius, np.nan, "failed", "enumerate-clarabel", count)
+
+
+def _families(net, y, cluster_labels, readout):
+    """``(blocks, families)`` of :mod:`._certify` as global neuron indices."""
+    convex, blocks, families = _groups(net, y, cluster_labels, readout)
+    return [convex[b] for b in blocks], list(families)
+
+
+def exact_radius(net, x, y, cluster_labels=None, readout="argmax", basis=None, *, norm=2, gap=1e-6,
+                 time_budget=None, method="auto", _bound_hook=None):
+    """Certified minimal radius ``r(x, y)`` in L2 or L-infinity, with a verified perturbation.
+
+    The bracket ``[lower, upper]`` and the algorithms (enumeration of convex pieces, branch and
+    bound over the opposing neurons' states) are described in :mod:`._certify`.
 
     Parameters
     ----------
@@ -232,58 +335,109 @@ def exact_radius(net, x, y, cluster_labels=None, readout="argmax", basis=None):
     readout : {"argmax", "sum"}
         Ignored for the binary network.
     basis : ndarray, shape (d, p), optional
-        :func:`span_basis` of ``net.W`` (pass it when calling for many points).
+        :func:`span_basis` of ``net.W`` (pass it when calling for many points; L2 only).
+    norm : {2, inf}
+        L2 (solved in the span of the weights) or L-infinity (solved in the input coordinates).
+    gap : float
+        Stop once ``(upper - lower) / upper <= gap``.
+    time_budget : float, optional
+        Seconds per point; when it runs out the result has ``status="budget"`` and its gap.
+    method : {"auto", "enumerate", "bnb", "enumerate-clarabel"}
+        ``auto`` enumerates small families (:data:`._certify.ENUMERATE_MAX_FAMILY`) and branches
+        and bounds otherwise; ``enumerate-clarabel`` is the old one-Clarabel-QP-per-subset path.
 
     Returns
     -------
     RadiusResult
     """
-    import clarabel
-
     x, y = _check_point(net, x, y)
-    if net.kind == "multiclass":
-        readout = validate_choice("readout", readout, READOUTS)
-        if cluster_labels is None:
-            raise InvalidParameter("cluster_labels", None, "the +-1 labels of the k clusters")
+    readout, norm, gap, time_budget, method = _check_options(net, readout, cluster_labels, norm, gap,
+                                                             time_budget, method)
+    if norm == 2 and basis is None:
+        basis = span_basis(net.W)
+    A = None if norm != 2 or method == "enumerate-clarabel" else net.W @ basis
+    return _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, method, basis, A,
+                       net.W @ x + net.b, _bound_hook)
+
+
+def _fast_flips(net, z, y, cluster_labels, readout):
+    """``y g(z) <= 0`` for one input ``z``, shape (d,), from ``W z + b`` by ``einsum``.
+
+    A filter before the network's own forward pass: on a shared machine a threaded BLAS call of
+    this size (M x d) costs more in thread hand-off than in arithmetic (measured at m = 5: 560
+    points/s with threaded BLAS under load, 2460 with one BLAS thread), and most candidates that
+    fail, fail here.
+    """
+    Z = np.einsum("ij,j->i", net.W, z) + net.b
+    return y * float(net.binary_score_from_Z(Z[None, :], cluster_labels, readout)[0]) <= 0.0
+
+
+def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, method, Q, A, c,
+                bound_hook=None, g0=None):
+    """:func:`exact_radius` after validation; ``A = W Q`` (L2), ``c = W x + b`` and the score
+    ``g0 = g(x)`` (optional) precomputed."""
+    from ._certify import ENUMERATE_MAX_FAMILY, certify_point
+
     score = lambda z: float(net.binary_score(z[None, :], cluster_labels, readout)[0])  # noqa: E731
-    if y * score(x) <= 0.0:
-        return RadiusResult(0.0, np.zeros(net.d), True, 0)
-    n_sub = _count_subproblems(net, y, cluster_labels, readout)
-    if n_sub > MAX_SUBPROBLEMS:
-        raise InvalidParameter("network", f"{n_sub} convex subproblems per point",
-                               f"at most {MAX_SUBPROBLEMS} (fewer neurons per output)")
-    Q = span_basis(net.W) if basis is None else basis
-    Wr = net.W @ Q
-    c = net.W @ x + net.b  # pre-activations at v = 0
-    best, best_v, count = np.inf, None, 0
-    for convex, blocks, A in flip_subproblems(net, y, cluster_labels, readout):
-        count += 1
-        v = _solve_qp(Wr, c, convex, blocks, A, clarabel)
-        if v is not None and v @ v < best:
-            best, best_v = float(v @ v), v
-    if best_v is None:
-        return RadiusResult(np.inf, np.full(net.d, np.nan), False, count)
-    rho = Q @ best_v
-    radius = float(np.sqrt(best))
-    for eps in VERIFY_SCALES:
-        if y * score(x + (1.0 + eps) * rho) <= 0.0:
-            return RadiusResult(radius, (1.0 + eps) * rho, True, count)
-    return RadiusResult(radius, rho, False, count)
+    if y * (score(x) if g0 is None else g0) <= 0.0:
+        return RadiusResult(0.0, np.zeros(net.d), True, 0, 0.0, 0.0, 0.0, "solved",
+                            "enumerate" if method == "auto" else method, 0, norm)
+    if norm == 2:
+        if method == "enumerate-clarabel":
+            return _exact_radius_clarabel(net, x, y, cluster_labels, readout, Q)
+        lift = lambda v: np.einsum("ij,j->i", Q, v)  # noqa: E731 - (see _forward_score)
+    else:
+        A = net.W
+        lift = lambda v: v  # noqa: E731
+    blocks, families = _families(net, y, cluster_labels, readout)
+    if method == "auto":
+        method = "enumerate" if max(f.size for f in families) <= ENUMERATE_MAX_FAMILY else "bnb"
+    if method == "enumerate" and sum(2 ** f.size for f in families) > MAX_SUBPROBLEMS:
+        raise InvalidParameter("method", "enumerate", f"at most {MAX_SUBPROBLEMS} pieces per point "
+                               "for enumeration; use method='bnb' or 'auto' for wide networks")
+    # the check of every candidate perturbation: a forward pass of the network itself at x + rho
+    def flips(v):
+        z = x + lift(v)
+        return _fast_flips(net, z, y, cluster_labels, readout) and y * score(z) <= 0.0
+    out = certify_point(A, c, blocks, families, norm, flips, gap=gap, time_budget=time_budget,
+                        method=method, bound_hook=bound_hook)
+    upper, lower = out["upper"], out["lower"]
+    if out["v"] is None:
+        pert = np.full(net.d, np.nan)
+        gap_out = 0.0 if lower == np.inf else np.nan
+        return RadiusResult(np.inf, pert, False, out["subproblems"], lower, np.inf, gap_out,
+                            out["status"], method, out["nodes"], norm)
+    gap_out = 0.0 if upper == 0.0 else max(0.0, (upper - lower) / upper)
+    pert = lift(out["v"])  # out["v"] passed flips() (the network's own forward pass) as incumbent
+    verified = gap_out <= gap and out["status"] != "failed"
+    return RadiusResult(upper, pert, verified, out["subproblems"], lower, upper, gap_out, out["status"],
+                        method, out["nodes"], norm)
 
 
-def exact_radii(net, X, y, cluster_labels=None, readout="argmax", progress=None):
+def exact_radii(net, X, y, cluster_labels=None, readout="argmax", progress=None, *, norm=2, gap=1e-6,
+                time_budget=None, method="auto"):
     """:func:`exact_radius` for every row of ``X``, shape (n, d); returns a list of results.
 
-    ``progress`` (e.g. a progress bar's ``update``) is called with 1 after each point.
+    ``progress`` (e.g. a progress bar's ``update``) is called with 1 after each point;
+    ``time_budget`` is per point.
     """
     X = validate_array("X", X, shape=(None, net.d))
     y = np.asarray(y)
     if y.shape != (X.shape[0],):
         raise InvalidParameter("y", f"array of shape {y.shape}", f"labels of shape ({X.shape[0]},)")
-    Q = span_basis(net.W)
+    for yi in y:
+        if yi not in (1, -1):
+            raise InvalidParameter("y", yi, "labels in {+1, -1}")
+    readout, norm, gap, time_budget, method = _check_options(net, readout, cluster_labels, norm, gap,
+                                                             time_budget, method)
+    Q = span_basis(net.W) if norm == 2 else None
+    A = net.W @ Q if norm == 2 and method != "enumerate-clarabel" else None
+    Cs = X @ net.W.T + net.b  # every point's pre-activations in one product, and its score
+    G0 = net.binary_score(X, cluster_labels, readout) if X.shape[0] else np.zeros(0)
     out = []
-    for xi, yi in zip(X, y):
-        out.append(exact_radius(net, xi, int(yi), cluster_labels, readout, basis=Q))
+    for xi, yi, ci, gi in zip(X, y, Cs, G0):
+        out.append(_radius_one(net, xi, int(yi), cluster_labels, readout, norm, gap, time_budget, method,
+                               Q, A, ci, g0=float(gi)))
         if progress is not None:
             progress(1)
     return out
@@ -308,11 +462,11 @@ def robust_accuracy(radii, grid):
 
 
 def optimal_robust_accuracy(grid, d, sigma=1.0):
-    """``Phi((sqrt(d/2) - delta) / sigma)``: the two-Gaussian optimum of SPEC C4 at each ``delta``.
+    """``Phi((sqrt(d/2) - delta) / sigma)``: the two-Gaussian optimum of docs/science.md §2, C4 at each ``delta``.
 
     For ``N(mu_i, sigma^2 I)`` vs ``N(mu_j, sigma^2 I)`` with ``||mu_i - mu_j|| = sqrt(2d)`` the best
     classifier at radius ``delta`` is the bisector shifted by ``delta``; its accuracy is
-    ``Phi((||mu_i - mu_j||/2 - delta)/sigma)`` (SPEC §2 C4, per pair; the mixture version is the
+    ``Phi((||mu_i - mu_j||/2 - delta)/sigma)`` (docs/science.md §2 C4, per pair; the mixture version is the
     theory module's).
     """
     grid = np.asarray(grid, dtype=float)

@@ -1,4 +1,4 @@
-r"""Attacks that report the radius they reach (SPEC §5): averaged direction and PGD-L2.
+r"""Attacks that report the radius they reach (docs/science.md §5): averaged direction, PGD-L2 and PGD-Linf.
 
 Both return, per point, the norm of a perturbation that was checked to flip the prediction
 (``y g(x + rho) <= 0``, ties flipped as in :mod:`._robust`), so each is an upper bound on the exact
@@ -14,6 +14,11 @@ With ``z_r = <w_r, x> + b_r``, ``d ReLU(z_r)/dx = 1{z_r > 0} w_r``, hence
   (a subgradient where the argmax is tied): ``grad g = grad f_{j+} - grad f_{j-}``.
 
 In matrix form: ``grad_x g = (D * 1{Z > 0}) W`` with ``D`` the per-neuron outer coefficient.
+
+PGD in L-infinity (Madry et al. 2018, arXiv 1706.06083, eq. 3: ``x <- Pi_{x+S}(x + alpha sign(grad))``):
+random start uniform in the box ``[-eps, eps]^d``, steps ``rho <- clip(rho - alpha sign(y grad g),
+-eps, eps)`` with ``alpha = step_ratio eps / steps``, in the ``d`` input coordinates (the box is not
+rotation invariant, so the span reduction of PGD-L2 does not apply); bisection on ``eps`` as for L2.
 These are checked against central finite differences in ``tests/test_robust_attacks.py``.
 """
 
@@ -29,6 +34,7 @@ __all__ = [
     "averaged_direction",
     "averaged_direction_radii",
     "pgd_radii",
+    "pgd_linf_radii",
     "PGD_DEFAULTS",
 ]
 
@@ -81,7 +87,7 @@ def input_gradient(net, X, cluster_labels=None, readout="argmax"):
 
 
 def averaged_direction(features, cluster_labels, y):
-    """The theorem's direction for label ``y``, unit norm, shape (d,) (SPEC C3).
+    """The theorem's direction for label ``y``, unit norm, shape (d,) (docs/science.md §2, C3).
 
     ``v = -(sum_{j in J_y} mu_j) + sum_{j in J_{-y}} mu_j``, normalised: away from the point's own
     class's averaged feature and towards the other class's.
@@ -112,8 +118,11 @@ def _first_flip_on_ray(flipped, t_hi, grid_points=256, bisection=50):
 
 
 def averaged_direction_radii(net, X, y, features, cluster_labels, readout="argmax", t_max=None,
-                             progress=None):
-    """Smallest scale ``t`` with ``y g(x + t v) <= 0`` along :func:`averaged_direction`, per row.
+                             progress=None, norm=2):
+    """Norm of the smallest flipping ``t v`` along :func:`averaged_direction`, per row.
+
+    ``v`` has unit L2 norm, so for ``norm=2`` the value is the smallest scale ``t`` with
+    ``y g(x + t v) <= 0``; for ``norm=inf`` it is ``t ||v||_inf``.
 
     A grid of 256 scales on ``(0, t_max]`` finds the first flip (the score along a ray is piecewise
     linear, not monotone), then 50 bisection steps refine it to round-off. ``t_max`` defaults to
@@ -149,6 +158,9 @@ def averaged_direction_radii(net, X, y, features, cluster_labels, readout="argma
             out[i] = r
         if progress is not None:
             progress(1)
+    if norm != 2:
+        linf = {s: float(np.abs(averaged_direction(features, cluster_labels, s)).max()) for s in (1, -1)}
+        out = out * np.array([linf[int(s)] for s in y])
     return out
 
 
@@ -246,6 +258,93 @@ def pgd_radii(net, X, y, cluster_labels=None, readout="argmax", *, steps=None, s
     hi = np.where(ok, best, hi)
     for _ in range(p["bisection"]):
         mid = 0.5 * (lo + hi)
+        found = attack(mid)
+        best = np.where(ok, np.minimum(best, found), best)
+        success = np.isfinite(found)
+        hi = np.where(ok & success, np.minimum(mid, best), hi)
+        lo = np.where(ok & ~success, mid, lo)
+        if progress is not None:
+            progress(1)
+    return best
+
+
+def _pgd_linf_once(net, X, y, eps, cluster_labels, readout, steps, step_ratio, rng):
+    """One PGD-Linf run per row at radius ``eps`` (shape (n,)); smallest flipping ``||rho||_inf``.
+
+    Random start uniform in the box, ``steps`` sign-gradient steps of size ``step_ratio eps /
+    steps`` descending ``y g``, clipping to the box after each; every iterate is checked.
+    """
+    n, d = X.shape
+    rho = (2.0 * rng.random((n, d)) - 1.0) * eps[:, None]
+    alpha = step_ratio * eps / steps
+    best = np.full(n, np.inf)
+    for _ in range(steps + 1):
+        Xa = X + rho
+        s = y * _scores(net, Xa, cluster_labels, readout)
+        nrm = np.abs(rho).max(axis=1)
+        best = np.where(s <= 0.0, np.minimum(best, nrm), best)
+        G = y[:, None] * input_gradient(net, Xa, cluster_labels, readout)
+        rho = np.clip(rho - alpha[:, None] * np.sign(G), -eps[:, None], eps[:, None])
+    return best
+
+
+def pgd_linf_radii(net, X, y, cluster_labels=None, readout="argmax", *, steps=None, step_ratio=None,
+                   restarts=None, bisection=None, eps_start=None, seed=0, progress=None):
+    """Smallest L-infinity norm of a flipping perturbation PGD-Linf finds (module docstring).
+
+    The same doubling-then-bisection on ``eps`` as :func:`pgd_radii`, with
+    ``eps_start = 1 / sqrt(d)`` by default (the box of half-width ``eps`` has L2 radius
+    ``eps sqrt(d)``). All points run in one batch in the ``d`` input coordinates. Upper bound on
+    the exact L-infinity radius by construction.
+
+    Parameters
+    ----------
+    net, X (n, d), y (n,), cluster_labels, readout : as in :func:`._robust.exact_radii`
+    seed : int
+        Seed of the generator of the random starts.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
+    p = dict(PGD_DEFAULTS)
+    for name, val in (("steps", steps), ("restarts", restarts), ("bisection", bisection)):
+        if val is not None:
+            p[name] = validate_int(name, val, low=1)
+    if step_ratio is not None:
+        p["step_ratio"] = validate_real("step_ratio", step_ratio, low=0.0, low_open=True)
+    X = validate_array("X", X, shape=(None, net.d))
+    if eps_start is None:
+        eps_start = 1.0 / np.sqrt(net.d)
+    eps_start = validate_real("eps_start", eps_start, low=0.0, low_open=True)
+    y = np.asarray(y, dtype=float)
+    if y.shape != (X.shape[0],):
+        raise InvalidParameter("y", f"array of shape {y.shape}", f"labels of shape ({X.shape[0]},)")
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    best = np.where(y * _scores(net, X, cluster_labels, readout) <= 0.0, 0.0, np.inf)
+
+    def attack(eps):
+        found = np.full(n, np.inf)
+        for _ in range(p["restarts"]):
+            found = np.minimum(found, _pgd_linf_once(net, X, y, eps, cluster_labels, readout,
+                                                     p["steps"], p["step_ratio"], rng))
+        return found
+
+    hi = np.full(n, eps_start)
+    todo = ~np.isfinite(best)
+    for _ in range(21):
+        if not todo.any():
+            break
+        found = attack(hi)
+        best = np.where(todo, np.minimum(best, found), best)
+        todo = todo & ~np.isfinite(found)
+        hi = np.where(todo, 2.0 * hi, hi)
+    ok = np.isfinite(best) & (best > 0)
+    lo = np.where(ok, 0.5 * np.minimum(hi, best), 0.0)
+    hi = np.where(ok, best, hi)
+    for _ in range(p["bisection"]):
+        mid = np.where(ok, 0.5 * (lo + hi), hi)
         found = attack(mid)
         best = np.where(ok, np.minimum(best, found), best)
         success = np.isfinite(found)

@@ -44,6 +44,7 @@ __all__ = [
     "SUPERVISIONS",
     "ENGINES",
     "RNG_STREAMS",
+    "FEATURE_BASES",
     "gradient_descent",
     "init_weights",
     "make_network",
@@ -53,6 +54,7 @@ __all__ = [
 SUPERVISIONS = ("binary", "cluster")
 ENGINES = ("explicit", "reduced")
 RNG_STREAMS = ("features", "train", "test", "init")
+FEATURE_BASES = ("haar", "standard")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,13 @@ class Config:
         the explicit engine and its config records ``engine="explicit"``.
     history_every : int
         Record the training history every this many steps (0: no history).
+    features : {"haar", "standard"}
+        The directions of the cluster features in the explicit engine: ``haar``, ``sqrt(d)`` times
+        orthonormal columns of a Haar-random rotation (generic directions); ``standard``,
+        ``mu_j = sqrt(d) e_j`` (coordinate axes). Every rotation-invariant quantity (L2 radii,
+        cosines, margins, the whole GD trajectory in law) is the same for both; the L-infinity
+        radius is not (docs/science.md §4, §5). The reduced engine's coordinates are always
+        ``sqrt(d) e_j`` on the features and are not input coordinates.
     """
 
     k: int = 10
@@ -107,6 +116,7 @@ class Config:
     readout: str = "argmax"
     engine: str = "explicit"
     history_every: int = 0
+    features: str = "haar"
 
     def __post_init__(self):
         s = object.__setattr__
@@ -132,6 +142,7 @@ class Config:
             raise InvalidParameter("d", self.d, f"an integer d <= {D_MAX:.0e} for the reduced engine (beyond it "
                                    "float64 rounding of the sqrt(d)-sized coordinates exceeds 2.3e-10 relative)")
         s(self, "history_every", validate_int("history_every", self.history_every, low=0))
+        s(self, "features", validate_choice("features", self.features, FEATURE_BASES))
 
     @property
     def neurons(self):

@@ -1,4 +1,4 @@
-"""Attacks (SPEC §5): hand-derived input gradients, and exact radius <= every attack's radius."""
+"""Attacks (docs/science.md §5): hand-derived input gradients, and exact radius <= every attack's radius."""
 
 import numpy as np
 import pytest
@@ -109,3 +109,41 @@ def test_pgd_rejects_bad_settings(kwargs):
     net = BinaryNetwork(np.eye(2), np.zeros(2))
     with pytest.raises(InvalidParameter):
         pgd_radii(net, np.ones((1, 2)), [1.0], **kwargs)
+
+
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["binary", "argmax", "sum"])
+def test_exact_linf_radius_is_below_pgd_linf_and_the_averaged_direction(which):
+    from featavg.simulate import pgd_linf_radii
+
+    d, labels, nets = _nets(2)
+    net, readout = nets[which]
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((12, d))
+    y = np.where(net.binary_score(X, labels, readout) > 0, 1, -1)
+    exact = np.array([r.radius for r in exact_radii(net, X, y, labels, readout, norm=np.inf)])
+    pgd = pgd_linf_radii(net, X, y, labels, readout, steps=20, restarts=2, bisection=12, seed=0)
+    features = np.eye(4, d) * np.sqrt(d)
+    avg = averaged_direction_radii(net, X, y, features, labels, readout, norm=np.inf)
+    # exact is certified to 1e-6 relative gap and HiGHS solves to 1e-10: 1e-8 margin (ORDER_TOL)
+    assert np.all(pgd >= exact * (1 - ORDER_TOL))
+    assert np.all(avg >= exact * (1 - ORDER_TOL))
+    assert np.median(pgd[np.isfinite(pgd)] / exact[np.isfinite(pgd)]) < 1.5  # loose sanity bound
+
+
+def test_pgd_linf_finds_the_averaging_net_radius():
+    """Coordinate-aligned averaging net at x = mu_j: the L-inf radius is sqrt(d)/k
+    (tests/test_robust_certified.py derives it) and switching the own neuron off costs 2 sqrt(d)/k.
+
+    As for PGD-L2 above, the other neuron starts at its kink (inactive by ReLU'(0) = 0), so the
+    sign gradient may only lower the own neuron; PGD lies between the two costs."""
+    from featavg.simulate import pgd_linf_radii
+
+    k, d = 4, 16
+    mu = np.eye(k, d) * np.sqrt(d)
+    labels = np.array([1, 1, -1, -1])
+    net = BinaryNetwork(np.vstack([mu[:2].sum(0), mu[2:].sum(0)]) / d, np.zeros(2))
+    pgd = pgd_linf_radii(net, mu, labels.astype(float), seed=1)
+    # bisection brackets to 2^-20 (1e-6 covers it); the upper end is the switch-off cost, loosened
+    # by 10% because at a tie g = 0 round-off decides (as in the L2 test)
+    assert np.all(pgd >= np.sqrt(d) / k * (1 - 1e-6)) and np.all(pgd <= 2 * np.sqrt(d) / k * 1.1)
+    assert np.median(pgd) <= np.sqrt(d) / k * 1.1  # most starts find the hyperplane branch

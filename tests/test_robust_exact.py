@@ -1,4 +1,4 @@
-"""Exact minimal L2 radius (SPEC §5): brute force on tiny nets and closed forms on idealised ones.
+"""Exact minimal L2 radius (docs/science.md §5): brute force on tiny nets and closed forms on idealised ones.
 
 The oracle below is independent of the QP solver path: it enumerates every activation pattern of
 the network (``2^M`` closed polyhedral regions, where the network is affine), writes the flip
@@ -171,7 +171,7 @@ def test_radius_is_blind_to_the_orthogonal_complement_of_the_weights():
 
 
 # ---------------------------------------------------------------------------------------------
-# idealised networks with closed forms (SPEC C3-C5)
+# idealised networks with closed forms (docs/science.md §2, C3-C5)
 
 #: closed forms vs QP: the only error is the solver's (1e-10 gaps on O(sqrt d) data)
 CLOSED_TOL = 1e-6
@@ -211,7 +211,7 @@ def test_broken_network_fails_the_closed_form_check():
 
 
 def _thresholded_net(mu, labels, tau, alpha=0.5):
-    """One neuron per feature, w_j = alpha mu_j / sqrt(d), bias -alpha tau (SPEC C4)."""
+    """One neuron per feature, w_j = alpha mu_j / sqrt(d), bias -alpha tau (docs/science.md §2, C4)."""
     d = mu.shape[1]
     order = np.concatenate([np.flatnonzero(labels > 0), np.flatnonzero(labels < 0)])
     W = alpha * mu[order] / np.sqrt(d)
@@ -219,7 +219,7 @@ def _thresholded_net(mu, labels, tau, alpha=0.5):
 
 
 def _thresholded_closed_form(d, tau, n_other):
-    """min(sqrt(d) - tau, min_L (sqrt(d) + (L-1) tau)/sqrt(1+L)), SPEC C4 (valid for tau <= sqrt(d)/2)."""
+    """min(sqrt(d) - tau, min_L (sqrt(d) + (L-1) tau)/sqrt(1+L)), docs/science.md §2, C4 (valid for tau <= sqrt(d)/2)."""
     s = np.sqrt(d)
     return min([s - tau] + [(s + (L - 1) * tau) / np.sqrt(1 + L) for L in range(1, n_other + 1)])
 
