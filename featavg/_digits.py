@@ -35,16 +35,17 @@ initialisations. The multi-class net is read out both ways: ``argmax`` (the clas
 output, i.e. the sign of ``max_{J_+} f_j - max_{J_-} f_j``) and ``sum`` (``sum_{J_+} f_j -
 sum_{J_-} f_j``).
 
-Robustness. Exact minimal L2 radii on test points (:func:`featavg.simulate.exact_radii`: an
-enumeration of convex QPs, ``2^m`` per point for the binary net, ``5 * 2^h`` for argmax and ``2^{5h}``
-for sum; today it refuses more than ``2^16`` QPs per point, and it is fast only for small widths,
-so the defaults are ``m = 4``, ``h = 1``), PGD-L2 radii (:func:`featavg.simulate.pgd_radii`, an
-upper bound on the exact one) and robust-accuracy curves. The exact solver is coded against the
-contract ``RadiusResult(radius, perturbation, verified, subproblems)`` and, when present,
-``.lower``, ``.upper``, ``.gap``, ``.status`` (certified brackets); exact enumeration has
-``lower = upper = radius``, gap 0. L-infinity radii are asked of the same solver with
-``norm="inf"``; a solver without that option gives ``None`` with the reason (the hook of
-:func:`linf_radii`).
+Robustness. Exact minimal L2 radii on test points (:func:`featavg.simulate.exact_radii`: certified
+brackets ``[lower, upper]`` of each radius from an enumeration of ``2^m`` convex pieces per point for
+the binary net, ``5 * 2^h`` for argmax and ``2^{5h}`` for sum, or branch and bound; the enumeration
+is fast at the small default widths ``m = 4``, ``h = 1``), PGD-L2 radii
+(:func:`featavg.simulate.pgd_radii`, an upper bound on the exact one) and robust-accuracy curves.
+The solver is coded against the contract ``RadiusResult(radius, perturbation, verified,
+subproblems)`` and, when present, ``.lower``, ``.upper``, ``.gap`` (relative, ``(upper - lower) /
+upper``) and ``.status``; a solver without brackets counts as exact (``lower = upper = radius``, gap
+0). L-infinity radii are asked of the same solver with ``norm="inf"`` on the first
+``linf_points`` points (LPs in all 64 pixels, no span reduction: about 15 times the cost of an L2
+radius here); a solver without that option gives ``None`` with the reason (:func:`linf_radii`).
 
 Randomness. One seed makes a :class:`numpy.random.SeedSequence` whose children, in the order of
 :data:`RNG_STREAMS`, draw the subset and split, the binary net's initialisation, the multi-class
@@ -124,6 +125,8 @@ class DigitsConfig:
         Test points whose radii are computed (the first ones of the test split); ``None``: all.
     pgd_steps, pgd_restarts : int
         PGD-L2 steps per radius and random restarts (:data:`featavg.simulate.PGD_DEFAULTS`).
+    linf_points : int
+        L-infinity radii of the first this many of the ``points`` (0: none).
     """
 
     dataset: str = "digits"
@@ -138,6 +141,7 @@ class DigitsConfig:
     points: int | None = None
     pgd_steps: int = 40
     pgd_restarts: int = 2
+    linf_points: int = 100
 
     def __post_init__(self):
         from featavg.simulate._validate import validate_choice, validate_int, validate_real
@@ -161,6 +165,7 @@ class DigitsConfig:
             s(self, "points", validate_int("points", self.points, low=1))
         s(self, "pgd_steps", validate_int("pgd_steps", self.pgd_steps, low=1))
         s(self, "pgd_restarts", validate_int("pgd_restarts", self.pgd_restarts, low=1))
+        s(self, "linf_points", validate_int("linf_points", self.linf_points, low=0))
         from featavg.simulate import MAX_SUBPROBLEMS
 
         worst = max(subproblems_per_point(self.m, self.h).values())
@@ -413,11 +418,15 @@ def train_networks(split, config, rngs=None, progress=None):
 # ---------------------------------------------------------------------------------------------
 
 def _bracket(res):
-    """``(radius, lower, upper, gap, status)`` of one result, for exact and bracketing solvers alike."""
+    """``(radius, lower, upper, gap, status)`` of one result, for exact and bracketing solvers alike.
+
+    ``gap`` is relative, ``(upper - lower) / upper`` (0 when ``upper`` is 0), as the certified
+    solver reports it.
+    """
     r = float(res.radius)
     lower = float(getattr(res, "lower", r))
     upper = float(getattr(res, "upper", r))
-    gap = float(getattr(res, "gap", upper - lower))
+    gap = float(getattr(res, "gap", (upper - lower) / upper if upper > 0 else 0.0))
     status = getattr(res, "status", None) or ("exact" if res.verified else "unverified")
     return r, lower, upper, gap, str(status)
 
@@ -465,7 +474,7 @@ def _summarise(results):
 
 
 def radii_summary(net, X, y, cluster_labels, readout, *, exact=None, pgd_seed=0, pgd_steps=40, pgd_restarts=2,
-                  linf=True, progress=None):
+                  linf_points=0, progress=None):
     """Exact L2 radii (with brackets), PGD-L2 radii and, where available, L-infinity radii.
 
     Parameters
@@ -479,15 +488,20 @@ def radii_summary(net, X, y, cluster_labels, readout, *, exact=None, pgd_seed=0,
         Ignored for the binary net.
     exact : callable, optional
         :func:`featavg.simulate.exact_radii`-compatible (injectable for faults).
+    linf_points : int
+        L-infinity radii of the first this many points (0: none).
     progress : callable, optional
-        Called with 1 per point of the exact solver.
+        Called with 1 per point of the exact solver (L2, then L-infinity).
 
     Returns
     -------
     dict
-        ``l2`` (median, its bracket and gap, statuses, per-point radii), ``pgd`` (median, median ratio
-        to exact over correctly classified points, per-point radii), ``linf`` (the same as ``l2``
-        or ``{"available": False, "reason"}``) and ``seconds``.
+        ``l2``: ``median`` (of the radii), ``median_lower``, ``median_upper`` (medians of the
+        brackets' ends, so the median exact radius lies between them), ``gap`` (their difference,
+        absolute), ``max_point_gap`` (the largest relative gap of a point), ``verified``,
+        ``status`` counts, per-point ``radii``; ``pgd`` (median, median ratio to exact over
+        correctly classified points, per-point radii); ``linf`` (the same as ``l2`` on
+        ``linf_points`` points, or ``{"available": False, "reason"}``); ``seconds``.
     """
     from featavg.simulate import exact_radii, pgd_radii
 
@@ -504,12 +518,15 @@ def radii_summary(net, X, y, cluster_labels, readout, *, exact=None, pgd_seed=0,
     ratio = float(np.median(pgd[ok] / l2["radii"][ok])) if ok.any() else float("nan")
     out = {"l2": l2, "pgd": {"median": float(np.median(pgd)), "median_ratio_to_exact": ratio, "radii": pgd},
            "seconds": {"exact_l2": t_exact, "pgd": t_pgd}}
-    if linf:
+    if linf_points:
         t0 = time.perf_counter()
-        res_inf, reason = linf_radii(exact, net, X, y, cluster_labels, readout)
+        res_inf, reason = linf_radii(exact, net, X[:linf_points], y[:linf_points], cluster_labels, readout,
+                                     progress=progress)
         out["linf"] = ({"available": False, "reason": reason} if res_inf is None
-                       else {"available": True, **_summarise(res_inf)})
+                       else {"available": True, "points": len(res_inf), **_summarise(res_inf)})
         out["seconds"]["exact_linf"] = time.perf_counter() - t0
+    else:
+        out["linf"] = {"available": False, "reason": "not asked for (linf_points = 0)"}
     return out
 
 
@@ -524,7 +541,7 @@ def _cosines(net, features, labels):
     return {"digit_means": cosine_matrix(net.W, features), "parity_averages": cosine_matrix(net.W, parity)}
 
 
-def run_digits(config=None, *, images=None, digits=None, exact=None, progress=False, linf=True, **overrides):
+def run_digits(config=None, *, images=None, digits=None, exact=None, progress=False, **overrides):
     """One digits experiment: load, split, train both nets, measure; a JSON-ready dict.
 
     Parameters
@@ -537,8 +554,6 @@ def run_digits(config=None, *, images=None, digits=None, exact=None, progress=Fa
         :func:`featavg.simulate.exact_radii`-compatible.
     progress : bool
         Progress bars on stderr (:func:`featavg._progress.progress_bar`).
-    linf : bool
-        Ask the exact solver for L-infinity radii too.
 
     Returns
     -------
@@ -569,8 +584,10 @@ def run_digits(config=None, *, images=None, digits=None, exact=None, progress=Fa
         with progress_bar(2 * config.steps, "GD (parity, then 10-class)", enabled=progress) as update:
             nets = train_networks(split, config, rngs, progress=update)
         pgd_seeds = rngs["pgd"].integers(0, 2 ** 31, size=3)
-        kw = {"exact": exact, "pgd_steps": config.pgd_steps, "pgd_restarts": config.pgd_restarts, "linf": linf}
-        with progress_bar(3 * P, "exact radii (parity, argmax, sum)", enabled=progress) as update:
+        kw = {"exact": exact, "pgd_steps": config.pgd_steps, "pgd_restarts": config.pgd_restarts,
+              "linf_points": min(config.linf_points, P)}
+        L = min(config.linf_points, P)
+        with progress_bar(3 * (P + L), "exact radii (L2, L-inf; parity, argmax, sum)", enabled=progress) as update:
             radii = {"parity": radii_summary(nets["binary"], Xp, yp, labels, "argmax", pgd_seed=int(pgd_seeds[0]),
                                              progress=update, **kw),
                      "argmax": radii_summary(nets["multiclass"], Xp, yp, labels, "argmax",
