@@ -197,9 +197,10 @@ def test_missing_extra_fails_the_claims_check_with_the_message(no_sklearn):
 
 
 @pytest.mark.parametrize("kwargs,name", [
-    ({"m": 17}, "m, h"), ({"h": 4}, "m, h"), ({"test_fraction": 1.0}, "test_fraction"),
+    ({"m": 0}, "m"), ({"points": 0}, "points"), ({"test_fraction": 1.0}, "test_fraction"),
     ({"images": 10}, "images"), ({"dataset": "mnist"}, "dataset"), ({"eta": 0.0}, "eta"),
-], ids=["m-too-wide", "h-too-wide", "test-fraction-1", "images-too-few", "no-mnist", "eta-0"])
+    ({"linf_points": -1}, "linf_points"),
+], ids=["m-0", "points-0", "test-fraction-1", "images-too-few", "no-mnist", "eta-0", "linf-points-negative"])
 def test_invalid_configs_name_the_parameter(kwargs, name):
     with pytest.raises(InvalidParameter, match=name):
         DigitsConfig(**kwargs)
@@ -218,8 +219,8 @@ def _exit(argv):
 
 
 @pytest.mark.parametrize("argv", [["digits", "--dataset", "mnist"], ["digits", "--m", "0"],
-                                  ["digits", "--test-fraction", "1.5"], ["digits", "--m", "20"]],
-                         ids=["dataset", "m-zero", "test-fraction", "m-refused"])
+                                  ["digits", "--test-fraction", "1.5"], ["digits", "--linf-points", "-1"]],
+                         ids=["dataset", "m-zero", "test-fraction", "linf-points"])
 def test_cli_usage_errors_exit_2(argv, capsys):
     assert _exit(argv) == 2
     assert "Traceback" not in capsys.readouterr().err
