@@ -224,3 +224,27 @@ def _exit(argv):
 def test_cli_usage_errors_exit_2(argv, capsys):
     assert _exit(argv) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_gain_check_is_not_passed_when_the_fine_labels_are_replaced_by_parity(data, monkeypatch):
+    """The R1.digits.gain row discriminates supervision, not only a broken solver (its named fault):
+    a '10-class' net trained on the two parity classes (targets 0 and 1) loses the gain (measured:
+    D = -0.55 at seed 0), so the rival 'no difference' is accepted and the row cannot pass."""
+    import dataclasses
+
+    import featavg._digits as digits_mod
+    from featavg import _verify
+    from featavg._registry import discover
+
+    train = digits_mod.train_networks
+
+    def coarse(split, config, rngs=None, progress=None):
+        return train(dataclasses.replace(split, digits_train=np.where(split.y_train > 0, 0, 1)), config, rngs,
+                     progress)
+
+    monkeypatch.setattr(digits_mod, "train_networks", coarse)
+    reg = discover()
+    check = next(c for c in reg.checks() if c.id == "R1.digits.gain")
+    row = _verify.run_check(check, _verify.VerifyContext(quick=True, registry=reg))
+    assert row["status"] != "passed" and row["measured"] < 0, (row["status"], row["measured"])

@@ -26,6 +26,13 @@ above by the PGD attack, whose perturbations are verified to flip the prediction
 ``r_10(x) <= ||rho_PGD(x)||`` pointwise and, the median being monotone,
 ``D <= median_x(||rho_PGD(x)|| - r_2(x))``.
 
+Verdicts of the gain check. It passes when ``D`` is significantly positive (the rival "no
+difference" rejected by a one-sided t band over seeds) and below the attack's bound; it fails when
+``D`` exceeds that bound (an exact solver that overestimates radii: the fault ``first_opposite``).
+A significantly *negative* ``D`` (parity more robust) also accepts the rival, so it reads
+``inconclusive``, not ``failed``: a one-sided band's rival is judged one-sided too. Measured with the
+fine labels replaced by the two parity classes: ``D = -0.55``, inconclusive (tests/test_digits.py).
+
 Evidence: both checks; figures of the neurons' cosines with the centred digit means and the parity
 averages (parity vs 10-class net), and of the robust-accuracy curves (parity, argmax, sum).
 """
