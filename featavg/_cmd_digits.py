@@ -22,7 +22,8 @@ _D = DigitsConfig()
 def add_arguments(p):
     p.add_argument("--dataset", choices=DATASETS, default=_D.dataset,
                    help="data set (default %(default)s; no installable package ships MNIST itself)")
-    p.add_argument("--seed", type=nonnegative_int, default=_D.seed, help="seed of split, inits and PGD (default %(default)s)")
+    p.add_argument("--seed", type=nonnegative_int, default=_D.seed,
+                   help="seed of split, inits and PGD (default %(default)s)")
     p.add_argument("--test-fraction", type=positive_float, default=_D.test_fraction,
                    help="fraction of each digit held out (default %(default)s)")
     p.add_argument("--images", type=positive_int, default=None,

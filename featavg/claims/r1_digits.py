@@ -55,7 +55,7 @@ DIST_LINF = sp.Abs(a_) / wn1
 def derive():
     """Hyperplane distances (L2 and L-infinity) and the upper bound on the paired median gain."""
     t = sp.Symbol("t", real=True)
-    w, x, rho = sp.Symbol("w"), sp.Symbol("x"), sp.Symbol("rho")
+    w, x = sp.Symbol("w"), sp.Symbol("x")
     b = sp.Symbol("b", real=True)
 
     def along_w():
@@ -136,7 +136,8 @@ def derive():
              median_monotone, generality="instance", instances="random pairs u <= v of sizes 1, 2, 5, 50, 51"),
     )
     preds = {
-        "hyperplane_distance": lambdify_prediction([a_, wn], DIST_L2, "|a|/||w||: L2 distance to w.x + b = 0, a = w.x + b"),
+        "hyperplane_distance": lambdify_prediction([a_, wn], DIST_L2,
+                                                   "|a|/||w||: L2 distance to w.x + b = 0, a = w.x + b"),
         "hyperplane_distance_linf": lambdify_prediction([a_, wn1], DIST_LINF,
                                                         "|a|/||w||_1: L-infinity distance to w.x + b = 0"),
     }
@@ -288,7 +289,8 @@ def _measure_gain(ctx):
     return Outcome(float(U.mean()), mean, band, interval=(mean - hw, np.inf), seeds=[r["config"].seed for r in runs],
                    rivals={"no difference (D = 0)": 0.0},
                    details={"per_seed": per_seed, "mean_U": float(U.mean()),
-                            "mean_difference_of_medians": float(np.mean([p["difference_of_medians"] for p in per_seed])),
+                            "mean_difference_of_medians": float(np.mean([p["difference_of_medians"]
+                                                                         for p in per_seed])),
                             "mean_median_r2": float(np.mean([p["median_r2"] for p in per_seed])),
                             "mean_median_r10": float(np.mean([p["median_r10"] for p in per_seed])),
                             "max_bracket_width": width},
@@ -335,10 +337,10 @@ FIRST_OPPOSITE = Fault("first_opposite", _first_opposite_exact.__doc__, context=
 
 def _cosines(ctx):
     """Cosines of every neuron with the centred digit means and the parity averages: parity vs 10-class net."""
-    from featavg._figures import new_figure
-    from featavg.simulate import averaging_score, cosine_matrix, decoupling_score
-
     from featavg._digits import reference_scores
+    from featavg._figures import new_figure
+    from featavg._output import fmt
+    from featavg.simulate import averaging_score, cosine_matrix, decoupling_score
 
     R, N = sizes(ctx)
     run = _seed_run(ctx, ctx.seeds(1)[0], N)
@@ -369,8 +371,6 @@ def _cosines(ctx):
     fig.colorbar(im, ax=axes, shrink=0.8, label="cosine")
     ref = reference_scores(F, labels)
     data["reference_scores"] = ref
-    from featavg._output import fmt
-
     caption = (f"Cosines of each neuron's weights with the ten centred digit means and the two parity averages "
                f"(seed {run['config'].seed}; the even and odd averages are exact opposites, the means being centred). "
                f"The parity net's neurons align with averages of several same-parity digits (averaging score "
@@ -378,7 +378,8 @@ def _cosines(ctx):
                f"score {fmt(data['multiclass']['decoupling_score'])}). The digit means are neither orthogonal nor "
                f"equinorm, so the synthetic references do not apply; on these means the idealised averaging net "
                f"(w_s = sum_J_s mu_j) scores averaging 1, decoupling {fmt(ref['averaging_net']['decoupling_score'])}, "
-               f"and the idealised decoupled net (w_j = mu_j) averaging {fmt(ref['decoupled_net']['averaging_score'])}, "
+               f"and the idealised decoupled net (w_j = mu_j) averaging "
+               f"{fmt(ref['decoupled_net']['averaging_score'])}, "
                f"decoupling 1.")
     return fig, caption, data
 
