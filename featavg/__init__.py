@@ -45,7 +45,7 @@ def discover(sources=()):
     return find(sources)
 
 
-_ERRORS = ("FeatavgError", "UsageError", "InvalidParameter", "RunFileError", "UnknownClaim", "ClaimFileError",
+_ERRORS = ("FeatavgError", "UsageError", "InvalidParameter", "RunFileError", "UnknownClaim", "ClaimFileError", "OutsideRegime",
            "ClaimDefinitionError", "NumericalError")
 
 

@@ -61,9 +61,11 @@ def _deviation(row):
     m = np.asarray(row["measured"], dtype=float)
     p = np.asarray(row["predicted"], dtype=float)
     w = np.asarray(band["halfwidth"], dtype=float)
+    side = band.get("side", "both")
+    diff = {"both": np.abs(m - p), "upper": np.maximum(m - p, 0.0), "lower": np.maximum(p - m, 0.0)}[side]
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.abs(m - p) / w
-    r = np.where(np.isfinite(r), r, np.where(np.abs(m - p) == 0, 0.0, np.inf))
+        r = diff / w
+    r = np.where(np.isfinite(r), r, np.where(diff == 0, 0.0, np.inf))
     return float(np.max(r))
 
 
@@ -123,7 +125,8 @@ def print_table(rows, seconds, seed, quick, wide=False, file=None):
     counts = {s: sum(r["status"] == s for r in rows) for s in ("passed", "failed", "inconclusive")}
     w(f"{len(rows)} rows: {counts['passed']} passed, {counts['failed']} failed, {counts['inconclusive']} "
       f"inconclusive; seed {seed}{', quick' if quick else ''}; {seconds:.0f} s\n")
-    w("dev = max |measured - predicted| / halfwidth (<= 1 inside the band); rivals = rejected/listed; "
+    w("dev = max |measured - predicted| / halfwidth (<= 1 inside the band; one-sided bands count only the "
+      "excess beyond the bound); rivals = rejected/listed; "
       "--wide or --json for every column\n")
 
 

@@ -13,11 +13,12 @@ Hierarchy::
     │   ├── UnknownClaim           an id no claim module defines (also a KeyError)
     │   └── ClaimFileError         a user's claim file that cannot be loaded (also an ImportError)
     ├── ClaimDefinitionError       a claim module breaks the claim-module protocol
+    ├── OutsideRegime              a measured object is outside the regime a prediction is about
     └── NumericalError             overflow, NaN, divergence, a solver that did not converge (exit 1)
 """
 
 __all__ = ["FeatavgError", "UsageError", "InvalidParameter", "RunFileError", "UnknownClaim",
-           "ClaimFileError", "ClaimDefinitionError", "NumericalError"]
+           "ClaimFileError", "ClaimDefinitionError", "OutsideRegime", "NumericalError"]
 
 
 class FeatavgError(Exception):
@@ -71,6 +72,14 @@ class ClaimDefinitionError(FeatavgError):
 
     Raised while loading one claim; ``featavg verify`` reports it as that claim's failed row and
     runs the others.
+    """
+
+
+class OutsideRegime(FeatavgError, ValueError):
+    """A trained net (or a run) is outside the regime a claim's prediction is about.
+
+    Raised inside a check (its row fails with the message): e.g. a neuron inactive on its own
+    class's centres, where the late-phase prediction assumes it active.
     """
 
 

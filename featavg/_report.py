@@ -326,6 +326,18 @@ def render_pages(claims, rows, figures, *, seed, quick, sources=None, load_error
         Heading(2, "Claims"),
         Table(("claim", "title", "steps passed", "numeric checks passed", "verdict"), tuple(overview)),
     ]
+    lemma_ids = [c.id for c in claims if getattr(c, "kind", "claim") == "lemma"]
+    if lemma_ids:  # the lemmas (kind="lemma"): the proofs' high-probability steps, one row per Monte Carlo check
+        lemma_rows = tuple(((Link(r["claim"], r["claim"]),), r["id"], fmt_page(r["measured"]), fmt_page(r["interval"]),
+                            fmt_page((r.get("details") or {}).get("draws")), _rivals_text(r), _status(r["status"]))
+                           for cid in lemma_ids for r in by_claim.get(cid, []))
+        blocks += [Heading(2, "Lemmas"),
+                   Para(("The high-probability steps of the proofs (claims of kind lemma): each states an event and "
+                         "its probability bound, derived in SymPy, and is checked by Monte Carlo over independent "
+                         "draws with an exact binomial test; the rival is the same bound with its constant a factor "
+                         "of 2 smaller.",)),
+                   Table(("lemma", "check", "estimated probability", "interval", "draws", "rivals", "verdict"),
+                         lemma_rows)]
     if load_errors:
         blocks += [Heading(2, "Claims that could not be loaded"),
                    Table(("source", "error"), tuple((e["details"]["source"], e["error"]) for e in load_errors))]

@@ -145,23 +145,25 @@ class VerifyContext:
         """Runs at the paper's setting for ``count`` independent seeds (data and initialisation)."""
         return [self.run(self.paper_config(supervision, s, **overrides)) for s in self.seeds(count)]
 
-    def radii(self, run, readout="argmax", points=None, *, cache=True):
-        """Exact L2 radii of the first ``points`` test points of ``run`` (ndarray).
+    def radii(self, run, readout="argmax", points=None, *, cache=True, norm=2):
+        """Exact radii of the first ``points`` test points of ``run`` (ndarray), L2 by default.
 
-        Cached by (config, readout, points) for runs of :meth:`run`; ``cache=False`` for networks
-        built by hand.
+        Cached by (config, readout, points, norm) for runs of :meth:`run`; ``cache=False`` for
+        networks built by hand. ``norm="inf"`` gives L-infinity radii, which are solved in the
+        input coordinates: they mean what they say only for explicit-engine runs
+        (``Config(engine="explicit")``), whose coordinates are the input's.
         """
         X, y = run.test.X, run.test.y
         if points is not None:
             X, y = X[:points], y[:points]
         labels = run.cluster_labels
         readout = readout if run.network.kind == "multiclass" else "argmax"
-        key = (run.config, readout, points)
+        key = (run.config, readout, points) if norm == 2 else (run.config, readout, points, norm)
         if cache and key in self._radii:
             r, cert = self._radii[key]
             self._certificates.append(cert)
             return r
-        res = self.exact_radii(run.network, X, y, labels, readout)
+        res = self.exact_radii(run.network, X, y, labels, readout, **_norm_kw(norm))
         r = np.array([x.radius for x in res], dtype=float)
         self._log(res)
         if cache:
@@ -169,13 +171,13 @@ class VerifyContext:
             return r
         return r
 
-    def net_radii(self, net, X, y, cluster_labels=None, readout="argmax", *, bracket=False):
-        """Exact radii of a network built by hand (not cached).
+    def net_radii(self, net, X, y, cluster_labels=None, readout="argmax", *, bracket=False, norm=2):
+        """Exact radii of a network built by hand (not cached); ``norm`` 2 (default) or ``"inf"``.
 
         With ``bracket=True`` returns ``(radius, lower, upper)``, the certified bracket of each
         radius (featavg.simulate's ``RadiusResult.lower``/``upper``; ``radius == upper``).
         """
-        res = self.exact_radii(net, X, y, cluster_labels, readout)
+        res = self.exact_radii(net, X, y, cluster_labels, readout, **_norm_kw(norm))
         self._log(res)
         r = np.array([x.radius for x in res], dtype=float)
         if not bracket:
@@ -197,6 +199,12 @@ class VerifyContext:
         return {"points": sum(c[0] for c in self._certificates),
                 "verified": sum(c[1] for c in self._certificates),
                 "max_gap": max(c[2] for c in self._certificates)}
+
+
+def _norm_kw(norm):
+    """``{}`` for L2 (so that an ``exact_radii`` replacement without a ``norm`` keyword still
+    works), ``{"norm": norm}`` otherwise."""
+    return {} if norm == 2 else {"norm": norm}
 
 
 # ---------------------------------------------------------------------------------------------

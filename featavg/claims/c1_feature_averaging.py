@@ -90,7 +90,12 @@ def derive():
         statement=statement,
         assumptions="Orthogonal equinorm features (Assumption 3.2); eta orthogonal to the features; late-phase "
                     "weights in which every own-class point of cluster j carries 1/n_j of the cluster's weight.",
-        regime="binary labels, after the late phase has run (C7); leading order in 1/n_j",
+        regime="binary labels, after the late phase has run (C7); leading order in 1/n_j."
+               " Dead neurons (L4.dead_neurons): a neuron that fires on no own-class training point at "
+               "initialisation, probability prod_{j in J_s} 1/(n_j + 1) (featavg.lemmas.dead_neuron_probability; "
+               "1e-10 at the paper's n_j = 100, |J_s| = 5, 5.6% at a single cluster of 17), is revived by the first "
+               "GD step only with the probability L4.dead_neurons.trajectories derives; one that stays dead does not"
+               " average, so the claim holds for the live neurons (featavg.lemmas.dead_at_init tells them apart).",
         steps=steps, predictions=preds)
 
 

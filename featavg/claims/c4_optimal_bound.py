@@ -9,7 +9,7 @@ accuracy :math:`\int \varphi(g)\,\Phi(g + \sqrt2(\sqrt{d/2} - \delta))^K dg`. Th
 optimum to the averaging radius is :math:`\sqrt{k/2}`.
 
 Evidence: the thresholded net of C4.threshold_net reaches exactly :math:`\sqrt{d/2}` on the
-predicted window of thresholds, found by bisection on the exact radius, and never exceeds it.
+predicted window of thresholds, found by root finding (Brent) on the exact radius, and never exceeds it.
 """
 
 import numpy as np
@@ -84,20 +84,29 @@ def derive():
 
 # ---- evidence -----------------------------------------------------------------------------------
 
-#: bisection steps on tau: the bracket [0, sqrt(d)/2] shrinks to 2^-40 sqrt(d)/2
-BISECTIONS = 40
+#: root finding on tau (Brent's method on the continuous radius minus the level): absolute
+#: tolerance XTOL sqrt(d), below the end's uncertainty from the exact radii (1e-9 relative x sqrt(3)
+#: x sqrt(1/2) ~ 1.2e-9 sqrt(d)), and the smallest relative tolerance brentq accepts
+XTOL = 1e-10
+RTOL = 4 * np.finfo(float).eps
+
+
+#: relative depth below the optimum of the level whose crossings are the window's ends
+LEVEL = 1e-3
+
+#: sqrt(d) of the current measurement (the unit of XTOL)
+SQRT_D_SCALE = [1.0]
 
 
 def _crossing(level_fn, lo, hi, increasing):
-    """Bisection for the tau where ``level_fn(tau) >= 0`` starts (increasing) or stops."""
-    for _ in range(BISECTIONS):
-        mid = 0.5 * (lo + hi)
-        ok = level_fn(mid) >= 0
-        if ok == increasing:
-            hi = mid
-        else:
-            lo = mid
-    return 0.5 * (lo + hi)
+    """The tau in [lo, hi] where the continuous ``level_fn`` crosses 0 (brentq; the sign of the
+    bracket is checked: ``level_fn(lo) < 0 <= level_fn(hi)`` when ``increasing``, else reversed)."""
+    from scipy import optimize
+
+    a, b = level_fn(lo), level_fn(hi)
+    if (a >= 0 or b < 0) if increasing else (a < 0 or b >= 0):
+        raise ArithmeticError(f"no crossing in [{lo:g}, {hi:g}]: values {a:g}, {b:g}")
+    return optimize.brentq(level_fn, lo, hi, xtol=XTOL * SQRT_D_SCALE[0], rtol=RTOL)
 
 
 def _measure(ctx):
@@ -106,12 +115,15 @@ def _measure(ctx):
     kk, dd = 10, 3072
     KK = kk // 2
     sd = np.sqrt(dd)
+    SQRT_D_SCALE[0] = sd
     feats = make_features(kk, dd, ctx.rng(42))
     labels = make_partition(kk)
     opt = float(ctx.prediction(ID, "optimal_radius")(dd))
-    # the window is where the radius is within 1e-6 of the optimum (a level the exact radii resolve
-    # 1000 times over); predicted and measured ends are both crossings of that level
-    level = opt * (1 - 1e-6)
+    # the window's ends are measured as the crossings of the level opt (1 - LEVEL): LEVEL = 1e-3 is a
+    # million times what the exact radii resolve, and keeps each crossing on one linear branch of the
+    # radius (the kinks at the window's ends are LEVEL opt away), so Brent's method converges in a few
+    # exact evaluations; predicted and measured ends are both crossings of that level
+    level = opt * (1 - LEVEL)
     tn = ctx.claim("C4.threshold_net").predictions
     radius = tn["radius"]
 
@@ -130,14 +142,15 @@ def _measure(ctx):
     pred_hi = _crossing(formula(lambda t: radius(dd, t, KK)), centre, 0.5 * sd, False)
     lk = lambda t: min(float(tn["cost_switch_off"](dd, t)), float(tn["cost_raise"](dd, t, KK)))  # noqa: E731
     rival_lo = _crossing(formula(lk), 0.0, centre, True)
-    # slopes of the radius at the ends: (L - 1)/sqrt(1 + L) = 1/sqrt(3) at the lower (L = 2), -1 at the upper
-    res = 0.5 * sd * 2.0 ** -BISECTIONS
+    # slopes of the radius at the ends: (L - 1)/sqrt(1 + L) = 1/sqrt(3) at the lower (L = 2), -1 at the upper;
+    # brentq's bound on the distance to the root: xtol + rtol |tau|, with tau <= sqrt(d)/2
+    res = XTOL * sd + RTOL * 0.5 * sd
     tol_lo = RADIUS_RTOL * opt * np.sqrt(3) + 2 * res
     tol_hi = RADIUS_RTOL * opt + 2 * res
     pred = np.array([pred_lo / sd, pred_hi / sd, opt / sd])
     meas = np.array([meas_lo / sd, meas_hi / sd, r_centre / sd])
     band = Band(pred, (Term("exact radius to 1e-9 relative, divided by the radius's slope in tau at the ends "
-                            "(1/sqrt 3 below, 1 above), plus the bisection's resolution",
+                            "(1/sqrt 3 below, 1 above), plus the root finder's tolerance",
                             np.array([tol_lo, tol_hi, RADIUS_RTOL * opt]) / sd),))
     return Outcome(pred, meas, band,
                    rivals={"lower end set by L = K (raise all)": np.array([rival_lo / sd, pred_hi / sd, opt / sd]),
@@ -145,12 +158,12 @@ def _measure(ctx):
                                                                              np.sqrt(dd / (1 + KK)) / sd])},
                    details={"components": ["tau_low/sqrt(d)", "tau_high/sqrt(d)", "radius at 0.26 sqrt(d) / sqrt(d)"],
                             "closed_form_ends": [float(tn["tau_low"](dd)) / sd, float(tn["tau_high"](dd)) / sd]},
-                   config={"k": kk, "d": dd, "bisections": BISECTIONS})
+                   config={"k": kk, "d": dd, "level": LEVEL, "xtol_over_sqrt_d": XTOL, "rtol": RTOL})
 
 
 WINDOW = Check(
-    "C4.optimal_bound", "The thresholded net reaches sqrt(d/2) exactly on the predicted window of tau (bisection)",
-    "noise-free points, k=10, d=3072; window ends found by bisection on the exact radius", _measure,
+    "C4.optimal_bound", "The thresholded net reaches sqrt(d/2) exactly on the predicted window of tau (root finding)",
+    "noise-free points, k=10, d=3072; window ends found by Brent's method on the exact radius", _measure,
     rivals=(Rival("lower end set by L = K (raise all)", "the attack raising every opposite feature binds first"),
             Rival("optimum sqrt(d/(1+K)) (no threshold)", "the radius of the sum readout / unthresholded net")),
     faults=("closed_form", "radius"))

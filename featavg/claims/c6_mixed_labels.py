@@ -13,7 +13,7 @@ Evidence: the exact radius of the mixed-label net at noise-free and noisy points
 import numpy as np
 import sympy as sp
 
-from featavg.evidence import Band, Check, Outcome, Rival, Term, median_interval
+from featavg.evidence import Band, Check, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._common import K, beta, d, k, p, sqrt_as_written
 
@@ -86,6 +86,9 @@ def derive():
     preds = {"radius_bound": lambdify_prediction([d, p, K, beta], BOUND,
                                                  "upper bound sqrt(d/(B^2/K + A^2/p)) on the argmax radius, "
                                                  "A = 1 + beta(p-1), B = 1 + beta(K-1); p = |J_s|, K = |J_{-s}|")}
+    exact_steps, exact_preds = exact_derivation(BOUND)  # the exact radius and its noise term (issue 14), below
+    steps = steps + exact_steps
+    preds.update(exact_preds)
     return Claim(
         id=ID, title="A net fitting the cluster labels with mixed features is non-robust (O(sqrt(d/k)))",
         statement=sp.Eq(notation("r_argmax")(sp.Symbol("mu_s")), BOUND, evaluate=False),
@@ -97,34 +100,244 @@ def derive():
 
 # ---- evidence -----------------------------------------------------------------------------------
 
+# -- the exact radius (issue 14): derivation steps and predictions appended to derive() -------------
+
+def exact_derivation(BOUND):
+    r"""The exact minimal radius of the mixed-label net at :math:`\mu_s`, and its noise term.
+
+    In feature coordinates (the weights span the features, so the minimal perturbation lies in
+    their span), :math:`u_j = \langle w_j, x\rangle/\sqrt d = (1-\beta)x_j + \beta S_{c(j)}` with
+    :math:`S_\pm` the sum of the coordinates of a class. The point flips to ``j'`` in
+    :math:`J_{-s}` iff :math:`u_{j'} \ge u_j` for every ``j`` in :math:`J_s` (ReLU is monotone; the
+    alternative, every own output switched off, costs more). The QP is convex and symmetric under
+    permutations of the other own features and of the other opposite ones, so its unique optimum
+    is symmetric: four coordinates :math:`\rho_s, \rho_o` (each of the ``p - 1`` other own),
+    :math:`\rho_a` (the attacked ``j'``), :math:`\rho_b` (each of the ``K - 1`` other opposite), with
+    weights ``1, p-1, 1, K-1`` in the norm. Only the constraint against ``u_s`` binds (the others keep
+    a slack ``(1 - beta^2) + beta^2 (p+K-2)(1-beta) > 0`` times ``sqrt(d)/(2 + beta^2(p+K-2))``), so
+    the radius is the distance to the bisector of ``w_s`` and ``w_{j'}``:
+
+    .. math:: r(\mu_s) = \sqrt{d/(2 + \beta^2(p + K - 2))} \le \sqrt{d/(B^2/K + A^2/p)}.
+
+    At :math:`\mu_s + \xi` the distance to each bisector is :math:`r + Z_{j'}` with
+    :math:`Z_{j'} = \langle w_s - w_{j'}, \xi\rangle/\|w_s - w_{j'}\|` exchangeable standard normals of
+    correlation :math:`\varrho = (1 + \beta^2(p-1) + 2\beta + \beta^2(K-2))/(2 + \beta^2(p+K-2))`, so the
+    median radius is ``r`` plus the median of their minimum.
+    """
+    from featavg.theory._common import Phi, phi
+
+    rs, ro, ra, rb = sp.symbols("rho_s rho_o rho_a rho_b", real=True)
+    N_ = 2 + beta ** 2 * (p + K - 2)
+    EXACT = sp.sqrt(d / N_)
+    C1 = ra + beta * (K - 1) * rb - rs - beta * (p - 1) * ro - sp.sqrt(d)       # u_j' - u_s (times 1)
+    C2 = ra + beta * (K - 1) * rb - beta * rs - (1 + beta * (p - 2)) * ro - beta * sp.sqrt(d)  # u_j' - u_o
+    SLACK = sp.sqrt(d) * ((1 - beta ** 2) + beta ** 2 * (p + K - 2) * (1 - beta)) / N_
+    RHO = (1 + beta ** 2 * (p - 1) + 2 * beta + beta ** 2 * (K - 2)) / N_
+    OFF = sp.sqrt(d / (1 + beta ** 2 * (p - 1)))   # every own output switched off
+    sol_box = {}
+
+    def kkt_symmetric():
+        sol, cost2, _ = kkt_min_norm([rs, ro, ra, rb], C1, weights=[1, p - 1, 1, K - 1])
+        sol_box.update(sol)
+        return is_zero(cost2 - EXACT ** 2)
+
+    def constraints_from_coordinates(pv=3, Kv=3):
+        # explicit coordinates: u_j = (1 - beta) x_j + beta S_class; C1 and C2 are u_j' - u_s and u_j' - u_o
+        x = sp.symbols(f"x_0:{pv + Kv}", real=True)
+        Sp, Sm = sum(x[:pv]), sum(x[pv:])
+        u = [(1 - beta) * x[j] + beta * (Sp if j < pv else Sm) for j in range(pv + Kv)]
+        sub = {x[0]: sp.sqrt(d) + rs, x[pv]: ra}
+        sub.update({x[j]: ro for j in range(1, pv)})
+        sub.update({x[j]: rb for j in range(pv + 1, pv + Kv)})
+        c1 = (u[pv] - u[0]).subs(sub)
+        c2 = (u[pv] - u[1]).subs(sub)
+        return (is_zero(c1 - C1.subs({p: pv, K: Kv})) and is_zero(c2 - C2.subs({p: pv, K: Kv})))
+
+    bb = sp.Symbol("b", positive=True)  # beta = b/(1 + b) covers 0 < beta < 1
+
+    def other_constraints_slack():
+        if not sol_box:
+            kkt_symmetric()
+        slack = C2.subs(sol_box)
+        positive = sp.simplify((SLACK / sp.sqrt(d) * N_).subs(beta, bb / (1 + bb)).subs({p: 1 + sp.Symbol("p1", nonnegative=True),
+                                                                                      K: 1 + sp.Symbol("K1", nonnegative=True)}))
+        return is_zero(slack - SLACK) and bool(sp.factor(positive).is_positive)
+
+    def switch_off_costlier():
+        # N_ - (1 + beta^2 (p - 1)) = 1 + beta^2 (K - 1) > 0, so OFF > EXACT
+        return is_zero(N_ - (1 + beta ** 2 * (p - 1)) - (1 + beta ** 2 * (K - 1)))
+
+    def below_bound():
+        # Cauchy-Schwarz: A^2/p <= 1 + beta^2 (p-1), B^2/K <= 1 + beta^2 (K-1), with the gaps (n-1)(1-beta)^2/n
+        A, B = 1 + beta * (p - 1), 1 + beta * (K - 1)
+        return (is_zero(1 + beta ** 2 * (p - 1) - A ** 2 / p - (p - 1) * (1 - beta) ** 2 / p)
+                and is_zero(1 + beta ** 2 * (K - 1) - B ** 2 / K - (K - 1) * (1 - beta) ** 2 / K)
+                and is_zero(sp.simplify(BOUND ** -2 * d) - (A ** 2 / p + B ** 2 / K)))
+
+    def correlation(pv=3, Kv=3):
+        # explicit weights in R^{p+K}: <w_s - w_j', w_s - w_j''>/||w_s - w_j'||^2 = RHO, and <w_s - w_j', mu_s> = d
+        n_ = pv + Kv
+        mu = [sp.sqrt(d) * sp.Matrix([1 if i == j else 0 for i in range(n_)]) for j in range(n_)]
+        own, opp = list(range(pv)), list(range(pv, n_))
+        W = [mu[j] + beta * sum((mu[i] for i in (own if j in own else opp) if i != j), sp.zeros(n_, 1)) for j in range(n_)]
+        g1, g2 = W[0] - W[pv], W[0] - W[pv + 1]
+        return (is_zero((g1.T * g2)[0] / (g1.T * g1)[0] - RHO.subs({p: pv, K: Kv}))
+                and is_zero((g1.T * mu[0])[0] - d) and is_zero((g1.T * g1)[0] - d * N_.subs({p: pv, K: Kv})))
+
+    a_, t_, rho_ = sp.symbols("a t varrho", real=True)
+    Kk = sp.Symbol("K", positive=True)
+    integrand = phi(a_) * Phi((sp.sqrt(rho_) * a_ - t_) / sp.sqrt(1 - rho_)) ** Kk
+
+    def reduces_to_c5():
+        # varrho = 1/2 gives C5.readouts' integrand phi(a) Phi(a - sqrt2 t)^K
+        return is_zero(integrand.subs(rho_, sp.Rational(1, 2)) - phi(a_) * Phi(a_ - sp.sqrt(2) * t_) ** Kk)
+
+    r_ = sp.Symbol("r")
+    steps = (
+        Step("flip to j' iff u_j' >= u_j for all j in J_s; in symmetric coordinates (rho_s, rho_o, rho_a, rho_b) the "
+             "constraints against u_s and u_o are C1, C2",
+             sp.And(sp.Ge(C1, 0, evaluate=False), sp.Ge(C2, 0, evaluate=False)), constraints_from_coordinates,
+             generality="instance", instances="p = 3, K = 3, explicit coordinates"),
+        Step("KKT with C1 alone (weights 1, p-1, 1, K-1): r(mu_s) = sqrt(d/(2 + beta^2 (p+K-2)))",
+             sp.Eq(r_, EXACT, evaluate=False), kkt_symmetric),
+        Step("C2 is slack at that optimum for 0 < beta < 1: slack = sqrt(d)((1 - beta^2) + beta^2 (p+K-2)(1-beta))/"
+             "(2 + beta^2 (p+K-2)) > 0, so C1 alone binds",
+             sp.Gt(SLACK, 0, evaluate=False), other_constraints_slack),
+        Step("switching every own output off costs sqrt(d/(1 + beta^2 (p-1))) > r",
+             sp.Gt(OFF, EXACT, evaluate=False), switch_off_costlier),
+        Step("the averaged-directions bound is above the exact radius (Cauchy-Schwarz, gap (n-1)(1-beta)^2/n per class)",
+             sp.Le(EXACT, BOUND, evaluate=False), below_bound),
+        Step("noisy point: r(mu_s + xi) = min_j' (r + Z_j'), Z_j' exchangeable N(0, 1) of correlation varrho",
+             sp.Eq(notation("corr")(sp.Symbol("Z_j'"), sp.Symbol("Z_j''")), RHO, evaluate=False), correlation,
+             generality="instance", instances="p = 3, K = 3, explicit weights"),
+        Step("P(min_j' Z_j' > t) = E_A[Phi((sqrt(varrho) A - t)/sqrt(1 - varrho))^K]; varrho = 1/2 is C5's argmax term",
+             sp.Eq(notation("P")(sp.Gt(sp.Symbol("min Z"), t_, evaluate=False)),
+                   sp.Integral(integrand, (a_, -sp.oo, sp.oo)), evaluate=False), reduces_to_c5),
+    )
+    f_int = sp.lambdify([a_, t_, rho_, Kk], integrand, modules=["numpy", "scipy"])
+
+    def noise_median(rho, K):
+        """Median of min over K exchangeable N(0, 1) of correlation rho, and the density there: (median, density).
+
+        The survival function is integrated in ``u`` with ``a = (t + sqrt(1 - rho) u)/sqrt(rho)`` (Jacobian
+        ``sqrt((1 - rho)/rho)``), in which the integrand varies on a scale of order 1 even for rho near 1; the
+        density is the central difference of the survival function (step 1e-4, error O(1e-8)).
+        """
+        from scipy import integrate, optimize
+
+        sc = np.sqrt((1 - rho) / rho)
+
+        def surv(t):
+            g = lambda u: f_int((t + np.sqrt(1 - rho) * u) / np.sqrt(rho), t, rho, K) * sc  # noqa: E731
+            return integrate.quad(g, -np.inf, np.inf, epsabs=1e-13, limit=200)[0]
+
+        med = optimize.brentq(lambda t: surv(t) - 0.5, -10.0, 10.0, xtol=1e-12)
+        h = 1e-4
+        return float(med), float((surv(med - h) - surv(med + h)) / (2 * h))
+
+    exact = lambdify_prediction([d, p, K, beta], EXACT, "exact argmax radius sqrt(d/(2 + beta^2 (p+K-2))) at mu_s")
+    rho_fn = lambdify_prediction([p, K, beta], RHO, "correlation of the bisectors' noise terms")
+
+    def radius_noisy_median(d, p, K, beta):
+        """Median argmax radius at mu_s + xi: r(mu_s) + median of min over K correlated normals; (median, density)."""
+        med, dens = noise_median(float(rho_fn(p, K, beta)), int(K))
+        return float(exact(d, p, K, beta)) + med, dens
+
+    preds = {"radius_exact": exact, "noise_correlation": rho_fn, "noise_median": noise_median,
+             "radius_noisy_median": radius_noisy_median}
+    return steps, preds
+
+
 RADIUS_RTOL = 1e-9  # exact radii (see C3.averaging_radius)
+
+#: (beta, |J+|) of the nets whose exact radius at mu_j is checked (k = 10): unbalanced partitions too
+_CASES = ((0.9, 5), (0.5, 5), (0.3, 3), (0.7, 7))
 
 
 def _measure(ctx):
     from featavg.simulate import make_features, make_partition, mixed_label_net, sample_mixture
 
-    kk, dd, b = 10, 3072, 0.9
+    kk, dd = 10, 3072
     rng = ctx.rng(61)
     feats = make_features(kk, dd, rng)
-    labels = make_partition(kk)
-    net = mixed_label_net(feats, labels, b)
-    pp = int(np.sum(labels > 0))
-    bound = float(ctx.prediction(ID, "radius_bound")(dd, pp, kk - pp, b))
-    r0 = float(ctx.net_radii(net, feats[[0]], np.array([1]), labels, "argmax")[0])
-    test = sample_mixture(feats, labels, 200, rng)
-    acc = float(np.mean(net.output(test.X).argmax(axis=1) == test.clusters))
-    band = Band(bound, (Term("CALIBRATED: the bound restricts the attack to the averaged directions; the exact "
-                             "radius is at most 0.5% below it (to be derived exactly)", 0.005 * bound),))
+    exact, bound = ctx.prediction(ID, "radius_exact"), ctx.prediction(ID, "radius_bound")
+    meas, pred, riv_bound, cases = [], [], [], []
+    acc = None
+    for b, pos in _CASES:
+        labels = make_partition(kk, pos)
+        net = mixed_label_net(feats, labels, b)
+        jp, jm = int(np.flatnonzero(labels > 0)[0]), int(np.flatnonzero(labels < 0)[0])
+        meas += ctx.net_radii(net, feats[[jp, jm]], np.array([1, -1]), labels, "argmax").tolist()
+        for pp in (pos, kk - pos):
+            pred.append(float(exact(dd, pp, kk - pp, b)))
+            riv_bound.append(float(bound(dd, pp, kk - pp, b)))
+        cases.append({"beta": b, "positive": pos})
+        if acc is None:
+            test = sample_mixture(feats, labels, 200, rng)
+            acc = float(np.mean(net.output(test.X).argmax(axis=1) == test.clusters))
+    pred = np.array(pred)
+    band = Band(pred, (Term(f"exact radius to {RADIUS_RTOL:g} relative (QP gap and feasibility 1e-10)",
+                            RADIUS_RTOL * pred),))
     avg = float(ctx.claim("C3.averaging_radius").predictions["radius_balanced"](dd, kk))
-    return Outcome(bound, r0, band,
-                   rivals={"sqrt(d/2) (labels give robustness)": float(np.sqrt(dd / 2)),
-                           "sqrt(d/k) (the beta -> 1 limit)": avg},
-                   details={"cluster_accuracy": acc, "beta": b}, config={"k": kk, "d": dd, "beta": b})
+    return Outcome(pred, np.array(meas), band,
+                   rivals={"sqrt(d/(B^2/K + A^2/p)) (attack along the averaged directions)": np.array(riv_bound),
+                           "sqrt(d/2) (labels give robustness)": np.full(pred.size, np.sqrt(dd / 2)),
+                           "sqrt(d/k) (the beta -> 1 limit)": np.full(pred.size, avg)},
+                   details={"cluster_accuracy": acc, "cases": cases,
+                            "max_relative_error": float(np.max(np.abs(np.array(meas) - pred) / pred))},
+                   config={"k": kk, "d": dd})
 
 
 EXACT = Check(
-    "C6.mixed_labels", "Mixed-feature multi-class net fits cluster labels; exact radius at mu_j = the KKT radius",
-    "w_j = mu_j + 0.9 sum_{J_s \\ j} mu_i, k=10, d=3072, argmax readout, noise-free point", _measure,
-    rivals=(Rival("sqrt(d/2) (labels give robustness)", "cluster labels alone make the net robust"),
+    "C6.mixed_labels", "Mixed-feature multi-class net fits cluster labels; exact radius at mu_j = sqrt(d/(2 + beta^2 (p+K-2)))",
+    "w_j = mu_j + beta sum_{J_s \\ j} mu_i, k=10, d=3072, argmax readout, noise-free points mu_j of both classes; "
+    "(beta, |J+|) = (0.9, 5), (0.5, 5), (0.3, 3), (0.7, 7)", _measure,
+    rivals=(Rival("sqrt(d/(B^2/K + A^2/p)) (attack along the averaged directions)",
+                  "the upper bound of the attack restricted to the averaged directions"),
+            Rival("sqrt(d/2) (labels give robustness)", "cluster labels alone make the net robust"),
             Rival("sqrt(d/k) (the beta -> 1 limit)", "the averaging radius, as if beta were 1")),
+    faults=("closed_form", "radius"))
+
+
+def _measure_noisy(ctx):
+    from featavg.evidence import median_interval, quantile
+    from featavg.simulate import make_features, make_partition, mixed_label_net, sample_mixture
+
+    kk, dd, b = 10, 3072, 0.9
+    n = 150 if ctx.quick else 400
+    rng = ctx.rng(62)
+    feats = make_features(kk, dd, rng)
+    labels = make_partition(kk)
+    net = mixed_label_net(feats, labels, b)
+    test = sample_mixture(feats, labels, n, rng)
+    r = ctx.net_radii(net, test.X, test.y, labels, "argmax")
+    pp = int(np.sum(labels > 0))
+    pred, dens = ctx.prediction(ID, "radius_noisy_median")(dd, pp, kk - pp, b)
+    pred, dens = float(pred), float(dens)
+    med, lo, hi, cov = median_interval(r)
+    z = quantile()
+    band = Band(pred, (Term(f"z = {z:.3g} x standard error 1/(2 sqrt(n) g) of a sample median, n = {n}, g the "
+                            "predicted density at the median", z / (2 * np.sqrt(n) * dens), "stat"),))
+    ex = float(ctx.prediction(ID, "radius_exact")(dd, pp, kk - pp, b))
+    half = float(ctx.claim("C5.readouts").predictions["argmax_noise_median"](kk - pp))
+    return Outcome(pred, med, band, interval=(lo, hi), seeds=[ctx.seed], baseline=ex,
+                   rivals={"r(mu_s) + the decoupled net's correction (correlation 1/2)": ex + half,
+                           "sqrt(d/k) (the beta -> 1 limit)":
+                               float(ctx.claim("C3.averaging_radius").predictions["radius_balanced"](dd, kk)),
+                           "sqrt(d/2) + the ideal argmax correction (labels give robustness)":
+                               float(ctx.claim("C5.readouts").predictions["radius_argmax_noisy_median"](dd, kk - pp))},
+                   details={"points": n, "interval_coverage": cov,
+                            "noise_correlation": float(ctx.prediction(ID, "noise_correlation")(pp, kk - pp, b)),
+                            "noise_correction": pred - ex},
+                   config={"k": kk, "d": dd, "beta": b, "sigma": 1.0})
+
+
+NOISY = Check(
+    "C6.mixed_labels.noisy", "Mixed-feature net at mu_s + xi: median exact radius = r(mu_s) + median of min of K correlated normals",
+    "w_j = mu_j + 0.9 sum_{J_s \\ j} mu_i, k=10, d=3072, argmax readout, 400 noisy test points (quick 150); "
+    "the noise-free rival (correction -0.04) is within the band and not listed", _measure_noisy,
+    rivals=(Rival("r(mu_s) + the decoupled net's correction (correlation 1/2)",
+                  "the bisectors' noise correlation of the decoupled net instead of the mixed net's"),
+            Rival("sqrt(d/k) (the beta -> 1 limit)", "the averaging radius, as if beta were 1"),
+            Rival("sqrt(d/2) + the ideal argmax correction (labels give robustness)", "cluster labels alone make the net robust")),
     faults=("closed_form", "radius"))
