@@ -17,7 +17,7 @@ __all__ = ["main", "SUBCOMMANDS"]
 
 #: subcommand modules, in the order ``featavg --help`` lists them
 SUBCOMMANDS = ("_cmd_simulate", "_cmd_robustness", "_cmd_claims", "_cmd_sweep", "_cmd_scaling",
-               "_cmd_verify", "_cmd_report")
+               "_cmd_verify", "_cmd_report", "_cmd_digits")
 
 
 class _Parser(argparse.ArgumentParser):
