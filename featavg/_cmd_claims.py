@@ -14,6 +14,17 @@ def add_arguments(p):
                         "checks (each step with passed and generality), numeric_checks, general, instance, passed}")
     p.add_argument("--claims", action="append", default=[], metavar="PATH",
                    help="also list the claims of PATH (a .py file, a directory, or a module; repeatable)")
+    p.add_argument("--only", nargs="+", metavar="ID",
+                   help="only these claims (an id, or a prefix such as C4 or U1)")
+
+
+def _selected(registry, only):
+    """The entries whose id is, or starts with ``x + "."`` for, some ``x`` in ``only``; unknown entries."""
+    if not only:
+        return list(registry), []
+    under = lambda x, i: i == x or i.startswith(x + ".")  # noqa: E731
+    return ([e for e in registry if any(under(x, e.id) for x in only)],
+            [x for x in only if not any(under(x, e.id) for e in registry)])
 
 
 def _latex_prose(value):
@@ -27,10 +38,11 @@ def _latex_prose(value):
     return "".join(p if isinstance(p, str) else f"${sp.latex(p)}$" for p in value.parts)
 
 
-def collect(registry):
+def collect(registry, only=None):
     """One JSON-ready dict per claim; a claim whose derive() fails gets ``error`` and ``passed: false``."""
     out = []
-    for e in registry:
+    entries, _ = _selected(registry, only)
+    for e in entries:
         row = {"id": e.id, "source": e.source, "numeric_checks": [c.id for c in e.checks]}
         try:
             c = e.claim()
@@ -76,7 +88,13 @@ def _print_table(rows, file=None):
 def run(args):
     from featavg._registry import discover
 
-    rows = collect(discover(args.claims))
+    registry = discover(args.claims)
+    _, unknown = _selected(registry, args.only)
+    if unknown:
+        print(f"featavg claims: error: unknown claim id(s): {', '.join(unknown)}; known: {' '.join(registry.ids())}",
+              file=sys.stderr)
+        return 2
+    rows = collect(registry, args.only)
     if args.json:
         print_json(rows)
     else:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a headless browser over every committed page
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "derivations"
 SHOTS = ROOT / "build" / "browser"

@@ -27,6 +27,9 @@ class GammaQ(sp.Function):
         out = rf"Q\left({a}, {x}\right)"
         return out if exp is None else f"{out}^{{{exp}}}"
 
+    def _mathml_presentation(self, printer):  # as the LaTeX: Q(a, x) (SymPy would write "gammaq")
+        return _named_mathml(printer, "Q", self.args)
+
 
 class GammaP(sp.Function):
     r"""Regularised lower incomplete gamma :math:`P(a, x) = \gamma(a, x)/\Gamma(a) = 1 - Q(a, x)`."""
@@ -40,6 +43,21 @@ class GammaP(sp.Function):
         a, x = (printer._print(v) for v in self.args)
         out = rf"P\left({a}, {x}\right)"
         return out if exp is None else f"{out}^{{{exp}}}"
+
+    def _mathml_presentation(self, printer):  # as the LaTeX: P(a, x)
+        return _named_mathml(printer, "P", self.args)
+
+
+def _named_mathml(printer, name, args):
+    """``<mrow><mi>name</mi>(args)</mrow>``: a function printed under its mathematical name."""
+    from featavg.theory._claim import _delimited
+
+    mrow = printer.dom.createElement("mrow")
+    mi = printer.dom.createElement("mi")
+    mi.appendChild(printer.dom.createTextNode(name))
+    mrow.appendChild(mi)
+    mrow.appendChild(_delimited(printer, "(", args, ")"))
+    return mrow
 
 
 def chi2_pdf(x, dof):

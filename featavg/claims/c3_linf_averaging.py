@@ -56,7 +56,7 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import EPS, Band, Check, Fault, Outcome, Rival, Term, mean_interval
-from featavg.theory import Claim, ReLU, Step, is_zero, lambdify_prediction, notation
+from featavg.theory import Claim, Inner, ReLU, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._common import d, k, p
 
 ID = "C3.linf_averaging"
@@ -205,8 +205,8 @@ def derive():
                            sp.Or(sp.Le(zp, 0, evaluate=False), sp.Le(zp, zm, evaluate=False)), evaluate=False),
              union_of_halfspaces, generality="instance", instances="a 7 x 7 grid of (z_+, z_-) including ties"),
         Step("coordinate features: ||w_+ - w_-||_1 = sqrt(d)(alpha_+ p + alpha_-(k - p)), ||w_+||_1 = alpha_+ sqrt(d) p, "
-             "||w_+ - w_-||_2^2 = d(alpha_+^2 p + alpha_-^2 (k - p)) (block sums)",
-             sp.Eq(sp.Symbol("||w_+ - w_-||_1"), L1_V, evaluate=False), block_sums),
+             "||w_+ - w_-||_2^2 = d(alpha_+^2 p + alpha_-^2 (k - p)) and N_1 = ||w_+ - w_-||_1 (block sums)",
+             sp.Eq(sp.Symbol("N_1"), L1_V, evaluate=False), block_sums),
         Step("hyperplane branch: the attack rho = -eps sign(v) reaches z_+ = z_- at eps = (z_+ - z_-)/||v||_1",
              sp.Eq(sp.Symbol("r_A"), HYPERPLANE), lambda: branch(HYPERPLANE, Z_P - Z_M - eps * L1_V)),
         Step("switch-off branch: eps = z_+/||w_+||_1", sp.Eq(sp.Symbol("r_B"), SWITCH_OFF),
@@ -227,7 +227,7 @@ def derive():
              and is_zero(HYPERPLANE_NOISY - HYPERPLANE - (nu_p - nu_m) / L1_V)
              and is_zero(SWITCH_OFF_NOISY - SWITCH_OFF - nu_p / L1_P)),
         Step("its variance (xi ~ N(0, I)): ||v||_2^2/||v||_1^2, = 1/k balanced (against 1 in L2)",
-             sp.Eq(notation("Var")(sp.Symbol("<v, xi>") / sp.Symbol("||v||_1")), NOISE_VARIANCE, evaluate=False),
+             sp.Eq(notation("Var")(Inner(sp.Symbol("v"), sp.Symbol("xi")) / sp.Symbol("N_1")), NOISE_VARIANCE, evaluate=False),
              lambda: is_zero(NOISE_VARIANCE - L2_V ** 2 / L1_V ** 2) and is_zero(NOISE_VARIANCE.subs(BALANCED) - 1 / k)),
         Step("uniform direction u = g/||g|| (g ~ N(0, I_D); norm and direction independent): "
              "E||u||_1 = D E|g_1|/E||g||_2 = D B(1/2, D/2)/pi (Gaussian and chi integrals)",

@@ -165,7 +165,7 @@ def _finite_n_and_gd():
     def sizes_limit():
         return is_zero(sp.limit(Ct.subs({nj: nn / k, kap: 1}), nn, sp.oo) - (d + p_) / (m * k))
 
-    F = sp.Function("F")
+    F = notation("F")
     qf = sp.Function("q")(t)
     q0_ = sp.Symbol("q_0", real=True)
     e = eta_ / 2 * F(qf) * sp.log(F(q0_) / F(qf))

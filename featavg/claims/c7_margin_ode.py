@@ -156,7 +156,7 @@ def derive():
         return ok
 
     # ---- Gaussian noise: Stein's lemma for the noise's projection, and the dropped terms' sizes
-    G = sp.Function("G")                         # any bounded differentiable function (here g)
+    G = notation("G")                         # any bounded differentiable function (here g)
     zz, qq, sig, v = sp.Symbol("z", real=True), sp.Symbol("q", real=True), sp.Symbol("sigma", positive=True), \
         sp.Symbol("v_j", real=True)
     wbar = sp.IndexedBase("wbar", real=True)

@@ -36,7 +36,7 @@ import sympy as sp
 from featavg.claims._lemma_sympy import GammaP, GammaQ, chi2_pdf, lemma_lambdify
 from featavg.evidence import Check, Rival
 from featavg.lemmas import LEMMA_CONSTANT, bound_outcome
-from featavg.theory import Claim, Inner, Norm, Step, is_zero
+from featavg.theory import Claim, Inner, Norm, Step, is_zero, notation
 from featavg.theory._common import Phi
 
 # real (not integer) sizes: the chi-square densities below stay in the log-gamma form SymPy
@@ -83,7 +83,7 @@ def derive():
     q1, q2_integrand, q3 = _tails()
     n_pairs = n * (n - 1) / 2
     delta1, delta3 = C * n * q1, C * n * k * q3
-    P = sp.Function("P")
+    P = notation("P")
     xi_i, xi_l, mu_j = sp.Symbol("xi_i"), sp.Symbol("xi_l"), sp.Symbol("mu_j")
     statement = sp.And(
         sp.Le(P(sp.Gt(sp.Abs(Norm(xi_i) ** 2 - d), t)), n * q1, evaluate=False),

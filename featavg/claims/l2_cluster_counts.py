@@ -25,7 +25,7 @@ import sympy as sp
 from featavg.claims._lemma_sympy import lemma_lambdify
 from featavg.evidence import Check, Rival
 from featavg.lemmas import LEMMA_CONSTANT, bound_outcome
-from featavg.theory import Claim, Step, is_zero
+from featavg.theory import Claim, Step, is_zero, notation
 from featavg.theory._common import k, n
 
 ID = "L2.cluster_counts"
@@ -47,7 +47,7 @@ def derive():
     hi_tail = _tail_ge(n, p_, n / k + t + 1)
     lo_tail = 1 - _tail_ge(n, p_, n / k - t)
     delta = C * k * (hi_tail + lo_tail)
-    P = sp.Function("P")
+    P = notation("P")
     nj = sp.Symbol("n_j")
     statement = sp.Le(P(sp.Gt(sp.Abs(nj - n / k), t)), delta, evaluate=False)
     x = sp.Symbol("x", positive=True)

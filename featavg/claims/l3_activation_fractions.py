@@ -33,7 +33,7 @@ import sympy as sp
 from featavg.claims._lemma_sympy import chi_moment_steps, finite_d_bound, lemma_lambdify
 from featavg.evidence import Check, Rival, Term
 from featavg.lemmas import LEMMA_CONSTANT, exact_outcome, one_neuron_preactivations
-from featavg.theory import Claim, Step, is_zero
+from featavg.theory import Claim, Step, is_zero, notation
 from featavg.theory._common import Phi, explicit, phi
 
 ID = "L3.activation_fractions"
@@ -63,7 +63,7 @@ def derive():
     # (the lower term is absent for x_lo = 0, the upper one for x_hi = n_j: P(K >= 0) = 1, P(K > n_j) = 0)
     h_prime = phi(T) * (sp.Piecewise((0, sp.Eq(xlo, 0)), (dens(xlo, nj - xlo + 1), True))
                         - sp.Piecewise((0, sp.Eq(xhi, nj)), (dens(xhi + 1, nj - xhi), True)))
-    P = sp.Function("P")
+    P = notation("P")
     K = sp.Symbol("K")
     statement = sp.Eq(P(sp.Eq(K, x)), 1 / (nj + 1), evaluate=False)
     A = sp.Symbol("A", real=True)

@@ -54,7 +54,7 @@ import sympy as sp
 from featavg.claims._lemma_sympy import chi_moment_steps, finite_d_bound, lemma_lambdify
 from featavg.evidence import Check, Rival, Term
 from featavg.lemmas import LEMMA_CONSTANT, dead_at_init, exact_outcome, one_neuron_preactivations
-from featavg.theory import Claim, Step, is_zero
+from featavg.theory import Claim, Step, is_zero, notation
 from featavg.theory._common import Phi, explicit, phi
 
 ID = "L4.dead_neurons"
@@ -77,7 +77,7 @@ TRAJ = {"k": 2, "positive": 1, "n": 6, "m": 1, "d": 10 ** 6, "init_scale": 1e-6,
 def derive():
     r"""``E[U^n] = 1/(n+1)``, the product, and the first-step revival probability."""
     dead = 1 / (nj + 1)
-    P = sp.Function("P")
+    P = notation("P")
     stay_factor = Phi((-v + eps * c2 * H + eps * a_ / sp.sqrt(dd)) / (eps * c1))
     statement = sp.And(sp.Eq(P(sp.Symbol("dead")), sp.Product(1 / (sp.Symbol("n_j") + 1),
                                                               (sp.Symbol("j"), 1, sp.Symbol("|J_s|"))), evaluate=False),

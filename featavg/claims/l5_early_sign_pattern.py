@@ -42,7 +42,7 @@ import sympy as sp
 from featavg.claims._lemma_sympy import lemma_lambdify
 from featavg.evidence import Check, Rival, Term
 from featavg.lemmas import LEMMA_CONSTANT, bound_outcome
-from featavg.theory import Claim, Step, is_zero
+from featavg.theory import Claim, Step, is_zero, notation
 from featavg.theory._common import Phi, d, k, m, n
 
 ID = "L5.early_sign_pattern"
@@ -63,7 +63,7 @@ def derive():
     r"""The sign of the early coefficient: wrong only on pairs with no active point; the union bound."""
     e_inv = expected_inverse_count(n, k)
     delta = C * M * k * e_inv / 2
-    P = sp.Function("P")
+    P = notation("P")
     statement = sp.Le(P(sp.Symbol("some sign y_j s_r violated")), delta, evaluate=False)
     steps = (
         Step("E[1/(n_j + 1)] = int_0^1 E[u^n_j] du = int_0^1 (1 - (1 - u)/k)^n du = k (1 - (1 - 1/k)^(n+1))/(n+1) "
