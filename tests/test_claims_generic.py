@@ -11,6 +11,9 @@ For every claim (``featavg.claims`` plus any directory on ``FEATAVG_CLAIMS_PATH`
 
 The oracle of each check is independent of the code it tests by construction of the check (a
 SymPy prediction against the simulator); here we test that the verdict machinery is sound.
+
+Tiers: the tests that run the checks (a quick ``featavg verify`` and one more run per fault) are in
+the slow tier; building every claim and running its steps is in the fast one.
 """
 
 import pytest
@@ -25,11 +28,21 @@ CHECKS = {c.id: c for c in REGISTRY.checks()}
 FAULT_PAIRS = [(c.id, f) for c in REGISTRY.checks() for f in c.faults]
 
 
+class _Rows(dict):
+    """Rows computed on first use, all in one quick context (runs shared through its cache)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ctx = _verify.VerifyContext(quick=True, registry=REGISTRY)
+
+    def __missing__(self, check_id):
+        self[check_id] = _verify.run_check(CHECKS[check_id], self.ctx)
+        return self[check_id]
+
+
 @pytest.fixture(scope="module")
 def quick_rows():
-    """Every numeric check's row in one quick context (runs shared through its cache)."""
-    ctx = _verify.VerifyContext(quick=True, registry=REGISTRY)
-    return {c.id: _verify.run_check(c, ctx) for c in REGISTRY.checks()}
+    return _Rows()
 
 
 _FAULT_CONTEXTS = {}
@@ -61,6 +74,7 @@ def test_claim_builds_and_every_step_passes(claim_id):
     assert isinstance(claim.statement_latex, str) and claim.statement_latex
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
 def test_check_passes_and_rejects_its_rivals(check_id, quick_rows):
     check = CHECKS[check_id]
@@ -71,6 +85,7 @@ def test_check_passes_and_rejects_its_rivals(check_id, quick_rows):
     assert all(r["status"] == "rejected" for r in row["rivals"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
 def test_band_terms_are_derived(check_id, quick_rows):
     row = quick_rows[check_id]
@@ -79,6 +94,7 @@ def test_band_terms_are_derived(check_id, quick_rows):
     assert names and not any("CALIBRATED" in n for n in names), names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("check_id", "fault"), FAULT_PAIRS, ids=[f"{c}-{f}" for c, f in FAULT_PAIRS])
 def test_check_fails_under_each_fault_it_names(check_id, fault, quick_rows):
     assert quick_rows[check_id]["status"] == "passed"
