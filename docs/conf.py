@@ -33,7 +33,10 @@ myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_fence_as_directive = ["math"]
 myst_heading_anchors = 3
 
-# mathematics rendered to SVG at build time: offline pages
+# mathematics rendered to SVG at build time: offline pages. docs/tex holds a stand-in for the one
+# package Sphinx's formula template loads that Debian's texlive-latex-base lacks (anyfontsize)
+os.environ["TEXINPUTS"] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tex") + os.pathsep + \
+    os.environ.get("TEXINPUTS", "")
 imgmath_image_format = "svg"
 imgmath_font_size = 12
 imgmath_latex_preamble = r"\usepackage{amsmath,amssymb}"
