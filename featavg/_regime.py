@@ -29,10 +29,11 @@ to the initial weights depends on them alone); ``init_d`` is proportional to the
 initial weight norm ``sigma_w sqrt(d)`` to the learned one ``~ q sqrt(|J_s|/d)`` at margin ``q``.
 
 Boundary. For each value of one axis, the cells along the other axis are scanned in order; where
-the verdict changes between ``holds`` and ``fails`` (``inconclusive`` cells in between widen the
-bracket), the change lies in the bracket ``[lo, hi]`` of the two axis values (the grid's
-resolution: the uncertainty), and the estimate is where ``log(excess)`` crosses 0 by linear
-interpolation in log-axis coordinates between the two cells.
+the verdict changes (``holds``, ``fails``, ``inconclusive``) between two neighbours, the change
+lies in the bracket ``[lo, hi]`` of their axis values (the grid's resolution: the uncertainty,
+a factor ``sqrt(hi/lo)`` either way on a log axis), and the estimate is, between ``holds`` and
+``fails``, where ``log(excess)`` crosses 0 by linear interpolation in log-axis coordinates (the
+excess is 1 at the band's edge), else the bracket's (geometric) midpoint.
 
 Durability: the table is ``DIR/results.jsonl`` written like ``featavg sweep``'s
 (:mod:`featavg._sweep`: one ``write`` + ``fsync`` per finished cell, a torn last line repaired on
@@ -257,14 +258,28 @@ def _excess(row):
     return float(np.max(e)) if np.all(np.isfinite(m)) else math.inf
 
 
+#: a vector quantity of a check row longer than this is kept as its summary (size, min, mean, max)
+_VECTOR_MAX = 12
+
+
+def _compact(x):
+    """``x`` itself, or for a long vector ``{"size", "min", "mean", "max"}`` (keeps the table small)."""
+    if isinstance(x, (list, tuple)):
+        v = np.asarray(x, dtype=float).ravel()
+        if v.size > _VECTOR_MAX:
+            return {"size": int(v.size), "min": float(np.min(v)), "mean": float(np.mean(v)), "max": float(np.max(v))}
+    return x
+
+
 def _check_summary(crow):
-    """The part of a check row a cell keeps (no per-seed details)."""
-    out = {k: crow.get(k) for k in ("id", "status", "predicted", "measured", "interval", "baseline", "verdict",
-                                    "error")}
-    out["band"] = {k: crow["band"][k] for k in ("lo", "hi", "halfwidth", "side")} if crow.get("band") else None
-    out["rivals"] = [{"name": r["name"], "predicted": r["predicted"], "status": r["status"]}
+    """The part of a check row a cell keeps (no per-seed details; long vectors summarised)."""
+    out = {k: _compact(crow.get(k)) for k in ("id", "status", "predicted", "measured", "interval", "baseline",
+                                              "verdict", "error")}
+    out["band"] = ({k: _compact(crow["band"][k]) for k in ("lo", "hi", "halfwidth", "side")}
+                   if crow.get("band") else None)
+    out["rivals"] = [{"name": r["name"], "predicted": _compact(r["predicted"]), "status": r["status"]}
                      for r in crow.get("rivals", [])]
-    out["excess"] = _excess(crow)
+    out["excess"] = crow["excess"] if "excess" in crow else _excess(crow)
     return out
 
 
@@ -435,6 +450,9 @@ def _uncoord(axis, c):
 def boundaries(spec, cells):
     """Where the verdict changes: for each value of one axis, the brackets along the other (both ways).
 
+    Every change between neighbouring cells is listed (``holds -> inconclusive`` too: where a check
+    loses its power to tell the claim from its rivals).
+
     Returns
     -------
     list of dict
@@ -453,16 +471,14 @@ def boundaries(spec, cells):
                 c = grid.get(key)
                 if c is not None and c.get("verdict"):
                     line.append((a, c["verdict"], c.get("excess")))
-            last = None  # the last decided (holds/fails) cell along the line
+            last = None  # the previous cell along the line
             for a, verdict, excess in line:
-                if verdict == "inconclusive":
-                    continue
                 if last is not None and last[1] != verdict:
                     lo, hi = last[0], a
                     e0, e1 = last[2], excess
                     est = None
                     if e0 is not None and e1 is not None and np.isfinite(e0) and np.isfinite(e1) and e0 > 0 and e1 > 0 \
-                            and (math.log(e0) != math.log(e1)):
+                            and (math.log(e0) != math.log(e1)) and "inconclusive" not in (last[1], verdict):
                         u0, u1 = _coord(along, lo), _coord(along, hi)
                         t = (0 - math.log(e0)) / (math.log(e1) - math.log(e0))
                         if 0 <= t <= 1:
@@ -486,7 +502,8 @@ def build_document(specs, rows, *, quick, seed, seconds=None):
     """``regime.json``: ``axes``, ``cells``, ``boundary`` and per-map summaries."""
     from featavg import __version__
 
-    cells = sorted(rows, key=lambda r: r["task"])
+    cells = [dict(r, checks=[_check_summary(c) for c in r["checks"]]) if r.get("checks") else dict(r)
+             for r in sorted(rows, key=lambda r: r["task"])]
     axes, maps, bounds = {}, {}, []
     for spec in specs:
         for name, vals in ((spec.x, spec.xs), (spec.y, spec.ys)):
@@ -507,9 +524,11 @@ def build_document(specs, rows, *, quick, seed, seconds=None):
                            "summary": summarise(spec, mine, b)}
     doc = {"featavg": __version__, "quick": bool(quick), "seed": int(seed), "axes": list(axes.values()),
            "maps": maps, "cells": cells, "boundary": bounds}
+    # timing (not part of the table's content): this invocation's wall time, and the cells' own
+    cell = sum(c.get("wall_time") or 0.0 for c in cells)
+    doc["cell_seconds"] = cell
     if seconds is not None:
         doc["seconds"] = seconds
-        doc["cells_per_second"] = len(cells) / seconds if seconds > 0 else None
     return doc
 
 
@@ -566,11 +585,14 @@ def draw_map(spec, cells, bounds, ax=None, quantity=None):
     for (i, j), v in marks.items():
         for di, dj in ((1, 0), (0, 1)):
             w = marks.get((i + di, j + dj))
-            if {v, w} == {"holds", "fails"}:
+            style = {frozenset({"holds", "fails"}): ("red", "-"),
+                     frozenset({"holds", "inconclusive"}): ("orange", "--")}.get(frozenset({v, w}))
+            if style:
+                col, ls = style
                 if di:
-                    ax.plot([i + 0.5, i + 0.5], [j - 0.5, j + 0.5], color="red", lw=2.5)
+                    ax.plot([i + 0.5, i + 0.5], [j - 0.5, j + 0.5], color=col, ls=ls, lw=2.5)
                 else:
-                    ax.plot([i - 0.5, i + 0.5], [j + 0.5, j + 0.5], color="red", lw=2.5)
+                    ax.plot([i - 0.5, i + 0.5], [j + 0.5, j + 0.5], color=col, ls=ls, lw=2.5)
     # the paper's setting, placed by interpolation in axis coordinates
     px, py = PAPER_POINT[spec.x], PAPER_POINT[spec.y]
 
@@ -586,7 +608,8 @@ def draw_map(spec, cells, bounds, ax=None, quantity=None):
     ax.set_yticks(range(ny), [f"{v:g}" for v in spec.ys])
     ax.set_xlabel(AXES[spec.x].label)
     ax.set_ylabel(AXES[spec.y].label)
-    ax.set_title(f"{spec.title}: o holds, x fails, square inconclusive; red: boundary", fontsize=8)
+    ax.set_title(f"{spec.title}: o holds, x fails, square inconclusive;\nboundary: red (holds | fails), dashed orange (holds | inconclusive)",
+                 fontsize=8)
     return fig if fig is not None else ax.figure
 
 
@@ -671,7 +694,7 @@ def regime(specs, directory, *, executor, quick=False, seed=0, resume=False, pro
             fut.cancel()
     final = _write_final(directory, rows.values())
     seconds = time.perf_counter() - start
-    doc = build_document(specs, final, quick=quick, seed=seed)
+    doc = build_document(specs, final, quick=quick, seed=seed, seconds=seconds)
     with atomic_write(os.path.join(directory, DOCUMENT), "w") as fh:
         json.dump(doc, fh, indent=1, sort_keys=True, allow_nan=False)
         fh.write("\n")
