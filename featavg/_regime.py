@@ -205,7 +205,8 @@ MAPS = {
     "C1": MapSpec("C1", _C1, "binary", "d_over_n", "eta_d", _DN, _ED, quantity="score"),
     "C3": MapSpec("C3", "C3.averaging_radius", "binary", "d_over_n", "eta_d", _DN, _ED, quantity="radius_ratio"),
     "C5": MapSpec("C5", "C5.decoupling", "cluster", "d_over_n", "eta_d", _DN, _ED, quantity="score"),
-    "C1.init": MapSpec("C1.init", _C1, "binary", "init_d", "eta_d",
+    # the init axis: C1's averaging score (its class-sum cosine) against init sigma_w d
+    "C1.init": MapSpec("C1.init", _C1[0], "binary", "init_d", "eta_d",
                        (0.03072, 0.3072, 3.072, 30.72), _ED, quantity="score"),
 }
 
