@@ -1,6 +1,7 @@
 """Benchmark of the reduced engine (docs/science.md §4): cost independent of d, and cheaper than explicit.
 
-Measures, at the paper's defaults (k=10, n=1000, m=5, n_test=1000, steps=100):
+Measures, at the defaults (k=10, n=1000, m=5, n_test=1000, steps=100; eta = 1e-3 * 3072/d and
+init_scale = 1e-5 * 3072/d, the paper's values at d = 3072, so every d trains like the paper's setting):
 
 1. ``engine="reduced"`` at d = 1e4, 1e6, 1e9: wall time of a whole run (sampling + GD), GD time,
    peak traced memory (tracemalloc, in a separate untimed run); ratios to d = 1e4.

@@ -6,8 +6,8 @@ import numpy as np
 
 from featavg._output import print_json
 from featavg._progress import progress_bar
-from featavg.simulate import (ENGINES, FEATURE_BASES, READOUTS, SUPERVISIONS, Config, reduced_dimension, run_simulation,
-                              save_run)
+from featavg.simulate import (ENGINES, FEATURE_BASES, PAPER_D, PAPER_ETA, PAPER_INIT_SCALE, READOUTS, SUPERVISIONS,
+                              Config, reduced_dimension, run_simulation, save_run)
 
 NAME = "simulate"
 HELP = "Train one network by gradient descent on multi-cluster data and measure it."
@@ -26,10 +26,14 @@ def add_config_arguments(p):
     p.add_argument("--h", type=int, default=d.h, help="neurons per output of the multi-class network (default %(default)s)")
     p.add_argument("--positive", type=int, default=None, help="|J+|, 1..k-1 (default k // 2)")
     p.add_argument("--sigma", type=float, default=d.sigma, help="noise scale (default %(default)s)")
-    p.add_argument("--eta", type=float, default=d.eta, help="learning rate (default %(default)s)")
+    p.add_argument("--eta", type=float, default=None,
+                   help=f"learning rate (default 1e-3 * {PAPER_D}/d, i.e. eta*d = {PAPER_ETA * PAPER_D:g}: "
+                        f"the paper's 1e-3 at d = {PAPER_D}, scaled so that the per-step dynamics do not "
+                        f"depend on d; the value used is recorded in the output)")
     p.add_argument("--steps", type=int, default=d.steps, help="GD steps (default %(default)s)")
-    p.add_argument("--init-scale", type=float, default=d.init_scale,
-                   help="std of initial weights and biases (default %(default)s)")
+    p.add_argument("--init-scale", type=float, default=None,
+                   help=f"std of initial weights and biases (default 1e-5 * {PAPER_D}/d, i.e. init*d = "
+                        f"{PAPER_INIT_SCALE * PAPER_D:g}: the paper's 1e-5 at d = {PAPER_D}; recorded in the output)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     p.add_argument("--supervision", choices=SUPERVISIONS, default=d.supervision,
                    help="binary labels (binary net) or cluster labels (multi-class net)")
@@ -58,12 +62,25 @@ def add_arguments(p):
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
 
 
-def _print_summary(s, file=None):
+def _scaled(args, name):
+    """`` (default: scaled with d)`` when ``--NAME`` was not given."""
+    return " (default, scaled with d)" if getattr(args, name, 0) is None else ""
+
+
+def print_warnings(warnings, file=None):
+    """One line per regime warning (:attr:`featavg.simulate.Run.warnings`)."""
+    w = (file or sys.stderr).write
+    for x in warnings:
+        w(f"featavg: warning [{x['quantity']}]: {x['message']} (regime: {x['regime']})\n")
+
+
+def _print_summary(s, file=None, args=None):
     cfg = s["config"]
     w = (file or sys.stdout).write
     w(f"featavg simulate: {cfg['supervision']} supervision, {s['network']} network, engine {cfg['engine']}\n")
     w(f"  k={cfg['k']} d={cfg['d']} n={cfg['n']} m={cfg['m']} h={cfg['h']} |J+|={cfg['positive']} "
-      f"sigma={cfg['sigma']} eta={cfg['eta']} steps={cfg['steps']} init={cfg['init_scale']} seed={cfg['seed']}\n")
+      f"sigma={cfg['sigma']} eta={cfg['eta']:g}{_scaled(args, 'eta')} steps={cfg['steps']} "
+      f"init={cfg['init_scale']:g}{_scaled(args, 'init_scale')} seed={cfg['seed']}\n")
     readout = f" (readout {cfg['readout']})" if s["network"] == "multiclass" else ""
     w(f"  train accuracy {s['train_accuracy']:.4f}   test accuracy {s['test_accuracy']:.4f}{readout}\n")
     w(f"  final loss {s['final_loss']:.6g}   GD wall time {s['seconds']:.2f} s\n")
@@ -75,6 +92,9 @@ def _print_summary(s, file=None):
     w("        " + " ".join(f"{j:>6d}" for j in range(C.shape[1])) + "\n")
     for r, row in enumerate(C):
         w(f"  {r:>5d} " + " ".join(f"{v:6.3f}" for v in row) + "\n")
+    if s.get("warnings"):
+        w(f"  {len(s['warnings'])} regime warning(s) (on stderr): "
+          + ", ".join(x["quantity"] for x in s["warnings"]) + "\n")
 
 
 def run(args):
@@ -90,7 +110,8 @@ def run(args):
     if args.json:
         print_json(summary)
     else:
-        _print_summary(summary)
+        _print_summary(summary, args=args)
         if args.save:
             print(f"  saved to {args.save}")
+    print_warnings(summary["warnings"])
     return 0

@@ -253,6 +253,8 @@ def run_task(task, measure=None):
             for readout, acc in summary.get("test_accuracy_by_readout", {}).items():
                 row[f"test_accuracy_{readout}"] = _finite_or_none(acc)
             row["min_cluster_margin"] = _finite_or_none(min(summary["cluster_margins"]))
+            # the run's regime warnings (featavg.simulate.Run.warnings): late_phase, loss_stall, overshoot
+            row["regime_warnings"] = ", ".join(x["quantity"] for x in run.warnings) or None
             row.update(_measure(run, measure or {}))
         except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the sweep goes on
             row["status"] = "error"

@@ -16,7 +16,7 @@ from featavg._errors import FeatavgError, NumericalError, UsageError
 __all__ = ["main", "SUBCOMMANDS"]
 
 #: subcommand modules, in the order ``featavg --help`` lists them
-SUBCOMMANDS = ("_cmd_simulate", "_cmd_robustness", "_cmd_claims", "_cmd_sweep", "_cmd_scaling",
+SUBCOMMANDS = ("_cmd_simulate", "_cmd_robustness", "_cmd_claims", "_cmd_sweep", "_cmd_regime", "_cmd_scaling",
                "_cmd_verify", "_cmd_report", "_cmd_digits")
 
 

@@ -5,6 +5,7 @@ it in ``tests/``.
 """
 
 from ._data import Sample, make_features, make_partition, sample_mixture
+from ._diagnostics import late_phase_state, regime_warnings
 from ._ideal import (averaging_net, decoupled_late_regime, decoupled_net, late_regime, mixed_label_net,
                      noise_free_sample, threshold_net)
 from ._errors import FeatavgError, InvalidParameter, NumericalError, RunFileError
@@ -42,6 +43,11 @@ from ._certify import DEFAULT_GAP, ENUMERATE_MAX_FAMILY, METHODS as RADIUS_METHO
 from ._replicas import REPLICA_METHODS, run_replicas
 from ._span import METHODS, choose_method
 from ._run import (
+    PAPER_D,
+    PAPER_ETA,
+    PAPER_INIT_SCALE,
+    default_eta,
+    default_init_scale,
     ENGINES,
     FEATURE_BASES,
     RNG_STREAMS,
@@ -55,7 +61,7 @@ from ._run import (
 )
 
 __all__ = [
-    "Sample", "make_features", "make_partition", "sample_mixture",
+    "Sample", "make_features", "make_partition", "sample_mixture", "late_phase_state", "regime_warnings",
     "FeatavgError", "InvalidParameter", "NumericalError", "RunFileError",
     "RUN_ARRAYS", "atomic_write", "load_run", "save_run",
     "accuracy", "activation_fractions", "averaging_score", "cluster_margins", "cosine_matrix",
@@ -63,6 +69,7 @@ __all__ = [
     "averaging_net", "threshold_net", "decoupled_net", "mixed_label_net", "late_regime", "decoupled_late_regime",
     "noise_free_sample",
     "READOUTS", "BinaryNetwork", "MultiClassNetwork", "logistic_loss",
+    "PAPER_D", "PAPER_ETA", "PAPER_INIT_SCALE", "default_eta", "default_init_scale",
     "ENGINES", "FEATURE_BASES", "RNG_STREAMS", "SUPERVISIONS", "Config", "Run", "gradient_descent",
     "init_weights", "make_network", "run_simulation",
     "MAX_SUBPROBLEMS", "RadiusResult", "exact_radii", "exact_radius", "optimal_robust_accuracy",

@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 
+from ._diagnostics import regime_warnings
 from ._errors import InvalidParameter
 from ._engine import engine_for
 from ._run import Run, _history_recorder, make_network, run_simulation
@@ -116,9 +117,10 @@ def run_replicas(config, seeds, *, progress=None, method="stacked"):
     W0 = np.vstack([W for W, _ in inits])
     b0 = np.concatenate([b for _, b in inits])
     start = time.perf_counter()
+    trace = []
     W, b, loss = span_descent(template.loss_and_D, W0, b0, X, target, cfg.eta, cfg.steps, replicas=R,
                               G=gram(X), every=cfg.history_every, observe=observe, progress=progress,
-                              label=lambda r: f"replica {r} (init seed {seeds[r]}):")
+                              label=lambda r: f"replica {r} (init seed {seeds[r]}):", losses=trace)
     seconds = (time.perf_counter() - start) / R
     losses = np.atleast_1d(loss)
     runs = []
@@ -127,8 +129,11 @@ def run_replicas(config, seeds, *, progress=None, method="stacked"):
         history = None
         if histories is not None:
             history = {key: np.asarray(val) for key, val in histories[r].items()}
-        runs.append(Run(config=cfg, network=make_network(cfg.supervision, W[rows], b[rows], cfg.h),
-                        final_loss=float(losses[r]), history=history, seconds=seconds, init_seed=s,
-                        W_init=inits[r][0], b_init=inits[r][1], **shared))
+        net = make_network(cfg.supervision, W[rows], b[rows], cfg.h)
+        trace_r = np.array([np.atleast_1d(x)[r] for x in trace], dtype=float)
+        warns = regime_warnings(cfg, net, shared["features"], shared["cluster_labels"], train, trace_r, history)
+        runs.append(Run(config=cfg, network=net, final_loss=float(losses[r]), history=history, seconds=seconds,
+                        init_seed=s, W_init=inits[r][0], b_init=inits[r][1], losses=trace_r, warnings=warns,
+                        **shared))
     return runs
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._data import Sample
+from ._diagnostics import regime_warnings
 from ._engine import engine_for
 from ._errors import InvalidParameter, NumericalError
 from ._metrics import (
@@ -40,6 +41,11 @@ from ._validate import validate_choice, validate_int, validate_real
 
 __all__ = [
     "Config",
+    "PAPER_D",
+    "PAPER_ETA",
+    "PAPER_INIT_SCALE",
+    "default_eta",
+    "default_init_scale",
     "Run",
     "SUPERVISIONS",
     "ENGINES",
@@ -56,10 +62,39 @@ ENGINES = ("explicit", "reduced")
 RNG_STREAMS = ("features", "train", "test", "init")
 FEATURE_BASES = ("haar", "standard")
 
+#: the paper's dimension and the learning rate and init scale that train it (docs/science.md §1)
+PAPER_D = 3072
+PAPER_ETA = 1e-3
+PAPER_INIT_SCALE = 1e-5
+
+
+def default_eta(d):
+    r"""The default learning rate at dimension ``d``: ``eta = 1e-3 * 3072 / d`` (``eta d = 3.072``).
+
+    The gradient of the risk grows like ``d`` (a margin moves by ``eta d g/(m k)`` per step in the
+    late phase, C7.gd_step), so a fixed ``eta d`` gives every ``d`` the paper's dynamics per step;
+    ``d = 3072`` gives the paper's ``1e-3`` exactly. Measured (binary labels, k=10, n=1000, m=5,
+    100 steps, reduced engine, seed 0): averaging score 0.9938 at d = 1e6 and at 1e9, where the
+    constant 1e-3 overshoots (0.68 and 0.54).
+    """
+    return PAPER_ETA * (PAPER_D / d)
+
+
+def default_init_scale(d):
+    r"""The default ``sigma_w = sigma_b`` at dimension ``d``: ``1e-5 * 3072 / d`` (``sigma_w d = 0.03072``).
+
+    With ``eta d`` fixed, ``sigma_w d`` fixed keeps the first GD step's change of
+    ``<w, mu_j>`` (of order ``eta d``) in the same ratio to the initial ``<w, mu_j>`` (of order
+    ``sigma_w sqrt(d) sqrt(d) = sigma_w d``) at every ``d`` (R2.regime's SymPy step), so the early
+    phase is the same; ``d = 3072`` gives the paper's ``1e-5`` exactly.
+    """
+    return PAPER_INIT_SCALE * (PAPER_D / d)
+
 
 @dataclass(frozen=True)
 class Config:
-    """All parameters of a run (defaults: the paper's synthetic setting, docs/science.md §1).
+    """All parameters of a run (defaults: the paper's synthetic setting, docs/science.md §1, with
+    ``eta`` and ``init_scale`` scaled with ``d`` so that ``d = 3072`` gives the paper's values).
 
     Attributes
     ----------
@@ -73,12 +108,15 @@ class Config:
         ``|J+|``; ``None`` means ``k // 2`` and is resolved on construction.
     sigma : float
         Noise scale of ``xi``.
-    eta : float
-        Learning rate.
+    eta : float or None
+        Learning rate; ``None`` (the default) means :func:`default_eta` ``(d) = 1e-3 * 3072/d``,
+        resolved on construction (so :meth:`to_dict` records the value used).
     steps : int
         Number of GD steps.
-    init_scale : float
-        ``sigma_w = sigma_b``, the standard deviation of the initial weights and biases.
+    init_scale : float or None
+        ``sigma_w = sigma_b``, the standard deviation of the initial weights and biases; ``None``
+        (the default) means :func:`default_init_scale` ``(d) = 1e-5 * 3072/d``, resolved on
+        construction.
     seed : int
     supervision : {"binary", "cluster"}
         Binary labels train the binary network; cluster labels the multi-class network.
@@ -108,9 +146,9 @@ class Config:
     h: int = 1
     positive: int | None = None
     sigma: float = 1.0
-    eta: float = 1e-3
+    eta: float | None = None
     steps: int = 100
-    init_scale: float = 1e-5
+    init_scale: float | None = None
     seed: int = 0
     supervision: str = "binary"
     readout: str = "argmax"
@@ -131,9 +169,11 @@ class Config:
         s(self, "positive", validate_int("positive", positive, low=1, high=self.k - 1,
                                          valid=f"an integer with 1 <= positive <= k - 1 = {self.k - 1}"))
         s(self, "sigma", validate_real("sigma", self.sigma, low=0.0))
-        s(self, "eta", validate_real("eta", self.eta, low=0.0, low_open=True))
+        s(self, "eta", validate_real("eta", default_eta(self.d) if self.eta is None else self.eta,
+                                     low=0.0, low_open=True))
         s(self, "steps", validate_int("steps", self.steps, low=0))
-        s(self, "init_scale", validate_real("init_scale", self.init_scale, low=0.0))
+        s(self, "init_scale", validate_real("init_scale", default_init_scale(self.d) if self.init_scale is None
+                                            else self.init_scale, low=0.0))
         s(self, "seed", validate_int("seed", self.seed, low=0))
         s(self, "supervision", validate_choice("supervision", self.supervision, SUPERVISIONS))
         s(self, "readout", validate_choice("readout", self.readout, READOUTS))
@@ -182,7 +222,8 @@ def make_network(supervision, W, b, h=1):
     return MultiClassNetwork(W.copy(), b.copy(), h=h)
 
 
-def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progress=None, method="auto"):
+def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progress=None, method="auto",
+                     losses=None):
     """Full-batch GD ``theta <- theta - eta grad L`` on a copy of ``net``.
 
     Parameters
@@ -205,6 +246,9 @@ def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progr
         ``X X^T`` (:mod:`._span`, exact in exact arithmetic, equal to round-off in float64);
         ``auto``: the cheaper of the two by the cost rule of :func:`._span.choose_method`.
         The choice is deterministic, so a config still reproduces bit for bit on one machine.
+    losses : list, optional
+        If given, the loss at every step ``0..steps`` (before that step's update) is appended to
+        it; the loss is computed every step anyway.
 
     Returns
     -------
@@ -222,7 +266,8 @@ def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progr
             observe(t, dataclasses.replace(net, W=W, b=b), loss)
 
         W, b, loss = span_descent(net.loss_and_D, net.W, net.b, X, target, eta, steps, every=every,
-                                  observe=observe_net if observe is not None else None, progress=progress)
+                                  observe=observe_net if observe is not None else None, progress=progress,
+                                  losses=losses)
         return dataclasses.replace(net, W=W, b=b), loss
     net = dataclasses.replace(net, W=net.W.copy(), b=net.b.copy())
     for t in range(steps + 1):
@@ -232,6 +277,8 @@ def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progr
             raise NumericalError(
                 f"gradient descent diverged at step {t}: loss={loss!r} or its gradient is not "
                 f"finite (eta={eta}; try a smaller learning rate)")
+        if losses is not None:
+            losses.append(float(loss))
         if observe is not None and every and (t % every == 0 or t == steps):
             observe(t, net, loss)
         if t == steps:
@@ -274,6 +321,12 @@ class Run:
         For a replica (:func:`._replicas.run_replicas`): the seed whose initial weights it
         trained; the data are those of ``config.seed``. ``None`` for a single run, whose data
         and initial weights both come from ``config.seed``.
+    losses : ndarray, shape (steps + 1,), or None
+        The training loss before each step and at the end (computed by GD anyway).
+    warnings : list of dict
+        ``{"quantity", "regime", "message"}`` for each way the run left the regime the theory is
+        measured in (:mod:`._diagnostics`: the late phase not reached, a stalled loss, an
+        overshooting step); empty for a run inside it.
     """
 
     config: Config
@@ -288,6 +341,8 @@ class Run:
     history: dict | None = None
     seconds: float = float("nan")
     init_seed: int | None = None
+    losses: np.ndarray | None = None
+    warnings: list = dataclasses.field(default_factory=list)
 
     def binary_score(self, X, readout=None):
         """Binary score of the trained network (the run's readout unless one is named)."""
@@ -307,6 +362,7 @@ class Run:
             "cluster_margins": cluster_margins(net, self.features, self.cluster_labels).tolist(),
             "cosine_matrix": cosine_matrix(net.W, self.features).tolist(),
             "seconds": self.seconds,
+            "warnings": [dict(w) for w in self.warnings],
         }
         if net.kind == "multiclass":
             out["test_accuracy_by_readout"] = {
@@ -375,9 +431,14 @@ def run_simulation(config=None, *, features=None, cluster_labels=None, train=Non
         history, observe = _history_recorder(
             (a["features"], a["cluster_labels"], train, a["test"], cfg.readout), cfg.k)
     start = time.perf_counter()
+    losses = []
     net, loss = gradient_descent(net0, engine.training_inputs(train), target, cfg.eta, cfg.steps,
-                                 every=cfg.history_every, observe=observe, progress=progress, method=method)
+                                 every=cfg.history_every, observe=observe, progress=progress, method=method,
+                                 losses=losses)
     seconds = time.perf_counter() - start
     if history is not None:
         history = {key: np.asarray(val) for key, val in history.items()}
-    return Run(config=cfg, network=net, final_loss=loss, history=history, seconds=seconds, **a)
+    losses = np.asarray(losses, dtype=float)
+    warns = regime_warnings(cfg, net, a["features"], a["cluster_labels"], train, losses, history)
+    return Run(config=cfg, network=net, final_loss=loss, history=history, seconds=seconds, losses=losses,
+               warnings=warns, **a)

@@ -132,7 +132,7 @@ def preactivations(G, Ct, P, b):
 
 
 def span_descent(loss_and_D, W0, b0, X, target, eta, steps, *, replicas=1, G=None, every=0,
-                 observe=None, progress=None, label=None):
+                 observe=None, progress=None, label=None, losses=None):
     """Full-batch GD of ``replicas`` stacked networks in span form (module docstring).
 
     Parameters
@@ -159,6 +159,9 @@ def span_descent(loss_and_D, W0, b0, X, target, eta, steps, *, replicas=1, G=Non
         ``progress(1)`` after each step.
     label : callable (r) -> str, optional
         Names replica ``r`` in error messages.
+    losses : list, optional
+        If given, the loss of every step ``0..steps`` is appended to it (a float, or an array of
+        shape (R,)): the loss is computed every step anyway, so this costs nothing.
 
     Returns
     -------
@@ -200,10 +203,10 @@ def span_descent(loss_and_D, W0, b0, X, target, eta, steps, *, replicas=1, G=Non
         observe_as_called = None
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is detected and reported below
         return _loop(loss_and_D, W0, X, G, P, b, Ct, target, eta, steps, R, M, every, observe_as_called,
-                     progress, fail)
+                     progress, fail, losses)
 
 
-def _loop(loss_and_D, W0, X, G, P, b, Ct, target, eta, steps, R, M, every, observe, progress, fail):
+def _loop(loss_and_D, W0, X, G, P, b, Ct, target, eta, steps, R, M, every, observe, progress, fail, losses=None):
     n, RM = Ct.shape
     for t in range(steps + 1):
         Z = preactivations(G, Ct, P, b)
@@ -215,6 +218,8 @@ def _loop(loss_and_D, W0, X, G, P, b, Ct, target, eta, steps, R, M, every, obser
             finite = np.isfinite(np.atleast_1d(loss)) & np.isfinite(D).reshape(n, R, M).all(axis=(0, 2))
             r = int(np.flatnonzero(~finite)[0])
             fail(t, f"loss={(loss if R == 1 else loss[r])!r}, its gradient or a weight", r)
+        if losses is not None:
+            losses.append(float(loss) if R == 1 else np.array(loss, dtype=float))
         if observe is not None and every and (t % every == 0 or t == steps):
             observe(t, W0 + Ct.T @ X, b.copy(), loss)
         if t == steps:

@@ -28,7 +28,7 @@ from featavg.evidence import Band, Check, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction
 
 ID = "C9.tiny_averaging"
-ORDER = (9, 0)
+ORDER = (99, 0)  # after every built-in claim (R2.regime is (9, 1))
 d, k = sp.symbols("d k", positive=True)
 
 
@@ -127,11 +127,11 @@ BROKEN = {
             return Claim(id=ID, title="t", statement=sp.Integer(1), assumptions="", regime="")
     '''),
     "duplicate.py": NEW_CLAIM.replace('ID = "C9.tiny_averaging"', 'ID = "C3.averaging_radius"')
-                            .replace("ORDER = (9, 0)", ""),
-    "raises.py": NEW_CLAIM.replace('ID = "C9.tiny_averaging"', 'ID = "U8.raises"').replace("ORDER = (9, 0)", "")
+                            .replace("ORDER = (99, 0)  # after every built-in claim (R2.regime is (9, 1))", ""),
+    "raises.py": NEW_CLAIM.replace('ID = "C9.tiny_averaging"', 'ID = "U8.raises"').replace("ORDER = (99, 0)  # after every built-in claim (R2.regime is (9, 1))", "")
                           .replace("    from featavg.simulate import", "    raise RuntimeError('boom in the check')\n"
                                                                        "    from featavg.simulate import"),
-    "fine.py": NEW_CLAIM.replace('ID = "C9.tiny_averaging"', 'ID = "U8.fine"').replace("ORDER = (9, 0)", ""),
+    "fine.py": NEW_CLAIM.replace('ID = "C9.tiny_averaging"', 'ID = "U8.fine"').replace("ORDER = (99, 0)  # after every built-in claim (R2.regime is (9, 1))", ""),
 }
 
 

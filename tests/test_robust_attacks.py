@@ -91,7 +91,7 @@ def test_averaged_direction_points_away_from_own_class():
 
 
 def test_attacks_on_a_trained_net_stay_above_the_exact_radius():
-    run = run_simulation(k=4, d=60, n=80, n_test=10, m=3, steps=100, eta=0.05, seed=4)
+    run = run_simulation(k=4, d=60, n=80, n_test=10, m=3, steps=100, eta=0.05, init_scale=1e-5, seed=4)
     X, y = run.test.X, run.test.y
     exact = np.array([r.radius for r in exact_radii(run.network, X, y)])
     pgd = pgd_radii(run.network, X, y, steps=20, bisection=10)

@@ -420,7 +420,7 @@ def test_time_budget_returns_a_valid_bracket_with_its_gap():
 
 
 def test_methods_agree_on_a_trained_net():
-    run = run_simulation(k=4, d=60, n=80, n_test=12, m=6, steps=100, eta=0.05, seed=4)
+    run = run_simulation(k=4, d=60, n=80, n_test=12, m=6, steps=100, eta=0.05, init_scale=1e-5, seed=4)
     X, y = run.test.X, run.test.y
     old = [r.radius for r in exact_radii(run.network, X, y, method="enumerate-clarabel")]
     for method in ("enumerate", "bnb"):
