@@ -35,7 +35,7 @@ Samplers (exact in law, vectorised over draws) live here too, so the lemma modul
 import math
 
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 
 from featavg._errors import InvalidParameter
 from featavg.evidence import CONFIDENCE, Band, Fault, Outcome, Term, clopper_pearson

@@ -19,7 +19,7 @@ import sympy.stats as sst
 from featavg.evidence import Band, Check, Outcome, Rival, Term, clopper_pearson, quantile
 from featavg.theory import Claim, Inner, Norm, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._claim import Text
-from featavg.theory._common import Phi, d, evaluate_sums, explicit, k, numeric, p, phi, sqrt_as_written
+from featavg.theory._common import Phi, d, evaluate_sums, k, numeric, p, phi, sqrt_as_written
 
 ID = "C2.generalisation"
 ORDER = (2, 0)

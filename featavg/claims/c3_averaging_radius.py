@@ -26,7 +26,7 @@ import sympy as sp
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, fit_power_law
 from featavg.theory import Claim, ReLU, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._claim import In, SumOver, Text
-from featavg.theory._common import d, explicit, k, numeric, p, sqrt_as_written
+from featavg.theory._common import d, k, numeric, p, sqrt_as_written
 
 ID = "C3.averaging_radius"
 ORDER = (3, 0)
@@ -509,16 +509,16 @@ def radius_sweep(ctx, salt, ks_ds, make_config):
     from featavg.simulate import averaging_score
 
     rows = []
-    for i, (k, d) in enumerate(ks_ds):
+    for i, (kk, dd) in enumerate(ks_ds):
         seed = ctx.child_seed(salt, i)
-        run = ctx.run(make_config(k, d, seed))
+        run = ctx.run(make_config(kk, dd, seed))
         r = ctx.radii(run)
-        rows.append({"k": k, "d": d, "seed": seed, "median_radius": float(np.median(r)),
+        rows.append({"k": kk, "d": dd, "seed": seed, "median_radius": float(np.median(r)),
                      "quartiles": np.quantile(r, [0.25, 0.75]).tolist(),
                      "averaging_score": averaging_score(run.network, run.features, run.cluster_labels),
-                     "predicted": float(ctx.prediction(ID, "radius_balanced")(d, k)),
+                     "predicted": float(ctx.prediction(ID, "radius_balanced")(dd, kk)),
                      "predicted_score": float(ctx.claim("C1.feature_averaging").predictions["cos_class_sum"](
-                         np.sqrt(k / run.config.n)))})
+                         np.sqrt(kk / run.config.n)))})
     return rows
 
 def plot_sweep(ax, xs, rows, fit, xlabel, predicted_label):

@@ -23,7 +23,7 @@ from featavg.claims.c4_threshold_net import COST_RAISE, L_, kkt_raise, kkt_raise
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._claim import Inner, Text
-from featavg.theory._common import K, Phi, d, explicit, numeric, phi, ratio_as_written, sqrt_as_written, tau
+from featavg.theory._common import K, Phi, d, numeric, phi, ratio_as_written, sqrt_as_written, tau
 
 ID = "C5.readouts"
 ORDER = (5, 1)

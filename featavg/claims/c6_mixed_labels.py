@@ -16,7 +16,7 @@ import sympy as sp
 from featavg.evidence import Band, Check, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._claim import SumOver, Text
-from featavg.theory._common import K, beta, d, explicit, k, numeric, p, sqrt_as_written
+from featavg.theory._common import K, beta, d, k, numeric, p, sqrt_as_written
 
 ID = "C6.mixed_labels"
 ORDER = (6, 0)

@@ -11,7 +11,6 @@ it pushes its own feature and pulls every other one, unlike binary labels (C7.ea
 Evidence: the simulator's gradient at a small random initialisation, as for C7.early_gradient.
 """
 
-import numpy as np
 import sympy as sp
 
 from featavg.claims.c7_early_gradient import A_PRE, SIGMA, cluster_sum, early_outcome

@@ -21,7 +21,7 @@ import functools
 import numpy as np
 import sympy as sp
 
-from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, quantile
+from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
 from featavg.theory import Claim, Inner, Step, is_zero, lambdify_prediction
 from featavg.theory._claim import Norm, Text, notation
 from featavg.theory._common import Phi, d, evaluate_sums, explicit, factor_sums, k, logistic, m, phi, phi_positive

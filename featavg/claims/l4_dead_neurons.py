@@ -84,7 +84,6 @@ def derive():
                        sp.Eq(P(sp.Symbol("stays"), sp.Symbol("v, a")),
                              sp.Symbol("E_H") * sp.Product(stay_factor, (sp.Symbol("p"), 1, nj)), evaluate=False),
                        evaluate=False)
-    Acoef = sp.Symbol("A", real=True)
     z = sp.Symbol("z", real=True)
     kick_var = (eta / (2 * n * m)) ** 2 * (a_ ** 2 * dd + a_ * dd + a_ * dd) / (sw ** 2 * dd)
     steps = (

@@ -43,7 +43,7 @@ from featavg.claims._lemma_sympy import lemma_lambdify
 from featavg.evidence import Check, Rival, Term
 from featavg.lemmas import LEMMA_CONSTANT, bound_outcome
 from featavg.theory import Claim, Step, is_zero, notation
-from featavg.theory._common import Phi, d, k, m, n
+from featavg.theory._common import Phi, d, k, n
 
 ID = "L5.early_sign_pattern"
 ORDER = (8, 4)

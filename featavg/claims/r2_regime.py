@@ -37,7 +37,6 @@ import json
 import math
 import os
 
-import numpy as np
 import sympy as sp
 
 import contextlib
