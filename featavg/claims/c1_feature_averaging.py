@@ -151,8 +151,8 @@ def _sample_parts(run):
 
     Returns a dict: ``d`` (``||mu_j||^2``), ``proj`` (n, k) = ``<x_i, mu_j>/d``, ``xi2`` (n,) =
     ``||xi_i^perp||^2``, ``counts`` (k,), ``cls`` (M,) neuron classes, ``own`` (M, k) own-class
-    mask, ``Xi`` (k, D) the per-cluster sums ``sum_{i in j} xi_i^perp`` of the noise orthogonal to
-    the features, ``W0perp`` (M, D), ``lam0`` (M, k) the initial coefficients, ``Z0`` (n, M) the
+    mask, ``Xp`` (n, D) the training noise orthogonal to the features ``xi_i^perp``, ``Xi`` (k, D)
+    its per-cluster sums, ``W0perp`` (M, D), ``lam0`` (M, k) the initial coefficients, ``Z0`` (n, M) the
     initial pre-activations.
     """
     from featavg.simulate import neuron_classes
@@ -166,7 +166,7 @@ def _sample_parts(run):
     cls = neuron_classes(run.network, labels)
     Xi = np.zeros((k, X.shape[1]))
     np.add.at(Xi, clusters, Xp)
-    return {"d": dd, "proj": X @ F.T / dd, "xi2": np.einsum("id,id->i", Xp, Xp),
+    return {"d": dd, "proj": X @ F.T / dd, "xi2": np.einsum("id,id->i", Xp, Xp), "Xp": Xp,
             "counts": np.bincount(clusters, minlength=k).astype(float), "cls": cls,
             "own": cls[:, None] == labels[None, :], "Xi": Xi,
             "W0perp": run.W_init - (run.W_init @ E.T) @ E, "lam0": run.W_init @ F.T / dd,
@@ -185,10 +185,9 @@ def _reduced_gd(ctx, run, S, steps, shift=None):
     :math:`w(q) = \eta g(q)/(nm)` (``point_weight``). Dropped: the off-diagonal noise
     :math:`\sum_{i' \ne i} c_{i'r}\langle\xi_{i'}^\perp, \xi_i^\perp\rangle`, Gaussian with variance
     :math:`(d - k)\sum_{i'} c_{i'r}^2`. A point whose pre-activation lies within :math:`z_B` standard
-    deviations of it from 0 has an uncertain activity; for own-class points (the lag of a pair that
-    revives in the early phase) its weight times its projections is summed in ``uncertain`` (the
-    most its activity can move the coefficients; the opposite points' flicker is a statistical term
-    of :func:`_predict`).
+    deviations of it from 0 has an uncertain activity; its weight times its projections is summed in
+    ``uncertain`` (own-class points: the lag of a pair that revives in the early phase) and
+    ``uncertain_opp`` (opposite points): the most their activity can move the coefficients.
 
     Parameters
     ----------
@@ -203,8 +202,9 @@ def _reduced_gd(ctx, run, S, steps, shift=None):
         ``lam`` (M, k) coefficients at ``steps``; ``lam_early`` (M, k) at the end of the early phase
         (the first step from which every own-class point is active on every alive own neuron);
         ``early_steps``; ``alive`` (M,) fires on some own-class point at initialisation;
-        ``uncertain`` (M, k); ``C`` (n, M) the points' weights; ``q`` (steps, 2) the class-mean
-        margins of the own points (positive class, negative class).
+        ``uncertain`` (M, k) and ``uncertain_opp`` (M, k) for the own and the opposite points; ``C`` (n, M) the points' weights; ``q`` (steps, 2) the class-mean
+        margins of the own points (positive class, negative class); ``late_active`` (M, k) some point
+        of cluster j is active on neuron r after the early phase.
     """
     cfg = run.config
     weight = ctx.prediction(ID, "point_weight")
@@ -215,10 +215,12 @@ def _reduced_gd(ctx, run, S, steps, shift=None):
     ownpt = y[:, None] == signs[None, :]                      # (n, M): point i is of neuron r's class
     alive = (ownpt & (S["Z0"] > 0)).any(axis=0)
     dlam, db, C = np.zeros((M, k)), np.zeros(M), np.zeros((n, M))
-    uncertain = np.zeros((M, k))
+    uncertain, uncertain_opp = np.zeros((M, k)), np.zeros((M, k))
     abs_proj = np.abs(S["proj"])
     z_b = _bonferroni(n * M)
     early, lam_early, margins = None, None, []
+    onehot = np.eye(k)[run.train.clusters]
+    late_active = np.zeros((M, k), bool)
     rel = np.zeros(n) if shift is None else np.asarray(shift, float)
     for t in range(steps):
         Z = S["Z0"] + d * S["proj"] @ dlam.T + db + C * S["xi2"][:, None]
@@ -226,20 +228,24 @@ def _reduced_gd(ctx, run, S, steps, shift=None):
         act = Z > 0
         if early is None and t > 0 and np.all(act | ~ownpt | ~alive[None, :]):
             early, lam_early = t, S["lam0"] + dlam
+        if early is not None:
+            late_active |= (act.T.astype(float) @ onehot) > 0
         sd = z_b * np.sqrt((d - k) * np.sum(C ** 2, axis=0))[None, :]
-        unsure = (np.abs(Z) <= sd) & ownpt & alive[None, :]
+        unsure = (np.abs(Z) <= sd) & alive[None, :]
         f = np.sum(np.where(act, Z, 0.0) * signs, axis=1) / m
         margins.append([float(np.mean((y * f)[y == s])) for s in (1, -1)])
         w = np.asarray(weight(y * f, cfg.eta, n, m), float)       # eta g(y_i f(x_i))/(n m)
         D = (y * w)[:, None] * signs[None, :] * act                 # (n, M)
-        uncertain += (w[:, None] * unsure).T @ abs_proj
+        uncertain += (w[:, None] * (unsure & ownpt)).T @ abs_proj
+        uncertain_opp += (w[:, None] * (unsure & ~ownpt)).T @ abs_proj
         dlam += D.T @ S["proj"]
         db += D.sum(axis=0)
         C += D
     if early is None:
         early, lam_early = steps, S["lam0"] + dlam
     return {"lam": S["lam0"] + dlam, "lam_early": lam_early, "early_steps": early, "alive": alive,
-            "uncertain": uncertain, "C": C, "q": np.array(margins)}
+            "uncertain": uncertain, "uncertain_opp": uncertain_opp, "C": C, "q": np.array(margins),
+            "late_active": late_active}
 
 
 def _fixed_point(ctx, d, p, K, n_opp):
@@ -274,6 +280,8 @@ def _predict(ctx, run, steps):
     gd_shift = _reduced_gd(ctx, run, S, steps, shift=np.where(first, RESPONSE_SHIFT, 0.0))
     M = S["own"].shape[0]
     out = {"alive": gd["alive"], "early_steps": gd["early_steps"], "early_lam": gd["lam_early"],
+           "final_lam": gd["lam"], "late_active": gd["late_active"], "C": gd["C"],
+           "uncertain_opp": gd["uncertain_opp"], "uncertain": gd["uncertain"],
            "rho": np.full((M, k), np.nan), "rho_bound": np.zeros((M, k)), "rho_sigma": np.zeros((M, k)),
            "lam_bar": np.zeros(M), "classes": {}}
     lam_class = {}
@@ -288,14 +296,21 @@ def _predict(ctx, run, steps):
             lam_class[s] = np.zeros(p)
             continue
         rho = _ratios(gd["lam"], R, J)
-        response = float(np.mean((_ratios(gd_shift["lam"], R, J) - rho)[:, 0])) / RESPONSE_SHIFT / (1 - 1 / p)
+        # (one own feature: rho = 1 identically, nothing responds)
+        response = (float(np.mean((_ratios(gd_shift["lam"], R, J) - rho)[:, 0])) / RESPONSE_SHIFT / (1 - 1 / p)
+                    if p > 1 else 0.0)
         lam_T = gd["lam"][np.ix_(R, J)]
         q_T = float(gd["q"][-1, si]) if steps else 0.0
-        # the dropped off-diagonal noise: a cluster's mean pre-activation moves by
-        # sqrt((d - k) sum_i c_i^2 / n_j), relative to the cluster's margin
-        c2 = float(np.mean(np.sum(gd["C"][:, R] ** 2, axis=0)))
+        # the dropped off-diagonal noise on cluster j's mean pre-activation: the other points' weights give
+        # <sum_{i' not in j} c_i' xi_i', mean_{i in j} xi_i>, variance (d - k) sum_{i' not in j} c^2/n_j; the
+        # pairs inside the cluster (1/n_j) sum_{i < i'} (c_i + c_i') <xi_i, xi_i'>, variance 2 (d - k) cbar_j^2
+        Cm = np.abs(gd["C"][:, R]).mean(axis=1)
+        c2 = float(np.sum(Cm ** 2))
+        c2_in = np.array([np.sum(Cm[clusters == j] ** 2) for j in J])
+        cbar = np.array([Cm[clusters == j].mean() if np.any(clusters == j) else 0.0 for j in J])
         q_j = np.maximum(d * lam_T.mean(axis=0) * (R.size / cfg.m), 1e-300)
-        sig = np.sqrt((d - k) * c2 / S["counts"][J]) * (R.size / cfg.m) / q_j
+        var = (d - k) * ((c2 - c2_in) / S["counts"][J] + 2 * cbar ** 2)
+        sig = np.sqrt(var) * (R.size / cfg.m) / q_j
         coeff = np.eye(p) - 1.0 / p
         rho_sigma = abs(response) * np.sqrt((coeff ** 2) @ sig ** 2)
         # the dropped noise also moves the opposite points near the activity threshold z* (density
@@ -312,8 +327,12 @@ def _predict(ctx, run, steps):
         active = np.maximum(-u_c * n_o, 1.0)
         flip_sigma = abs(u_c) * np.sqrt(np.sum(flips / active ** 2) / d)
         rho_sigma = np.sqrt(rho_sigma ** 2 + flip_sigma ** 2)
+        # L_rj: the most the uncertain points can move lambda_rj (directly, and through the class margin q_j
+        # that the other neurons' lag lowers: each alive neuron regains at most 1/m of it), relative to
+        # lambda_bar_r; rho_rj = lambda_rj/lambda_bar_r then moves by at most L_rj + (rho_rj/p) sum_j L_rj
         U = gd["uncertain"][np.ix_(R, J)]
-        lag = (1 + 1 / p) * (U + U.sum(axis=0, keepdims=True) / cfg.m) / lam_T.mean(axis=1, keepdims=True)
+        L = (U + U.sum(axis=0, keepdims=True) / cfg.m) / lam_T.mean(axis=1, keepdims=True)
+        lag = L + rho / p * L.sum(axis=1, keepdims=True)
         out["rho"][np.ix_(R, J)] = rho
         out["rho_bound"][np.ix_(R, J)] = lag
         out["rho_sigma"][np.ix_(R, J)] = np.broadcast_to(rho_sigma, rho.shape)
@@ -336,6 +355,7 @@ def _noise_share_prediction(ctx, run, S, out, lam_class):
     tails = ctx.prediction(ID, "tail_moments")
     for key in ("eps_own", "eps_lo", "eps_hi", "eps_spread", "opp2_lo", "opp2_hi", "u_rate"):
         out[key] = np.full(M, np.nan)
+    out["opp_ratio"] = np.full((M, S["own"].shape[1]), np.nan)
     for s in (1, -1):
         c = out["classes"][s]
         J, Jo, p, K, fp = c["J"], c["Jo"], c["p"], c["K"], c["fixed_point"]
@@ -353,17 +373,36 @@ def _noise_share_prediction(ctx, run, S, out, lam_class):
             a = np.sqrt(d * (p + K * fp["centre"] ** 2)) * lbar
             rate_factor = float(np.expm1(a * m1 + 0.5 * a ** 2 * m2))
             other = lam_class[-s].mean() / lbar if lam_class[-s].size else 0.0
+            # an opposite pair keeps what the early phase left (inactive: no pull, only its points' noise
+            # projections) until lambda_j'/Lambda has decayed to u*, then follows the fixed point:
+            # v = min(early/Lambda_T, u*) (both negative). A pair that stays inactive after the early phase in
+            # the reduced GD keeps its reduced-GD value (the early residue and the noise projections)
+            early = out["early_lam"][r, Jo] / lbar
+            stays = ~out["late_active"][r, Jo]
+            kept = out["final_lam"][r, Jo] / lbar
+            dv = out["uncertain_opp"][r, Jo] / lbar        # the reduced GD's error through uncertain points
+            v_lo = np.where(stays, np.sign(kept) * np.maximum(np.abs(kept) - dv, 0.0), np.minimum(early, -u_small))
+            v_hi = np.where(stays, np.sign(kept) * (np.abs(kept) + dv), np.minimum(early, -u_big) * (1 + rate_factor))
+            out["opp_ratio"][r, Jo] = np.where(stays, kept, np.minimum(early, fp["centre"]))
+            # the opposite pairs that stay inactive carry the early phase's point weights (reduced GD): exactly
+            # their sample noise; the others are bracketed
+            stay_pts = np.isin(run.train.clusters, Jo[stays])
+            vec = vec + out["C"][stay_pts, r] @ S["Xp"][stay_pts]
             out["eps_own"][r] = float(vec @ vec) / (d * p * lbar ** 2)
-            lo = float(np.sum(u_small ** 2 / counts_o)) / p                      # Cauchy-Schwarz, all n_j' points
-            hi = float(np.sum(u_big * other * (1 + rate_factor) / counts_o)) / p  # every active point at full weight
+            go = ~stays
+            lo = float(np.sum(v_lo[go] ** 2 / counts_o[go])) / p                  # Cauchy-Schwarz, all n_j' points
+            hi = float(np.sum(np.abs(v_hi[go]) * other / counts_o[go])) / p      # every active point at full weight
+            # kept pairs: sum c^2 moves by at most (2 max|c| + max|dc|) sum|dc| <= 3 c_max U, c_max = other/n_j'
+            kept_err = float(np.sum(3 * other / counts_o[stays] * dv[stays])) / p
+            lo, hi = lo - kept_err, hi + kept_err
             out["eps_lo"][r], out["eps_hi"][r] = out["eps_own"][r] + lo, out["eps_own"][r] + hi
             # within-cluster spread of the points' weights: the point margins spread by q sqrt(sum rho^2/d),
             # i.e. g by at most (1 - g) of that; the first step's 0/1 activity adds (eta/(2nm))/(lambda/n_j)/2
             cv_g = (1 - c["g_T"]) * c["q_T"] * np.sqrt(np.sum(rho ** 2) / d)
             cv_early = np.max(cfg.eta / (2 * cfg.n * cfg.m) / (rho * lbar / counts)) / 2
             out["eps_spread"][r] = out["eps_own"][r] * (cv_g ** 2 + cv_early ** 2)
-            out["opp2_lo"][r] = K * u_small ** 2 / p
-            out["opp2_hi"][r] = K * (u_big * (1 + rate_factor)) ** 2 / p
+            out["opp2_lo"][r] = float(np.sum(v_lo ** 2)) / p
+            out["opp2_hi"][r] = float(np.sum(v_hi ** 2)) / p
             out["u_rate"][r] = u_big * rate_factor
 
 
@@ -463,6 +502,73 @@ def _score_bounds(ctx, pr):
     return 0.5 * np.abs(lo - hi)
 
 
+def _score_ratio_error(ctx, pr, z=None):
+    """The predicted ratios' error (C1.cos_own_feature's band at ``z``, default quantile()) moved into the score.
+
+    ``CV^2 = mean (rho - 1)^2`` moves by at most ``2 sqrt(CV^2) dev + dev^2`` when every ratio moves by at
+    most ``dev``, and the score ``(1 + CV^2 + ...)^(-1/2)`` by ``s^3/2`` times that.
+    """
+    sc, cv2 = _scores(ctx, pr)
+    a = pr["alive"]
+    z = quantile() if z is None else z
+    dev = np.nanmax(np.where(np.isnan(pr["rho"]), np.nan, pr["rho_bound"] + z * pr["rho_sigma"])[a],
+                    axis=1)
+    return 0.5 * sc ** 3 * (2 * np.sqrt(cv2[a]) * dev + dev ** 2)
+
+
+def score_band(ctx, run, steps=None, z=None):
+    r"""Predicted averaging score of each alive neuron of one binary run, and its error budget.
+
+    For a single run (used by :mod:`featavg.testing`): every part from the reduced GD of
+    :func:`_reduced_gd` (C1's decomposition with orthogonal training noises), without closed-form
+    brackets: :math:`\varepsilon_r^2 = \|w_r(0)^\perp + \sum_i c_{ir}\xi_i^\perp\|^2/(d p \bar\lambda_r^2)`
+    with the reduced GD's point weights and the sample's noise vectors, the opposite part from its
+    opposite coefficients, CV^2 from its own ratios. Budget (added linearly, then through
+    ``score_from_parts``): the points of uncertain activity move ``sum c^2`` by at most
+    ``3 c_max U`` and each opposite ratio by ``U/lambda``; the dropped off-diagonal noise moves every
+    point weight's ``g`` by a relative ``3 (1 - g) sigma`` at most (``sigma`` its standard deviation on
+    a margin), i.e. ``eps^2`` by ``3 (1 - g) sigma`` of itself and each coefficient by that times
+    ``sum_i |c_i proj_i|``; the ratios' error (C1.cos_own_feature's band at ``z``, default ``quantile()``) moves CV^2.
+
+    Returns
+    -------
+    predicted, halfwidth : ndarray, shape (alive neurons,)
+    """
+    steps = run.config.steps if steps is None else steps
+    pr = _predict(ctx, run, steps)
+    S = _sample_parts(run)
+    parts = ctx.prediction(ID, "score_from_parts")
+    d, labels, clusters = S["d"], run.cluster_labels, run.train.clusters
+    alive = np.flatnonzero(pr["alive"])
+    pred, half = [], []
+    ratio_err = _score_ratio_error(ctx, pr, z)
+    for idx, r in enumerate(alive):
+        s = S["cls"][r]
+        J, Jo = np.flatnonzero(labels == s), np.flatnonzero(labels != s)
+        p = J.size
+        lam = pr["final_lam"][r]
+        lbar = float(lam[J].mean())
+        rho = lam[J] / lbar
+        vec = S["W0perp"][r] + pr["C"][:, r] @ S["Xp"]
+        eps2 = float(vec @ vec) / (d * p * lbar ** 2)
+        v = lam[Jo] / lbar
+        o2 = float(np.sum(v ** 2)) / p
+        cv2 = float(np.var(rho))
+        U = pr["uncertain"][r] + pr["uncertain_opp"][r]
+        c_max = np.array([np.max(np.abs(pr["C"][clusters == j, r]), initial=0.0) for j in range(labels.size)])
+        q_T = pr["classes"][s]["q_T"]
+        g_T = 1.0 / (1.0 + np.exp(q_T))
+        sigma = np.sqrt((d - S["lam0"].shape[1]) * np.sum(pr["C"][:, r] ** 2))
+        err_eps = 3 * float(np.sum(c_max * U)) / (p * lbar ** 2) + 3 * (1 - g_T) * sigma * eps2
+        dv = (pr["uncertain_opp"][r, Jo]
+              + 3 * (1 - g_T) * sigma * (np.abs(pr["C"][:, r]) @ np.abs(S["proj"][:, Jo]))) / lbar
+        err_o2 = float(np.sum(2 * np.abs(v) * dv + dv ** 2)) / p
+        sc = float(parts(cv2, o2, eps2))
+        pred.append(sc)
+        half.append(0.5 * sc ** 3 * (err_eps + err_o2) + float(ratio_err[idx]))
+    return np.array(pred), np.array(half)
+
+
 def _measure_cos_class_sum(ctx):
     runs = ctx.paper_runs("binary", _seed_count(ctx))
     pairs = _pairs(ctx, runs)
@@ -473,10 +579,7 @@ def _measure_cos_class_sum(ctx):
         meas.append(float(me["score"][a].mean()))
         pred.append(float(sc.mean()))
         half.append(float(_score_bounds(ctx, pr).mean()))
-        # the ratios' own error (C1.cos_own_feature band) moves CV^2 by at most 2 sqrt(CV^2) dev + dev^2
-        dev = np.nanmax(pr["rho_bound"] + _bonferroni(1) * pr["rho_sigma"], axis=1)[a]
-        cv_err = 2 * np.sqrt(cv2[a]) * dev + dev ** 2
-        ratio_err.append(float(np.mean(0.5 * sc ** 3 * cv_err)))
+        ratio_err.append(float(np.mean(_score_ratio_error(ctx, pr))))
         rivals["no_opp"].append(float(_scores(ctx, pr, opp2=np.zeros_like(pr["opp2_lo"]))[0].mean()))
         rivals["noise_only"].append(float(np.mean(
             ctx.prediction(ID, "cos_class_sum")(np.sqrt(ctx.prediction(ID, "noise_share_balanced")(
@@ -585,7 +688,8 @@ def _measure_opposite(ctx):
         meas.append(float(me["rho"][sel].mean()))
         cs = pr["classes"]
         w = [np.sum(sel[c["neurons"]]) for c in cs.values()]
-        pred.append(float(np.average([c["fixed_point"]["centre"] for c in cs.values()], weights=w)))
+        # per pair min(early/Lambda_T, u*): u* unless the early phase left a larger pull (not at this setting)
+        pred.append(float(np.mean(pr["opp_ratio"][sel])))
         half.append(float(np.average([c["fixed_point"]["half"] for c in cs.values()], weights=w)))
         rate.append(float(np.nanmean(pr["u_rate"][pr["alive"]])))
         # the early phase alone: the opposite pulls of the first steps, over the final own coefficient
@@ -616,7 +720,8 @@ OPPOSITE = Check(
     "C1.feature_averaging.opposite_class",
     "Opposite-class ratio <w, mu_j'>/<w, mu_j> = u*, the self-similar fixed point u* = -P(active | u*)",
     "binary labels, paper setting, 8 seeds (quick 4); mean over the opposite pairs of neurons alive at "
-    "initialisation; u* from the sizes (d, |J_s|, |J_-s|, n_j')", _measure_opposite,
+    "initialisation; u* from the sizes (d, |J_s|, |J_-s|, n_j'); per pair min(early residue/Lambda_T, u*), "
+    "which is u* here", _measure_opposite,
     rivals=(Rival("0 (opposite class left at zero)", "'at most about zero' read as zero"),
             Rival("early-phase pull only (C7.early_gradient, then frozen)", "the opposite components the first "
                   "steps leave, no late-phase pull"),

@@ -262,6 +262,102 @@ OFF_FEATURE = Check(
     faults=("average", "untrained"))
 
 
+def _reduced_gd(ctx, run, steps):
+    r"""GD of the multi-class net on C5's decomposition with orthogonal training noises.
+
+    As ``C1.feature_averaging``'s reduced GD (its ``_reduced_gd``): per neuron the coefficients, the
+    bias and every point's weight :math:`c_{ir}`, a point's pre-activation
+    :math:`z_{ir}(0) + d\langle\Delta\lambda_r, \mathrm{proj}_i\rangle + \Delta b_r + c_{ir}\|\xi_i^\perp\|^2`,
+    the weight per step ``point_weight`` = :math:`\eta(1\{c_i = j\} - p_{ij})/(nh)` on active neurons.
+    Dropped: the off-diagonal noise :math:`\sum_{i'\ne i} c_{i'r}\langle\xi_{i'}^\perp, \xi_i^\perp\rangle`
+    (standard deviation :math:`\sqrt{(d - k)\sum_i c_{ir}^2}`); points within :math:`z_B` of it from 0
+    are uncertain and their weights are summed per cluster in ``uncertain`` (M, k).
+    """
+    from scipy.special import softmax
+
+    from featavg.claims.c1_feature_averaging import _bonferroni, _sample_parts
+
+    cfg = run.config
+    S = _sample_parts(run)
+    weight = ctx.prediction(ID, "point_weight")
+    clusters = run.train.clusters
+    n, h, d, k = cfg.n, cfg.h, S["d"], cfg.k
+    M = k * h
+    out_of = np.repeat(np.arange(k), h)
+    ownpt = clusters[:, None] == out_of[None, :]
+    alive = (ownpt & (S["Z0"] > 0)).any(axis=0)
+    onehot = np.eye(k)[clusters]
+    dlam, db, C = np.zeros((M, k)), np.zeros(M), np.zeros((n, M))
+    uncertain = np.zeros((M, k))
+    z_b = _bonferroni(n * M)
+    for _ in range(steps):
+        Z = S["Z0"] + d * S["proj"] @ dlam.T + db + C * S["xi2"][:, None]
+        act = Z > 0
+        Fo = np.zeros((n, k))
+        np.add.at(Fo.T, out_of, np.where(act, Z, 0.0).T)
+        P = softmax(Fo / h, axis=1)
+        w = np.asarray(weight(onehot[:, out_of], P[:, out_of], cfg.eta, n, h), float) * act   # (n, M)
+        sd = z_b * np.sqrt((d - k) * np.sum(C ** 2, axis=0))[None, :]
+        unsure = (np.abs(Z) <= sd) & alive[None, :]
+        uncertain += (np.abs(w) * unsure).T @ onehot
+        dlam += w.T @ S["proj"]
+        db += w.sum(axis=0)
+        C += w
+    return {"lam": S["lam0"] + dlam, "C": C, "alive": alive, "uncertain": uncertain, "S": S}
+
+
+def score_band(ctx, run, steps=None):
+    r"""Predicted cos(w_{j,r}, mu_j) of each alive neuron of one cluster-supervised run, its budget, and
+    its off-feature ratios.
+
+    Every part from :func:`_reduced_gd`: :math:`\varepsilon^2 = \|w(0)^\perp + \sum_i c_i\xi_i^\perp\|^2
+    /(d\lambda_{jj}^2)`, :math:`o^2 = \sum_c (\lambda_{jc}/\lambda_{jj})^2`, through
+    ``cos_own_corrected``. Budget: the uncertain points move ``sum c^2`` by at most ``3 c_max U`` and each
+    ratio by ``U/lambda_jj``; the dropped noise moves every weight by a relative ``3 sigma`` at most
+    (``sigma`` its standard deviation on a pre-activation, |d(1 - p)/dq| <= 1), i.e. eps^2 by ``3 sigma``
+    of itself and each coefficient by ``3 sigma sum_i |c_i proj_i|``.
+
+    Returns
+    -------
+    predicted, halfwidth : ndarray, shape (alive neurons,)
+    ratios, ratio_halfwidth : ndarray, shape (alive neurons, k - 1)
+        The predicted off-feature ratios lambda_jc/lambda_jj and their budget ``U_c/lambda_jj``.
+    alive : ndarray of bool, shape (M,)
+    """
+    steps = run.config.steps if steps is None else steps
+    key = (ID, "score_band", run.config, run.init_seed, steps)
+    if key in ctx.cache:
+        return ctx.cache[key]
+    gd = _reduced_gd(ctx, run, steps)
+    S, k, h = gd["S"], run.config.k, run.config.h
+    d = S["d"]
+    cos = ctx.prediction(ID, "cos_own_corrected")
+    clusters = run.train.clusters
+    pred, half, ratios, r_half = [], [], [], []
+    for r in np.flatnonzero(gd["alive"]):
+        j = r // h
+        lam = gd["lam"][r]
+        ljj = lam[j]
+        others = np.delete(np.arange(k), j)
+        sigma = np.sqrt((d - k) * np.sum(gd["C"][:, r] ** 2))
+        v = lam[others] / ljj
+        # uncertain points, and every weight moved by a relative 3 sigma (through 1 - p)
+        dv = (gd["uncertain"][r, others] + 3 * sigma * (np.abs(gd["C"][:, r]) @ np.abs(S["proj"][:, others]))) / ljj
+        vec = S["W0perp"][r] + gd["C"][:, r] @ S["Xp"]
+        eps2 = float(vec @ vec) / (d * ljj ** 2)
+        c_max = np.array([np.max(np.abs(gd["C"][clusters == c, r]), initial=0.0) for c in range(k)])
+        err_eps = 3 * float(np.sum(c_max * gd["uncertain"][r])) / ljj ** 2 + 3 * sigma * eps2
+        err_o2 = float(np.sum(2 * np.abs(v) * dv + dv ** 2))
+        c = float(cos(eps2, float(np.sum(v ** 2))))
+        pred.append(c)
+        half.append(0.5 * c ** 3 * (err_eps + err_o2))
+        ratios.append(v)
+        r_half.append(dv)
+    out = (np.array(pred), np.array(half), np.array(ratios), np.array(r_half), gd["alive"])
+    ctx.cache[key] = out
+    return out
+
+
 def _off_feature_dynamics():
     r"""SymPy steps and predictions of the off-feature fixed point (appended to derive(); SymPy only)."""
     from featavg.theory._common import Phi
@@ -283,7 +379,18 @@ def _off_feature_dynamics():
     lam_o = sp.Function("lambda_c")
     # the cosine with off-feature components
     cos_w = d * Lam / (sp.sqrt(d) * sp.sqrt(d * Lam ** 2 + d * Lam ** 2 * o2 + e2 * d * Lam ** 2))
+    # one point's weight per step on an active neuron (j, r): -eta dCE/dw = eta (1{c = j} - p_j) x/(n h)
+    f0, f1, w_, x_ = sp.symbols("f_0 f_1 w x", real=True)
+    n_, h_ = sp.symbols("n h", positive=True)
+    eta_ = sp.Symbol("eta", positive=True)
+    delta_cj, p_j = sp.symbols("delta_cj p_j", real=True)
+    ce = sp.log(sp.exp(f0 + w_ * x_ / h_) + sp.exp(f1)) - (f0 + w_ * x_ / h_)   # point of cluster 0, neuron of output 0
+    ce_step = -eta_ * sp.diff(ce / n_, w_)
+    soft0 = sp.exp(f0 + w_ * x_ / h_) / (sp.exp(f0 + w_ * x_ / h_) + sp.exp(f1))
     steps = (
+        Step("a point adds eta (1{c = j} - p_j)/(n h) times x_i to each active neuron (j, r) (softmax CE)",
+             sp.Eq(sp.Symbol("Delta w"), eta_ * (delta_cj - p_j) * x_ / (n_ * h_), evaluate=False),
+             lambda: is_zero(ce_step - eta_ * (1 - soft0) * x_ / (n_ * h_))),
         Step("softmax at equal margins q: 1 - p_c = (k - 1) p_j (the own push shared over the k - 1 pulls)",
              sp.Eq(1 - p_own, (k_ - 1) * p_other, evaluate=False), lambda: is_zero(1 - p_own - (k_ - 1) * p_other)),
         Step("w = Lambda mu_j + u Lambda sum_{c != j} mu_c: Var <w, xi> = d Lambda^2 (1 + (k - 1) u^2)",
@@ -308,5 +415,7 @@ def _off_feature_dynamics():
         "off_feature_self_shift": lambdify_prediction([d, k_, n_c], sp.sqrt(d) / ((k_ - 1) * n_c),
                                                       "sqrt(d)/((k-1) n_c): an active point's own-noise shift, sigma units"),
         "cos_own_corrected": lambdify_prediction([e2, o2], 1 / sp.sqrt(1 + e2 + o2), "1/sqrt(1 + eps^2 + o^2)"),
+        "point_weight": lambdify_prediction([delta_cj, p_j, eta_, n_, h_], eta_ * (delta_cj - p_j) / (n_ * h_),
+                                            "eta (1{c = j} - p_j)/(n h): a point's weight per step on an active neuron"),
     }
     return steps, preds
