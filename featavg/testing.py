@@ -42,10 +42,22 @@ import numpy as np
 
 from featavg._errors import InvalidParameter
 
-__all__ = ["REGIME", "regimes", "replica_runs", "alive_at_init", "dead_neuron_probability",
-           "averaging_prediction", "decoupling_prediction", "AveragingPrediction", "DecouplingPrediction",
-           "median_radius_ratio", "averaged_net_radius_ratios", "averaged_net_radius_budget",
-           "argmax_radius_budget", "REPLICA_SEED_STRIDE"]
+__all__ = [
+    "REGIME",
+    "REPLICA_SEED_STRIDE",
+    "AveragingPrediction",
+    "DecouplingPrediction",
+    "alive_at_init",
+    "argmax_radius_budget",
+    "averaged_net_radius_budget",
+    "averaged_net_radius_ratios",
+    "averaging_prediction",
+    "dead_neuron_probability",
+    "decoupling_prediction",
+    "median_radius_ratio",
+    "regimes",
+    "replica_runs",
+]
 
 #: The stated regime of :func:`regimes` (its defaults): ranges are inclusive ``(low, high)``, tuples
 #: of more than two entries are choices. ``eta_d`` is ``eta d``; ``init_scale`` is given at ``d = 3072``
@@ -72,8 +84,10 @@ def _integers(st, name, spec):
     if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         return st.just(int(spec))
     try:
+        if isinstance(spec, str):
+            raise TypeError(spec)
         values = tuple(int(v) for v in spec)
-    except TypeError:
+    except (TypeError, ValueError):
         raise InvalidParameter(name, spec, "an int, an inclusive (low, high) range or a tuple of choices") from None
     if len(values) == 2 and values[0] <= values[1]:
         return st.integers(values[0], values[1])
@@ -331,6 +345,9 @@ class DecouplingPrediction:
         ``lambda_{j,c}/lambda_{j,j}`` for ``c != j``.
     class_sizes : ndarray of int, shape (alive,)
         ``|J_s|`` of each neuron's cluster's class (an averaging net scores ``1/sqrt(|J_s|)``).
+    certain : ndarray of bool, shape (alive,)
+        No point's activity on the neuron was within the prediction's neglected noise (else the
+        ratio budget is a first-order bound on a cascade of flips).
     """
 
     alive: np.ndarray
@@ -341,6 +358,7 @@ class DecouplingPrediction:
     off_ratio_halfwidth: np.ndarray
     measured_off_ratios: np.ndarray
     class_sizes: np.ndarray
+    certain: np.ndarray
 
 
 def decoupling_prediction(run, steps=None):
@@ -355,7 +373,7 @@ def decoupling_prediction(run, steps=None):
     if run.network.kind != "multiclass":
         raise InvalidParameter("run", f"a {run.network.kind} run", "a cluster-supervised (multi-class) run")
     ctx = _context()
-    cos, half, ratios, r_half, alive = c5.score_band(ctx, run, steps)
+    cos, half, ratios, r_half, alive, certain = c5.score_band(ctx, run, steps)
     k, h = run.config.k, run.config.h
     F, W = run.features, run.network.W
     dd = float(np.mean(np.einsum("jd,jd->j", F, F)))
@@ -367,7 +385,8 @@ def decoupling_prediction(run, steps=None):
     sizes = np.array([int(np.sum(labels == labels[own[r]])) for r in range(k * h)])
     return DecouplingPrediction(alive=alive, cos=cos, cos_halfwidth=half, measured_cos=measured_cos[alive],
                                 off_ratios=ratios, off_ratio_halfwidth=r_half,
-                                measured_off_ratios=measured_ratios[alive], class_sizes=sizes[alive])
+                                measured_off_ratios=measured_ratios[alive], class_sizes=sizes[alive],
+                                certain=certain)
 
 
 def median_radius_ratio(run, predicted, readout="argmax", points=None):

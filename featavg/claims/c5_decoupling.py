@@ -259,7 +259,7 @@ OFF_FEATURE = Check(
                   "no late-phase pull"),
             Rival("-1/(2(k-1)) (half of every other cluster active)", "activity at the initial fraction 1/2"),
             Rival("+|u*| (sign flipped)", "a positive leak onto the other features")),
-    faults=("average", "untrained"))
+    faults=("average",))
 
 
 def _reduced_gd(ctx, run, steps):
@@ -323,6 +323,9 @@ def score_band(ctx, run, steps=None):
     ratios, ratio_halfwidth : ndarray, shape (alive neurons, k - 1)
         The predicted off-feature ratios lambda_jc/lambda_jj and their budget ``U_c/lambda_jj``.
     alive : ndarray of bool, shape (M,)
+    certain : ndarray of bool, shape (alive neurons,)
+        No point had an uncertain activity on the neuron (else the budget is a first-order bound: a
+        flipped point moves the whole cluster's pre-activations by ``d c`` and the flips cascade).
     """
     steps = run.config.steps if steps is None else steps
     key = (ID, "score_band", run.config, run.init_seed, steps)
@@ -333,7 +336,7 @@ def score_band(ctx, run, steps=None):
     d = S["d"]
     cos = ctx.prediction(ID, "cos_own_corrected")
     clusters = run.train.clusters
-    pred, half, ratios, r_half = [], [], [], []
+    pred, half, ratios, r_half, certain = [], [], [], [], []
     for r in np.flatnonzero(gd["alive"]):
         j = r // h
         lam = gd["lam"][r]
@@ -353,7 +356,8 @@ def score_band(ctx, run, steps=None):
         half.append(0.5 * c ** 3 * (err_eps + err_o2))
         ratios.append(v)
         r_half.append(dv)
-    out = (np.array(pred), np.array(half), np.array(ratios), np.array(r_half), gd["alive"])
+        certain.append(not np.any(gd["uncertain"][r] > 0))
+    out = (np.array(pred), np.array(half), np.array(ratios), np.array(r_half), gd["alive"], np.array(certain))
     ctx.cache[key] = out
     return out
 
