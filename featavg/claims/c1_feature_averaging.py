@@ -203,9 +203,10 @@ def _reduced_gd(ctx, run, S, steps, shift=None):
         ``lam`` (M, k) coefficients at ``steps``; ``lam_early`` (M, k) at the end of the early phase
         (the first step from which every own-class point is active on every alive own neuron);
         ``early_steps``; ``alive`` (M,) fires on some own-class point at initialisation;
-        ``uncertain`` (M, k) and ``uncertain_opp`` (M, k) for the own and the opposite points; ``C`` (n, M) the points' weights; ``q`` (steps, 2) the class-mean
-        margins of the own points (positive class, negative class); ``late_active`` (M, k) some point
-        of cluster j is active on neuron r after the early phase.
+        ``uncertain`` (M, k) and ``uncertain_opp`` (M, k) for the own and the opposite points;
+        ``C`` (n, M) the points' weights; ``q`` (steps, 2) the class-mean margins of the own points
+        (positive class, negative class); ``late_active`` (M, k) some point of cluster j is active on
+        neuron r after the early phase.
     """
     cfg = run.config
     weight = ctx.prediction(ID, "point_weight")
