@@ -118,9 +118,13 @@ def derive():
 #     error is the dropped off-diagonal noise, of derived size;
 #   * opposite-feature ratios: the closed-form self-similar fixed point u* = -P(u*) (a fraction -u*
 #     of each opposite cluster stays active), bracketed by the self-interaction of the active points;
+#     a pair keeps what the early phase left until that has decayed to u* (min(early/Lambda_T, u*):
+#     u* at the paper's setting, the early residue at large d and few late steps);
 #   * eps^2: the sample's own-class noise carrying the weight lambda_{r,j}/n_j per point (the closed
 #     form's weights, with the predicted lambda), the initial weights' noise part, and the noise of
 #     the active opposite points (bracketed by Cauchy-Schwarz and the largest weight a point can carry).
+# For a single run (featavg.testing, the property tests) ``score_band`` takes every part from the
+# reduced GD itself, with a budget from its points of uncertain activity and the dropped noise.
 # A neuron that fires on no point of its own class at initialisation gets no gradient from them (the
 # dead-neuron condition, issue 20): such neurons are outside the claim's regime; they are excluded and
 # counted (none at the paper's setting, where the probability is ~ (1/101)^5 per neuron).
@@ -691,7 +695,7 @@ def _measure_opposite(ctx):
     runs = ctx.paper_runs("binary", _seed_count(ctx))
     pairs = _pairs(ctx, runs)
     meas, pred, half, rate, early = [], [], [], [], []
-    for (me, pr), run in zip(pairs, runs):
+    for me, pr in pairs:
         sel = ~me["own"] & pr["alive"][:, None]
         meas.append(float(me["rho"][sel].mean()))
         cs = pr["classes"]
