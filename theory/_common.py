@@ -124,6 +124,8 @@ def _named_call(printer, name, args):
 def explicit(expr):
     """``expr`` with :class:`Phi` and :class:`phi` written out (erf and exp; ``erfc`` as ``1 - erf``):
     what SymPy can simplify."""
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(explicit)
     if not isinstance(expr, sp.Basic):
         return expr
     return expr.replace(lambda e: isinstance(e, Phi), lambda e: (1 + sp.erf(e.args[0] / sp.sqrt(2))) / 2).replace(
@@ -137,6 +139,8 @@ def numeric(expr):
     :func:`explicit` (which SymPy simplifies best), this keeps the tails accurate: ``1 + erf(x)``
     loses every digit below ``1e-16``, ``erfc`` none (``Phi(-sqrt(d/k))`` is ``1e-68`` at the
     paper's setting)."""
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(numeric)
     if not isinstance(expr, sp.Basic):
         return expr
     return expr.replace(lambda e: isinstance(e, Phi), lambda e: sp.erfc(-e.args[0] / sp.sqrt(2)) / 2).replace(
