@@ -76,3 +76,12 @@ def test_full_verify_lists_ours_and_the_example_all_passed():
     assert "U1.unbalanced_radius" in ids and "C3.averaging_radius" in ids
     assert [r["id"] for r in rows if r["status"] != "passed"] == []
     assert proc.returncode == 0
+
+
+def test_the_example_claims_property_test_passes():
+    """examples/test_unbalanced_radius.py: the claim across a regime with featavg.testing, and its rival failing."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(ROOT / "examples" / "test_unbalanced_radius.py")], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "2 passed" in proc.stdout
