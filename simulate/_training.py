@@ -231,31 +231,48 @@ def pgd_l2_perturbation(net, X, y, eps, rng, *, steps=10, step_ratio=2.5, random
 
 
 def nearest_boundary_perturbation(net, X, y, eps, radii=exact_radii):
-    """``eps`` times the unit direction of each point's certified minimal flipping perturbation.
+    """Each point moved ``eps`` along its certified nearest-boundary direction, towards the wrong side.
 
-    ``rho_i = eps rho*_i / ||rho*_i||`` with ``rho*_i`` the ``RadiusResult.perturbation`` of
-    :func:`._robust.exact_radii` (the nearest boundary point); 0 where the point is already
-    misclassified (radius 0) or nothing flips it (radius ``inf``).
+    For a correctly classified point, ``rho_i = eps rho*_i / ||rho*_i||`` with ``rho*_i`` the
+    ``RadiusResult.perturbation`` of :func:`._robust.exact_radii` (the nearest point of the decision
+    boundary): the point moves ``eps`` towards (and, if its radius is below ``eps``, across) the
+    boundary. For a misclassified point (radius 0) the same is done for the opposite label and the
+    direction reversed, ``rho_i = -eps rho'_i/||rho'_i||``: the point moves ``eps`` away from the
+    boundary, deeper into the wrong side. Along the boundary's normal both increase the point's loss
+    ``l(y f)`` to first order. 0 where no perturbation changes the prediction.
 
     Returns
     -------
     rho : ndarray, shape (n, d)
     radius : ndarray, shape (n,)
-        The certified radii (upper ends of their brackets).
+        The certified radii (upper ends of their brackets; 0 for misclassified points).
     """
-    res = radii(net, X, np.asarray(y))
+    y = np.asarray(y)
+    res = radii(net, X, y)
     rho = np.zeros_like(X)
     r = np.array([x.radius for x in res], dtype=float)
-    for i, x in enumerate(res):
+
+    def direction(x):
         v = np.asarray(x.perturbation, dtype=float)
         nv = float(np.linalg.norm(v)) if np.all(np.isfinite(v)) else 0.0
-        if np.isfinite(x.radius) and x.radius > 0 and nv > 0:
-            rho[i] = (eps / nv) * v
+        return (v / nv) if (np.isfinite(x.radius) and x.radius > 0 and nv > 0) else None
+
+    for i, x in enumerate(res):
+        u = direction(x)
+        if u is not None:
+            rho[i] = eps * u
+    wrong = np.flatnonzero(r == 0)
+    if wrong.size:
+        back = radii(net, X[wrong], -y[wrong])
+        for i, x in zip(wrong, back):
+            u = direction(x)
+            if u is not None:
+                rho[i] = -eps * u
     return rho, r
 
 
 def adversarial_training(config, eps, *, inner="pgd", pgd_steps=10, step_ratio=2.5, every=1, rng=None,
-                         radii=exact_radii, progress=None):
+                         radii=exact_radii, ramp=0, start=None, progress=None):
     r"""GD on the binary net with every step's loss taken at adversarially perturbed inputs.
 
     ``theta <- theta - eta grad_theta (1/n) sum_i l(y_i f_theta(x_i + rho_i(theta)))``, ``rho_i`` the
@@ -277,6 +294,14 @@ def adversarial_training(config, eps, *, inner="pgd", pgd_steps=10, step_ratio=2
         PGD random starts; default ``SeedSequence([config.seed, ADVERSARIAL_SALT])``.
     radii : callable
         ``exact_radii``-compatible (the ``exact`` inner step).
+    ramp : int
+        Steps over which the radius grows linearly to ``eps`` (``eps_t = eps min(1, (t + 1)/ramp)``;
+        0: ``eps`` from the first step). From a small initialisation every point lies near the
+        boundary, and the exact inner step then moves every point across it, off every neuron: the
+        net dies at the first step (measured); a ramp, or a ``start`` from a trained net, avoids it.
+    start : BinaryNetwork, optional
+        The network to start from, in the engine's working coordinates (default: the config's
+        initialisation).
     progress : callable, optional
         Called with 1 after each GD step.
 
@@ -297,19 +322,26 @@ def adversarial_training(config, eps, *, inner="pgd", pgd_steps=10, step_ratio=2
     inner = validate_choice("inner", inner, INNER_STEPS)
     pgd_steps = validate_int("pgd_steps", pgd_steps, low=1)
     every = validate_int("every", every, low=1)
+    ramp = validate_int("ramp", ramp, low=0)
     rng = rng if rng is not None else np.random.default_rng(np.random.SeedSequence([config.seed, ADVERSARIAL_SALT]))
     cfg, engine, a = _sampled(config)
     X, y = a["train"].X, a["train"].y
+    if start is not None:
+        if start.W.shape != a["W_init"].shape:
+            raise InvalidParameter("start", f"a network with W of shape {start.W.shape}",
+                                   f"W of shape {a['W_init'].shape} (the engine's working coordinates)")
+        a["W_init"], a["b_init"] = start.W.copy(), start.b.copy()
     net = make_network("binary", a["W_init"], a["b_init"])
     rec = {"steps": [], "W": [], "b": [], "loss": []}
     clean, med = [], []
     start = time.perf_counter()
     for t in range(cfg.steps + 1):
+        eps_t = eps * min(1.0, (t + 1) / ramp) if ramp else eps
         if inner == "pgd":
-            rho = pgd_l2_perturbation(net, X, y, eps, rng, steps=pgd_steps, step_ratio=step_ratio)
+            rho = pgd_l2_perturbation(net, X, y, eps_t, rng, steps=pgd_steps, step_ratio=step_ratio)
             r = None
         else:
-            rho, r = nearest_boundary_perturbation(net, X, y, eps, radii)
+            rho, r = nearest_boundary_perturbation(net, X, y, eps_t, radii)
         with np.errstate(over="ignore", invalid="ignore"):
             loss, gW, gb = net.loss_and_grad(X + rho, y)
         if not (np.isfinite(loss) and np.isfinite(gW).all() and np.isfinite(gb).all()):
@@ -326,7 +358,7 @@ def adversarial_training(config, eps, *, inner="pgd", pgd_steps=10, step_ratio=2
         if progress is not None:
             progress(1)
     seconds = time.perf_counter() - start
-    extra = {"clean_loss": np.asarray(clean), "eps": eps, "inner": inner, "pgd_steps": pgd_steps}
+    extra = {"clean_loss": np.asarray(clean), "eps": eps, "inner": inner, "pgd_steps": pgd_steps, "ramp": ramp}
     if med:
         extra["train_radius_median"] = np.asarray(med)
     run = Run(config=cfg, network=net, final_loss=float(net.loss_and_grad(X, y)[0]), seconds=seconds, **a)
