@@ -142,7 +142,7 @@ def derive():
         Step("leading order in d: I = F + (p-1) G - K e^{-G} is conserved",
              sp.Eq(sp.Derivative(notation("I")(t), t), 0, evaluate=False), conserved),
         Step("the biases' O(1/d) share pi K/Z in both rates drifts I by pi K (p + K e^{-G})/Z",
-             sp.Eq(sp.Symbol("b-share"), pi_ * K / Z_, evaluate=False), bias_drift),
+             sp.Eq(sp.Symbol("b_share"), pi_ * K / Z_, evaluate=False), bias_drift),
         Step("one Euler step (increments with Delta_F + kappa Delta_G = 0) changes I by K e^{-G}(1 - Delta_G - e^{-Delta_G}) <= 0",
              sp.Eq(notation("Delta")(sp.Symbol("I")), EULER, evaluate=False), euler),
         Step("decoupling (G = 0) at the own margin F* = I_0 + K, I_0 = p q_0 - K e^{-q_0}",
