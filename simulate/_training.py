@@ -22,9 +22,10 @@ each step sees.
     (input gradients of :func:`._robust_attacks.input_gradient`, ``ReLU'(0) = 0``).
   - ``inner="exact"``: the certified minimal perturbation of :func:`._robust.exact_radii`
     (``RadiusResult.perturbation``, the nearest point of the decision boundary, in the span of the
-    weights), rescaled to norm ``eps``: each point moves ``eps`` towards its nearest boundary point
-    (0 for a point already misclassified or that no perturbation flips). Exact but costly: meant
-    for small ``m`` (``2^m`` convex pieces per point).
+    weights), rescaled to norm ``eps``: each point moves ``eps`` towards its nearest boundary point,
+    a misclassified one ``eps`` away from it (:func:`nearest_boundary_perturbation`). Exact but
+    costly: meant for small ``m`` (``2^m`` convex pieces per point); from a small initialisation it
+    needs the radius ramp (``ramp``).
 
   Both perturbations lie in the span of the current weights, which lies in the span of the
   features, the training inputs and the initial weights, so the reduced engine's coordinates
@@ -324,7 +325,7 @@ def adversarial_training(config, eps, *, inner="pgd", pgd_steps=10, step_ratio=2
     every = validate_int("every", every, low=1)
     ramp = validate_int("ramp", ramp, low=0)
     rng = rng if rng is not None else np.random.default_rng(np.random.SeedSequence([config.seed, ADVERSARIAL_SALT]))
-    cfg, engine, a = _sampled(config)
+    cfg, _, a = _sampled(config)
     X, y = a["train"].X, a["train"].y
     if start is not None:
         if start.W.shape != a["W_init"].shape:

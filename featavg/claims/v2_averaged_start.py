@@ -42,7 +42,7 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Fault, Figure, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import K, d, k, p
+from featavg.theory._common import K, d, p
 
 ID = "V2.averaged_start"
 ORDER = (10, 1)
@@ -81,7 +81,7 @@ def derive():
         c = sp.Matrix(kk, kk, lambda j, s: sp.Symbol(f"c_{j}_{s}", real=True))
         b = sp.symbols(f"b_0:{kk}", real=True)
         cls = [1] * pv + [-1] * Kv
-        logit = lambda j, s: sp.sqrt(d) * c[j, s] + b[j] if cls[j] == cls[s] else sp.Integer(0)  # noqa: E731
+        logit = lambda j, s: sp.sqrt(d) * c[j, s] + b[j] if cls[j] == cls[s] else sp.Integer(0)
         L = sum(pi_ * (sp.log(sum(sp.exp(logit(j, s)) for j in range(kk))) - logit(s, s)) for s in range(kk))
         params = list(c) + list(b)
         flow = {th: -sp.diff(L, th) for th in params}
@@ -170,7 +170,7 @@ def derive():
         F, I = np.broadcast_arrays(np.asarray(F, float), np.asarray(I, float))
         out = np.empty(F.shape)
         for ix in np.ndindex(F.shape):
-            out[ix] = optimize.brentq(lambda g: float(invariant(F[ix], g, p, K)) - I[ix], -50.0, 50.0, xtol=1e-13)
+            out[ix] = optimize.brentq(lambda g, f=F[ix], i=I[ix]: float(invariant(f, g, p, K)) - i, -50.0, 50.0, xtol=1e-13)
         return out
 
     integrand = sp.lambdify([G_, q0, p, K], (Z_ * sp.exp(-G_)).subs(F_, sp.solve(sp.Eq(INVARIANT, I_START), F_)[0]),
@@ -279,7 +279,7 @@ def _window(ctx, run, tr):
     Kv = kk - pv
     nt = np.bincount(run.train.clusters, minlength=kk).astype(float)
     pi_t = nt / cfg.n
-    pr = lambda name: ctx.prediction(ID, name)  # noqa: E731
+    pr = lambda name: ctx.prediction(ID, name)
     kappa = np.asarray(pr("kappa")(G, pv, Kv), float)  # (T, k)
     dGs = np.diff(G, axis=0)
     euler = np.sum(np.asarray(pr("euler_term")(G[:-1], dGs, Kv), float), axis=0)
@@ -451,7 +451,7 @@ def _ode(ctx, q0_, t_end, d_, k_, p_):
     def mixed(t, x):
         return np.asarray(rates(x[0], x[1], p_, k_ - p_, 1.0 / k_, d_), float).ravel()
 
-    hit = lambda t, x: x[1]  # noqa: E731
+    hit = lambda t, x: x[1]
     hit.terminal, hit.direction = True, -1
     ts = np.geomspace(1e-4, t_end, 400)
     sol = integrate.solve_ivp(mixed, (0.0, t_end), [q0_, q0_], t_eval=ts, events=hit, rtol=1e-9, atol=1e-12, method="LSODA")
@@ -469,7 +469,7 @@ def _ode(ctx, q0_, t_end, d_, k_, p_):
 
 
 def _trajectories(ctx):
-    from featavg._figures import BLUE, GREEN, ORANGE, RED, new_figure
+    from featavg._figures import BLUE, GREEN, RED, new_figure
     from featavg._output import fmt
     from featavg.simulate import cosine_matrix
 
@@ -482,7 +482,7 @@ def _trajectories(ctx):
         run, tr = _fig_run(ctx, q0_, eta, steps, seed)
         cfg, lab = run.config, run.cluster_labels
         p_ = int(np.sum(lab > 0))
-        Z, F, G, others, _ = logits(run, tr)
+        _, F, G, _, _ = logits(run, tr)
         t = tr.times
         ok = t > 0
         col = colours[q0_]
@@ -495,7 +495,6 @@ def _trajectories(ctx):
         I0 = float(ctx.prediction(ID, "invariant_start")(q0_, p_, cfg.k - p_))
         mixed = G.mean(axis=1) > 0
         if mixed.any():
-            Gi = ctx.prediction(ID, "g_on_invariant")(F.mean(axis=1)[mixed & ok], np.full((mixed & ok).sum(), I0), p_, cfg.k - p_)
             ax2.plot(F.mean(axis=1)[mixed & ok], G.mean(axis=1)[mixed & ok], "o", ms=3, color=col, label=f"q0={q0_:g} (measured)")
             Fg = np.linspace(q0_, F.mean(axis=1).max(), 200)
             ax2.plot(Fg, ctx.prediction(ID, "g_on_invariant")(Fg, np.full(Fg.size, I0), p_, cfg.k - p_), color="black", lw=0.8)
@@ -547,7 +546,7 @@ def _decoupling_time_figure(ctx):
         eta = 2e-3 if t_pred > 0.1 else 2e-4
         steps = int(min(max(2.5 * t_pred / eta, 200), 8000))
         run, tr = _fig_run(ctx, q0_, eta, steps, seed)
-        Z, F, G, others, _ = logits(run, tr)
+        G = logits(run, tr)[2]
         nt = np.bincount(run.train.clusters, minlength=run.config.k).astype(float)
         # per cluster: first snapshot with G_t <= 0, time normalised to pi_t = 1/k (t_dec scales as 1/pi_t)
         times = []

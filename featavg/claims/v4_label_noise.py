@@ -80,7 +80,7 @@ Q = 0.2
 
 def _measure(ctx):
     from featavg.evidence import quantile
-    from featavg.simulate import BinaryNetwork, Config, run_simulation
+    from featavg.simulate import BinaryNetwork, Config
 
     n = 2000 if ctx.quick else 4000
     cfg = Config(k=10, d=200, n=n, n_test=10, m=5, steps=0, init_scale=1e-5, seed=ctx.child_seed(104), label_noise=Q)
@@ -152,7 +152,7 @@ STEPS = (100, 400)
 
 
 def _trained(ctx):
-    from featavg._figures import BLUE, GREEN, RED, new_figure
+    from featavg._figures import BLUE, RED, new_figure
     from featavg._output import fmt
     from featavg.simulate import averaging_score
 
