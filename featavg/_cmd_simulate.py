@@ -6,8 +6,8 @@ import numpy as np
 
 from featavg._output import print_json
 from featavg._progress import progress_bar
-from featavg.simulate import (ENGINES, FEATURE_BASES, PAPER_D, PAPER_ETA, PAPER_INIT_SCALE, READOUTS, SUPERVISIONS,
-                              Config, reduced_dimension, run_simulation, save_run)
+from featavg.simulate import (COHERENCE_KINDS, ENGINES, FEATURE_BASES, PAPER_D, PAPER_ETA, PAPER_INIT_SCALE, READOUTS,
+                              SUPERVISIONS, Config, reduced_dimension, run_simulation, save_run)
 
 NAME = "simulate"
 HELP = "Train one network by gradient descent on multi-cluster data and measure it."
@@ -46,6 +46,15 @@ def add_config_arguments(p):
                         "default %(default)s")
     p.add_argument("--history-every", type=int, default=d.history_every,
                    help="record the training history every S steps (0: none)")
+    g = p.add_argument_group("data variants (issue 18; off by default)")
+    g.add_argument("--coherence", type=float, default=d.coherence,
+                   help="mutual coherence eps of the features (default %(default)s: orthogonal)")
+    g.add_argument("--coherence-kind", choices=COHERENCE_KINDS, default=d.coherence_kind,
+                   help="C = (1-eps) I + eps 11^T, or random off-diagonal entries in [-eps, eps] (default %(default)s)")
+    g.add_argument("--feature-norms", type=float, nargs="+", default=None, metavar="R",
+                   help="k numbers r_j: ||mu_j|| = sqrt(d) r_j (default: all 1)")
+    g.add_argument("--label-noise", type=float, default=d.label_noise,
+                   help="flip each training label with probability q, 0 <= q < 1/2 (default %(default)s)")
 
 
 def config_from_args(args):
@@ -53,7 +62,9 @@ def config_from_args(args):
                   positive=args.positive, sigma=args.sigma, eta=args.eta, steps=args.steps,
                   init_scale=args.init_scale, seed=args.seed, supervision=args.supervision,
                   readout=args.readout, engine=args.engine, history_every=args.history_every,
-                  features=args.features)
+                  features=args.features, coherence=args.coherence, coherence_kind=args.coherence_kind,
+                  feature_norms=None if args.feature_norms is None else tuple(args.feature_norms),
+                  label_noise=args.label_noise)
 
 
 def add_arguments(p):

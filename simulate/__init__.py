@@ -4,7 +4,8 @@ Never imports SymPy: the formulas it implements live in ``featavg.theory`` and a
 it in ``tests/``.
 """
 
-from ._data import Sample, make_features, make_partition, sample_mixture
+from ._data import (COHERENCE_KINDS, Sample, feature_correlation, feature_gram, flip_labels, gram_factor, gram_features,
+                    make_features, make_partition, sample_mixture)
 from ._diagnostics import late_phase_state, regime_warnings
 from ._ideal import (averaging_net, decoupled_late_regime, decoupled_net, late_regime, mixed_label_net,
                      noise_free_sample, threshold_net)
@@ -41,6 +42,8 @@ from ._robust_attacks import (
 )
 from ._certify import DEFAULT_GAP, ENUMERATE_MAX_FAMILY, METHODS as RADIUS_METHODS, NORMS, certificate_bound
 from ._replicas import REPLICA_METHODS, run_replicas
+from ._training import (ADVERSARIAL_SALT, INNER_STEPS, Trajectory, adversarial_training, averaged_start,
+                        centre_preactivations, nearest_boundary_perturbation, pgd_l2_perturbation, train_from)
 from ._span import METHODS, choose_method
 from ._run import (
     PAPER_D,
@@ -62,6 +65,7 @@ from ._run import (
 
 __all__ = [
     "Sample", "make_features", "make_partition", "sample_mixture", "late_phase_state", "regime_warnings",
+    "COHERENCE_KINDS", "feature_correlation", "feature_gram", "gram_factor", "gram_features", "flip_labels",
     "FeatavgError", "InvalidParameter", "NumericalError", "RunFileError",
     "RUN_ARRAYS", "atomic_write", "load_run", "save_run",
     "accuracy", "activation_fractions", "averaging_score", "cluster_margins", "cosine_matrix",
@@ -76,6 +80,8 @@ __all__ = [
     "robust_accuracy",
     "PGD_DEFAULTS", "averaged_direction", "averaged_direction_radii", "input_gradient", "pgd_radii",
     "pgd_linf_radii", "DEFAULT_GAP", "ENUMERATE_MAX_FAMILY", "RADIUS_METHODS", "NORMS", "certificate_bound",
-    "REPLICA_METHODS", "run_replicas", "METHODS", "choose_method",
+    "REPLICA_METHODS", "run_replicas",
+    "ADVERSARIAL_SALT", "INNER_STEPS", "Trajectory", "adversarial_training", "averaged_start", "centre_preactivations",
+    "nearest_boundary_perturbation", "pgd_l2_perturbation", "train_from", "METHODS", "choose_method",
     "D_MAX", "ReducedInputs", "ReducedSampler", "bartlett_factor", "embed_explicit", "reduced_applies", "reduced_dimension",
 ]

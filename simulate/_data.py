@@ -9,6 +9,16 @@ Assumption 3.2 (orthogonal equinorm): ``||mu_j|| = sqrt(d)`` and ``<mu_i, mu_j> 
 ``i != j``. :func:`make_features` meets it to float64 round-off: the features are ``sqrt(d)``
 times orthonormal columns of a seeded random rotation (the Q factor of a Gaussian matrix, with
 the signs of R's diagonal folded in so that Q is Haar distributed).
+
+Data variants (docs/science.md §1, "Extensions"; issue 18), off by default. The features may have
+any positive-definite Gram matrix ``G = F F^T = d R C R`` with ``R = diag(r_1..r_k)`` (unequal norms,
+``||mu_j|| = sqrt(d) r_j``) and ``C`` a correlation matrix of mutual coherence ``epsilon``
+(:func:`feature_correlation`: ``C = (1 - eps) I + eps 11^T``, or a random symmetric ``C`` with unit
+diagonal and off-diagonal entries uniform in ``[-eps, eps]``). :func:`feature_gram` builds ``G`` and
+:func:`gram_features` maps orthogonal equinorm features ``F_0`` (``F_0 F_0^T = d I``) to
+``F = Lc F_0``, ``Lc`` the lower Cholesky factor of ``R C R`` (``Lc Lc^T = R C R``), so that
+``F F^T = d Lc Lc^T = G`` exactly. The label noise of the training set (:func:`flip_labels`) flips
+each binary label independently with probability ``q``.
 """
 
 from dataclasses import dataclass
@@ -17,7 +27,11 @@ import numpy as np
 
 from ._validate import validate_array, validate_int, validate_real
 
-__all__ = ["make_features", "make_partition", "sample_mixture", "Sample"]
+__all__ = ["make_features", "make_partition", "sample_mixture", "Sample", "COHERENCE_KINDS", "feature_correlation",
+           "feature_gram", "gram_factor", "gram_features", "flip_labels"]
+
+#: the correlation matrices of :func:`feature_correlation`
+COHERENCE_KINDS = ("equicorrelated", "random")
 
 
 def make_features(k, d, rng):
@@ -129,3 +143,84 @@ def _draw_mixture(features, cluster_labels, n, rng, sigma):
     X *= sigma
     X += features[clusters]
     return Sample(X=X, y=cluster_labels[clusters].copy(), clusters=clusters.astype(np.int64))
+
+
+def feature_correlation(k, coherence, kind="equicorrelated", rng=None):
+    r"""The correlation matrix ``C`` of the features, shape (k, k), mutual coherence ``coherence``.
+
+    ``C_jj = 1`` and ``max_{i != j} |C_ij| = eps`` (the mutual coherence of the normalised
+    features ``mu_j / ||mu_j||``):
+
+    * ``equicorrelated``: ``C = (1 - eps) I + eps 11^T``, eigenvalues ``1 - eps`` (``k - 1`` times)
+      and ``1 + (k - 1) eps``, positive definite iff ``-1/(k - 1) < eps < 1``;
+    * ``random``: ``C_ij = eps U_ij`` for ``i < j`` with ``U_ij`` i.i.d. uniform on ``[-1, 1]``
+      (drawn from ``rng``, row by row above the diagonal), symmetric; strictly diagonally dominant,
+      hence positive definite (Gershgorin), when ``(k - 1) eps < 1``.
+
+    Parameters
+    ----------
+    k : int
+    coherence : float
+        ``eps`` (validated by :class:`featavg.simulate.Config` for the two kinds).
+    kind : {"equicorrelated", "random"}
+    rng : numpy.random.Generator, optional
+        Needed for ``random`` with ``eps != 0``.
+
+    Returns
+    -------
+    C : ndarray, shape (k, k)
+    """
+    eps = float(coherence)
+    if kind == "equicorrelated":
+        return (1.0 - eps) * np.eye(k) + eps * np.ones((k, k))
+    C = np.eye(k)
+    if eps != 0.0:
+        rows, cols = np.triu_indices(k, 1)
+        C[rows, cols] = eps * rng.uniform(-1.0, 1.0, rows.size)
+        C[cols, rows] = C[rows, cols]
+    return C
+
+
+def feature_gram(d, correlation, norms=None):
+    """``G = d R C R``, shape (k, k): the Gram matrix ``<mu_i, mu_j>`` of the features.
+
+    Parameters
+    ----------
+    d : int
+    correlation : ndarray, shape (k, k)
+        ``C`` (:func:`feature_correlation`).
+    norms : array_like, shape (k,), optional
+        ``r_j`` with ``||mu_j|| = sqrt(d) r_j``; default all 1.
+    """
+    C = np.asarray(correlation, dtype=float)
+    r = np.ones(C.shape[0]) if norms is None else np.asarray(norms, dtype=float)
+    return float(d) * (r[:, None] * C * r[None, :])
+
+
+def gram_factor(correlation, norms=None):
+    """``Lc``, shape (k, k): the lower Cholesky factor of ``R C R`` (``Lc Lc^T = R C R``).
+
+    Row ``j`` is the coordinate vector of ``mu_j / sqrt(d)`` in the orthonormal basis that
+    Gram-Schmidt makes of ``mu_1, ..., mu_k`` in that order (the Cholesky factor of a Gram
+    matrix is the triangular factor of its QR decomposition, transposed).
+    """
+    return np.linalg.cholesky(feature_gram(1, correlation, norms))
+
+
+def gram_features(F0, factor):
+    """``F = Lc F_0``, shape (k, d): features with Gram ``d Lc Lc^T`` from ``F_0`` with ``F_0 F_0^T = d I``."""
+    return factor @ F0
+
+
+def flip_labels(sample, q, rng):
+    """The training sample with each binary label flipped independently with probability ``q``.
+
+    ``rng`` draws ``n`` uniforms ``u_i`` and label ``i`` is flipped iff ``u_i < q``; ``X`` and the
+    cluster indices are kept (the flipped points are those with ``y_i != cluster_labels[c_i]``).
+
+    Returns
+    -------
+    Sample
+    """
+    flip = rng.random(sample.y.size) < q
+    return Sample(X=sample.X, y=np.where(flip, -sample.y, sample.y), clusters=sample.clusters)

@@ -14,6 +14,20 @@ independent of ``d`` (docs/science.md §4, :mod:`._reduced`); ``engine="reduced"
 explicit engine when ``d <= k + n + M`` (the reduced one is then no cheaper) and the resolved config
 records ``engine="explicit"``.
 
+Data variants (issue 18). With coherent or unequal-norm features (``Config.coherence``,
+``Config.feature_norms``) both engines draw the orthogonal equinorm features ``F_0`` as before and
+return ``F = Lc F_0`` (:func:`._data.gram_features`), ``Lc`` the Cholesky factor of the seed's
+correlation matrix (a random one from the ``gram`` stream, so the two engines share it): the
+Gram matrix is ``d Lc Lc^T`` exactly. In the reduced engine ``F_0 = sqrt(d) [I_k | 0]``, so the
+features' reduced coordinates are ``sqrt(d) Lc`` on the first ``k`` columns: the coordinates of
+the features in the orthonormal basis Gram-Schmidt makes of them. The reduction stays exact in
+law, because it only needs the first ``k`` basis vectors to span the features: the noise and the
+initial weights are i.i.d. ``N(0, I_d)``, independent of the features, so their components on *any*
+orthonormal basis of the feature span are i.i.d. ``N(0, 1)`` and the rest is the same Wishart
+remainder (:mod:`._reduced`). Label noise (``Config.label_noise``) flips the drawn training labels
+from the ``label_noise`` stream (:func:`._data.flip_labels`); supplied training samples are used as
+given.
+
 Validation happens at the boundary only: :class:`._run.Config` validates every parameter on
 construction, and :meth:`Engine.sample` validates the arrays a caller supplies; the samplers an
 engine calls internally trust the config (no second validation of the same parameters).
@@ -24,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._data import Sample, _draw_mixture, _haar_features, make_partition
+from ._data import Sample, _draw_mixture, _haar_features, feature_correlation, flip_labels, gram_factor, gram_features, make_partition
 from ._errors import InvalidParameter
 from ._reduced import ReducedInputs, ReducedSampler, reduced_applies, reduced_dimension
 from ._validate import validate_array
@@ -89,6 +103,23 @@ class Engine:
         """The initial weights this config's seed draws: ``W_init`` (M, d), ``b_init`` (M,)."""
         raise NotImplementedError
 
+    def gram_factor(self, rngs=None):
+        """``Lc`` (k, k) of the data variants (module docstring), or ``None`` under Assumption 3.2.
+
+        A random correlation matrix is drawn from the ``gram`` stream of a fresh copy of the
+        config's streams, so it depends on the seed alone (not on what else was drawn).
+        """
+        cfg = self.cfg
+        if not cfg.gram_variant:
+            return None
+        rng = cfg.rngs()["gram"] if rngs is None else rngs["gram"]
+        C = feature_correlation(cfg.k, cfg.coherence, cfg.coherence_kind, rng)
+        return gram_factor(C, cfg.feature_norms)
+
+    def _varied(self, F0, rngs):
+        factor = self.gram_factor(rngs)
+        return F0 if factor is None else gram_features(F0, factor)
+
     def training_inputs(self, train):
         """The training inputs as gradient descent consumes them (an ndarray, or ReducedInputs)."""
         return train.X
@@ -117,7 +148,12 @@ class Engine:
             if not np.all(np.abs(cluster_labels) == 1) or int((cluster_labels > 0).sum()) != cfg.positive:
                 raise InvalidParameter("cluster_labels", cluster_labels.tolist(),
                                        f"entries in {{+1, -1}} with exactly positive = {cfg.positive} entries +1")
-        train = self._train(rngs, features, cluster_labels) if train is None else _checked("train", train, cfg.n, d)
+        if train is None:
+            train = self._train(rngs, features, cluster_labels)
+            if cfg.label_noise > 0:
+                train = flip_labels(train, cfg.label_noise, rngs["label_noise"])
+        else:
+            train = _checked("train", train, cfg.n, d)
         test = self._test(rngs, features, cluster_labels) if test is None else _checked("test", test, cfg.n_test, d)
         if W_init is None and b_init is None:
             W_init, b_init = self.init(rngs)
@@ -149,8 +185,8 @@ class ExplicitEngine(Engine):
         if self.cfg.features == "standard":  # mu_j = sqrt(d) e_j: the stream is not drawn from
             F = np.zeros((self.cfg.k, self.cfg.d))
             F[np.arange(self.cfg.k), np.arange(self.cfg.k)] = np.sqrt(self.cfg.d)
-            return F
-        return _haar_features(self.cfg.k, self.cfg.d, rngs["features"])
+            return self._varied(F, rngs)
+        return self._varied(_haar_features(self.cfg.k, self.cfg.d, rngs["features"]), rngs)
 
     def _train(self, rngs, features, cluster_labels):
         return _draw_mixture(features, cluster_labels, self.cfg.n, rngs["train"], self.cfg.sigma)
@@ -185,6 +221,7 @@ class ReducedEngine(Engine):
         if self._sampler is None or self._rngs is not rngs:
             c = self.cfg
             self._sampler = ReducedSampler._trusted(c.k, c.d, c.n, c.neurons, c.sigma, c.init_scale, rngs)
+            self._sampler.factor = self.gram_factor(rngs)
             self._rngs = rngs
         return self._sampler
 

@@ -34,6 +34,15 @@ vector the network sees are (columns ``0..k-1`` the features, columns ``k..k+N-1
   dropped. Consequently norms of test points (``||x||``) are *not* those of the explicit engine;
   only quantities that go through the weights are.
 
+Features with any Gram matrix (issue 18; :mod:`._engine`). If the features are not orthogonal
+equinorm but have Gram matrix ``G = d Lc Lc^T`` (``Lc`` lower triangular, positive diagonal), rotate
+instead so that ``e_1..e_k`` is the orthonormal basis Gram-Schmidt makes of ``mu_1..mu_k``: then
+``mu_j = sqrt(d) (Lc_j, 0)`` (row ``j`` of the Cholesky factor), and everything above holds
+unchanged, since it only used that ``e_1..e_k`` is *some* orthonormal basis of the feature span,
+independent of the noise and the initial weights. A training input is then
+``sqrt(d) Lc_{c_i} + sigma [g_i, L_i]`` on the first ``k`` columns and the rest. The sampler's
+``factor`` (``None``: ``Lc = I``) holds ``Lc``.
+
 Biases ``b_r ~ N(0, sigma_b^2)`` and the cluster indices ``c_i ~ Unif([k])`` are unchanged.
 
 Seeding (streams of :data:`featavg.simulate.RNG_STREAMS`): ``features`` draws the Bartlett
@@ -152,6 +161,7 @@ class ReducedSampler:
         self.init_scale = validate_real("init_scale", init_scale, low=0.0)
         self.rngs = rngs
         self.L = _bartlett(self.N, self.d - self.k, rngs["features"])
+        self.factor = None
 
     @classmethod
     def _trusted(cls, k, d, n, M, sigma, init_scale, rngs):
@@ -164,11 +174,15 @@ class ReducedSampler:
         self.d, self.sigma, self.init_scale = int(d), float(sigma), float(init_scale)
         self.rngs = rngs
         self.L = _bartlett(self.N, self.d - self.k, rngs["features"])
+        self.factor = None
         return self
 
     def features(self):
-        """``mu_j = sqrt(d) e_j``, shape (k, D)."""
+        """``mu_j = sqrt(d) e_j``, shape (k, D); ``sqrt(d) (Lc_j, 0)`` with a ``factor`` (module docstring)."""
         F = np.zeros((self.k, self.D))
+        if self.factor is not None:
+            F[:, :self.k] = np.sqrt(self.d) * self.factor
+            return F
         F[np.arange(self.k), np.arange(self.k)] = np.sqrt(self.d)
         return F
 
@@ -177,6 +191,9 @@ class ReducedSampler:
         X[:, :self.k] = noise_k
         X[:, self.k:] = noise_N
         X *= self.sigma
+        if self.factor is not None:
+            X[:, :self.k] += np.sqrt(self.d) * self.factor[clusters]
+            return X
         X[np.arange(clusters.size), clusters] += np.sqrt(self.d)
         return X
 

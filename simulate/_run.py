@@ -1,7 +1,9 @@
 """One simulation run: configuration, seeding, full-batch gradient descent, history, metrics.
 
-Seeding: one integer ``seed`` makes a :class:`numpy.random.SeedSequence`, which spawns four
-independent child streams, in this order: ``features``, ``train``, ``test``, ``init``. Changing
+Seeding: one integer ``seed`` makes a :class:`numpy.random.SeedSequence`, which spawns
+independent child streams, in this order: ``features``, ``train``, ``test``, ``init``, then
+``label_noise`` (the training labels' flips) and ``gram`` (a random feature correlation matrix),
+which only the data variants draw from. Changing
 ``n_test`` therefore never changes the training data or the initial weights, and a run is
 reproducible bit for bit on the same machine from its recorded config.
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._data import Sample
+from ._data import COHERENCE_KINDS, Sample
 from ._diagnostics import regime_warnings
 from ._engine import engine_for
 from ._errors import InvalidParameter, NumericalError
@@ -59,7 +61,9 @@ __all__ = [
 
 SUPERVISIONS = ("binary", "cluster")
 ENGINES = ("explicit", "reduced")
-RNG_STREAMS = ("features", "train", "test", "init")
+#: appended streams (issue 18) come after the first four, so that spawning more children leaves the first
+#: four, hence every run without the variants, unchanged
+RNG_STREAMS = ("features", "train", "test", "init", "label_noise", "gram")
 FEATURE_BASES = ("haar", "standard")
 
 #: the paper's dimension and the learning rate and init scale that train it (docs/science.md §1)
@@ -136,6 +140,20 @@ class Config:
         cosines, margins, the whole GD trajectory in law) is the same for both; the L-infinity
         radius is not (docs/science.md §4, §5). The reduced engine's coordinates are always
         ``sqrt(d) e_j`` on the features and are not input coordinates.
+    coherence : float
+        Mutual coherence ``eps`` of the features (data variant, issue 18; 0 = Assumption 3.2):
+        their correlation matrix is ``C`` of :func:`._data.feature_correlation`. ``equicorrelated``
+        needs ``-1/(k-1) < eps < 1``; ``random`` needs ``0 <= eps < 1/(k-1)`` (positive definite
+        by Gershgorin).
+    coherence_kind : {"equicorrelated", "random"}
+        ``C = (1 - eps) I + eps 11^T``, or off-diagonal entries uniform in ``[-eps, eps]`` drawn
+        from the ``gram`` stream (the same matrix in both engines for one seed).
+    feature_norms : tuple of float or None
+        ``r_j``, ``||mu_j|| = sqrt(d) r_j`` (``k`` positive numbers); ``None``: all 1.
+        The Gram matrix of the features is ``G = d R C R``, ``R = diag(r)``.
+    label_noise : float
+        ``q``, ``0 <= q < 1/2``: each training label is flipped independently with probability
+        ``q`` (``label_noise`` stream; binary supervision only). Test labels stay clean.
     """
 
     k: int = 10
@@ -155,6 +173,11 @@ class Config:
     engine: str = "explicit"
     history_every: int = 0
     features: str = "haar"
+    # -- data variants (issue 18): appended, off by default ----------------------------------------
+    coherence: float = 0.0
+    coherence_kind: str = "equicorrelated"
+    feature_norms: tuple | None = None
+    label_noise: float = 0.0
 
     def __post_init__(self):
         s = object.__setattr__
@@ -183,6 +206,50 @@ class Config:
                                    "float64 rounding of the sqrt(d)-sized coordinates exceeds 2.3e-10 relative)")
         s(self, "history_every", validate_int("history_every", self.history_every, low=0))
         s(self, "features", validate_choice("features", self.features, FEATURE_BASES))
+        self._validate_variants()
+
+    def _validate_variants(self):
+        """The data variants' fields (issue 18): coherence, feature norms, label noise."""
+        s = object.__setattr__
+        s(self, "coherence_kind", validate_choice("coherence_kind", self.coherence_kind, COHERENCE_KINDS))
+        k = self.k
+        if self.coherence_kind == "equicorrelated":
+            lo = -1.0 / (k - 1)
+            s(self, "coherence", validate_real("coherence", self.coherence, low=lo, low_open=True,
+                                               valid=f"a real number with -1/(k-1) = {lo:.4g} < coherence < 1 "
+                                                     "(C = (1 - eps) I + eps 11^T positive definite)"))
+            if self.coherence >= 1.0:
+                raise InvalidParameter("coherence", self.coherence, f"a real number with -1/(k-1) = {lo:.4g} < "
+                                       "coherence < 1 (C = (1 - eps) I + eps 11^T positive definite)")
+        else:
+            hi = 1.0 / (k - 1)
+            valid = (f"a real number with 0 <= coherence < 1/(k-1) = {hi:.4g} (a random C with off-diagonal "
+                     "entries in [-eps, eps] is positive definite by Gershgorin)")
+            s(self, "coherence", validate_real("coherence", self.coherence, low=0.0, valid=valid))
+            if self.coherence >= hi:
+                raise InvalidParameter("coherence", self.coherence, valid)
+        if self.feature_norms is not None:
+            valid = f"None or {k} finite positive numbers r_j (||mu_j|| = sqrt(d) r_j)"
+            try:
+                norms = tuple(float(validate_real("feature_norms", r, low=0.0, low_open=True, valid=valid))
+                              for r in self.feature_norms)
+            except TypeError:
+                raise InvalidParameter("feature_norms", self.feature_norms, valid) from None
+            if len(norms) != k:
+                raise InvalidParameter("feature_norms", self.feature_norms, valid)
+            s(self, "feature_norms", norms)
+        s(self, "label_noise", validate_real("label_noise", self.label_noise, low=0.0, high=0.5,
+                                             valid="a real number with 0 <= label_noise < 1/2"))
+        if self.label_noise >= 0.5:
+            raise InvalidParameter("label_noise", self.label_noise, "a real number with 0 <= label_noise < 1/2")
+        if self.label_noise > 0 and self.supervision != "binary":
+            raise InvalidParameter("label_noise", self.label_noise, "0 for cluster supervision (the noise flips "
+                                   "binary labels; use supervision='binary')")
+
+    @property
+    def gram_variant(self):
+        """Whether the features leave Assumption 3.2 (coherence or unequal norms)."""
+        return self.coherence != 0.0 or self.feature_norms is not None
 
     @property
     def neurons(self):
@@ -202,7 +269,7 @@ class Config:
         return cls(**data)
 
     def rngs(self):
-        """The four child generators, keyed by :data:`RNG_STREAMS`."""
+        """The child generators, keyed by :data:`RNG_STREAMS` (module docstring)."""
         children = np.random.SeedSequence(self.seed).spawn(len(RNG_STREAMS))
         return {name: np.random.default_rng(c) for name, c in zip(RNG_STREAMS, children)}
 
