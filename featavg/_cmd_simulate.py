@@ -6,8 +6,8 @@ import numpy as np
 
 from featavg._output import print_json
 from featavg._progress import progress_bar
-from featavg.simulate import (ENGINES, FEATURE_BASES, READOUTS, SUPERVISIONS, Config, reduced_dimension, run_simulation,
-                              save_run)
+from featavg.simulate import (ACTIVATIONS, ENGINES, FEATURE_BASES, READOUTS, SUPERVISIONS, Config, reduced_dimension,
+                              run_simulation, save_run)
 
 NAME = "simulate"
 HELP = "Train one network by gradient descent on multi-cluster data and measure it."
@@ -42,6 +42,11 @@ def add_config_arguments(p):
                         "default %(default)s")
     p.add_argument("--history-every", type=int, default=d.history_every,
                    help="record the training history every S steps (0: none)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default=d.activation,
+                   help="hidden activation: relu, leaky_relu (slope a) or relu_p (ReLU^p, power p); "
+                        "default %(default)s")
+    p.add_argument("--activation-param", type=float, default=d.activation_param, metavar="A",
+                   help="the slope a of leaky_relu (0 <= a < 1) or the power p of relu_p (p >= 1); none for relu")
 
 
 def config_from_args(args):
@@ -49,7 +54,7 @@ def config_from_args(args):
                   positive=args.positive, sigma=args.sigma, eta=args.eta, steps=args.steps,
                   init_scale=args.init_scale, seed=args.seed, supervision=args.supervision,
                   readout=args.readout, engine=args.engine, history_every=args.history_every,
-                  features=args.features)
+                  features=args.features, activation=args.activation, activation_param=args.activation_param)
 
 
 def add_arguments(p):
@@ -64,6 +69,9 @@ def _print_summary(s, file=None):
     w(f"featavg simulate: {cfg['supervision']} supervision, {s['network']} network, engine {cfg['engine']}\n")
     w(f"  k={cfg['k']} d={cfg['d']} n={cfg['n']} m={cfg['m']} h={cfg['h']} |J+|={cfg['positive']} "
       f"sigma={cfg['sigma']} eta={cfg['eta']} steps={cfg['steps']} init={cfg['init_scale']} seed={cfg['seed']}\n")
+    act = cfg.get("activation", "relu")
+    if act != "relu":
+        w(f"  activation {act} with parameter {cfg.get('activation_param')}\n")
     readout = f" (readout {cfg['readout']})" if s["network"] == "multiclass" else ""
     w(f"  train accuracy {s['train_accuracy']:.4f}   test accuracy {s['test_accuracy']:.4f}{readout}\n")
     w(f"  final loss {s['final_loss']:.6g}   GD wall time {s['seconds']:.2f} s\n")

@@ -87,7 +87,7 @@ def run_replicas(config, seeds, *, progress=None, method="stacked"):
     data = engine.sample().as_dict()
     inits = [engine_for(dataclasses.replace(cfg, seed=s))[1].init() for s in seeds]
     R, M = len(seeds), cfg.neurons
-    template = make_network(cfg.supervision, inits[0][0], inits[0][1], cfg.h)
+    template = make_network(cfg.supervision, inits[0][0], inits[0][1], cfg.h, cfg.activation_function)
     X = engine.training_inputs(data["train"])
     if method == "stacked" and choose_method(template, X, cfg.steps, every=cfg.history_every,
                                              replicas=R) == "primal":
@@ -127,7 +127,7 @@ def run_replicas(config, seeds, *, progress=None, method="stacked"):
         history = None
         if histories is not None:
             history = {key: np.asarray(val) for key, val in histories[r].items()}
-        runs.append(Run(config=cfg, network=make_network(cfg.supervision, W[rows], b[rows], cfg.h),
+        runs.append(Run(config=cfg, network=make_network(cfg.supervision, W[rows], b[rows], cfg.h, cfg.activation_function),
                         final_loss=float(losses[r]), history=history, seconds=seconds, init_seed=s,
                         W_init=inits[r][0], b_init=inits[r][1], **shared))
     return runs

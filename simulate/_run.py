@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._activations import RELU, make_activation, validate_activation
 from ._data import Sample
 from ._engine import engine_for
 from ._errors import InvalidParameter, NumericalError
@@ -98,6 +99,12 @@ class Config:
         cosines, margins, the whole GD trajectory in law) is the same for both; the L-infinity
         radius is not (docs/science.md §4, §5). The reduced engine's coordinates are always
         ``sqrt(d) e_j`` on the features and are not input coordinates.
+    activation : {"relu", "leaky_relu", "relu_p"}
+        The hidden neurons' activation (issue 18, :mod:`._activations`); both networks use it, in
+        their outputs and their hand-derived gradients.
+    activation_param : float or None
+        ``None`` for ``relu``; the slope ``a`` (``0 <= a < 1``) of ``leaky_relu``; the power ``p``
+        (``p >= 1``) of ``relu_p``. Validated on construction (:func:`._activations.validate_activation`).
     """
 
     k: int = 10
@@ -117,6 +124,8 @@ class Config:
     engine: str = "explicit"
     history_every: int = 0
     features: str = "haar"
+    activation: str = "relu"
+    activation_param: float | None = None
 
     def __post_init__(self):
         s = object.__setattr__
@@ -143,6 +152,14 @@ class Config:
                                    "float64 rounding of the sqrt(d)-sized coordinates exceeds 2.3e-10 relative)")
         s(self, "history_every", validate_int("history_every", self.history_every, low=0))
         s(self, "features", validate_choice("features", self.features, FEATURE_BASES))
+        name, param = validate_activation(self.activation, self.activation_param)
+        s(self, "activation", name)
+        s(self, "activation_param", param)
+
+    @property
+    def activation_function(self):
+        """The :class:`._activations.Activation` named by ``activation`` and ``activation_param``."""
+        return make_activation(self.activation, self.activation_param)
 
     @property
     def neurons(self):
@@ -175,11 +192,12 @@ def init_weights(M, d, init_scale, rng):
     return W, b
 
 
-def make_network(supervision, W, b, h=1):
-    """The network a supervision trains: :class:`BinaryNetwork` or :class:`MultiClassNetwork`."""
+def make_network(supervision, W, b, h=1, activation=RELU):
+    """The network a supervision trains: :class:`BinaryNetwork` or :class:`MultiClassNetwork`
+    (with ``activation``, default ReLU; a config's is ``config.activation_function``)."""
     if supervision == "binary":
-        return BinaryNetwork(W.copy(), b.copy())
-    return MultiClassNetwork(W.copy(), b.copy(), h=h)
+        return BinaryNetwork(W.copy(), b.copy(), activation)
+    return MultiClassNetwork(W.copy(), b.copy(), h=h, activation=activation)
 
 
 def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progress=None, method="auto"):
@@ -368,7 +386,7 @@ def run_simulation(config=None, *, features=None, cluster_labels=None, train=Non
     a = engine.sample(features=features, cluster_labels=cluster_labels, train=train, test=test,
                       W_init=W_init, b_init=b_init).as_dict()
     train = a["train"]
-    net0 = make_network(cfg.supervision, a["W_init"], a["b_init"], cfg.h)
+    net0 = make_network(cfg.supervision, a["W_init"], a["b_init"], cfg.h, cfg.activation_function)
     target = train.y if cfg.supervision == "binary" else train.clusters
     history, observe = (None, None)
     if cfg.history_every:

@@ -19,6 +19,7 @@ presentation MathML (``Step.mathml``) are printed, so the two cannot disagree. O
 SciPy, mpmath and the standard library are used.
 """
 
+from featavg.theory._activations import SymbolicActivation, activation
 from featavg.theory._claim import (GENERALITIES, Claim, Inner, Norm, Step, is_zero, lambdify_prediction, notation,
                                    to_mathml)
 from featavg.theory._common import Phi, kkt_min_norm, phi
@@ -27,5 +28,5 @@ from featavg.theory._gradients import ReLU, binary_loss_and_grad_symbolic, logis
 __all__ = [
     "Claim", "Step", "GENERALITIES", "is_zero", "lambdify_prediction", "notation", "Inner", "Norm", "to_mathml",
     "ReLU", "binary_loss_and_grad_symbolic", "multiclass_loss_and_grad_symbolic", "logistic_loss",
-    "kkt_min_norm", "Phi", "phi",
+    "kkt_min_norm", "Phi", "phi", "SymbolicActivation", "activation",
 ]
