@@ -6,8 +6,8 @@ import numpy as np
 
 from featavg._output import print_json
 from featavg._progress import progress_bar
-from featavg.simulate import (ACTIVATIONS, ENGINES, FEATURE_BASES, READOUTS, SUPERVISIONS, Config, reduced_dimension,
-                              run_simulation, save_run)
+from featavg.simulate import (ACTIVATIONS, ENGINES, FEATURE_BASES, READOUTS, RELU_P_DEFAULTS, SUPERVISIONS, Config,
+                              activation_defaults, reduced_dimension, run_simulation, save_run)
 
 NAME = "simulate"
 HELP = "Train one network by gradient descent on multi-cluster data and measure it."
@@ -26,10 +26,12 @@ def add_config_arguments(p):
     p.add_argument("--h", type=int, default=d.h, help="neurons per output of the multi-class network (default %(default)s)")
     p.add_argument("--positive", type=int, default=None, help="|J+|, 1..k-1 (default k // 2)")
     p.add_argument("--sigma", type=float, default=d.sigma, help="noise scale (default %(default)s)")
-    p.add_argument("--eta", type=float, default=d.eta, help="learning rate (default %(default)s)")
+    p.add_argument("--eta", type=float, default=None,
+                   help=f"learning rate (default {d.eta}; relu_p: {RELU_P_DEFAULTS['eta']})")
     p.add_argument("--steps", type=int, default=d.steps, help="GD steps (default %(default)s)")
-    p.add_argument("--init-scale", type=float, default=d.init_scale,
-                   help="std of initial weights and biases (default %(default)s)")
+    p.add_argument("--init-scale", type=float, default=None,
+                   help=f"std of initial weights and biases (default {d.init_scale}; relu_p: "
+                        f"{RELU_P_DEFAULTS['init_scale']}, see featavg.simulate.RELU_P_DEFAULTS)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     p.add_argument("--supervision", choices=SUPERVISIONS, default=d.supervision,
                    help="binary labels (binary net) or cluster labels (multi-class net)")
@@ -50,9 +52,14 @@ def add_config_arguments(p):
 
 
 def config_from_args(args):
+    # eta and init_scale not given: Config's defaults, or the activation's where it has its own
+    # (relu_p, featavg.simulate.RELU_P_DEFAULTS)
+    own = activation_defaults(args.activation) if args.activation in ACTIVATIONS else {}
+    eta = args.eta if args.eta is not None else own.get("eta", _DEFAULTS.eta)
+    init_scale = args.init_scale if args.init_scale is not None else own.get("init_scale", _DEFAULTS.init_scale)
     return Config(k=args.k, d=args.d, n=args.n, n_test=args.n_test, m=args.m, h=args.h,
-                  positive=args.positive, sigma=args.sigma, eta=args.eta, steps=args.steps,
-                  init_scale=args.init_scale, seed=args.seed, supervision=args.supervision,
+                  positive=args.positive, sigma=args.sigma, eta=eta, steps=args.steps,
+                  init_scale=init_scale, seed=args.seed, supervision=args.supervision,
                   readout=args.readout, engine=args.engine, history_every=args.history_every,
                   features=args.features, activation=args.activation, activation_param=args.activation_param)
 

@@ -4,7 +4,8 @@ Never imports SymPy: the formulas it implements live in ``featavg.theory`` and a
 it in ``tests/``.
 """
 
-from ._activations import ACTIVATIONS, RELU, Activation, LeakyReLU, ReLU, ReLUPower, make_activation, validate_activation
+from ._activations import (ACTIVATIONS, RELU, RELU_P_DEFAULTS, Activation, LeakyReLU, ReLU, ReLUPower, activation_defaults,
+                           make_activation, validate_activation)
 from ._data import Sample, make_features, make_partition, sample_mixture
 from ._ideal import (averaging_net, decoupled_late_regime, decoupled_net, late_regime, mixed_label_net,
                      noise_free_sample, threshold_net)
@@ -56,7 +57,8 @@ from ._run import (
 )
 
 __all__ = [
-    "ACTIVATIONS", "RELU", "Activation", "LeakyReLU", "ReLU", "ReLUPower", "make_activation", "validate_activation",
+    "ACTIVATIONS", "RELU", "RELU_P_DEFAULTS", "Activation", "LeakyReLU", "ReLU", "ReLUPower", "activation_defaults",
+    "make_activation", "validate_activation",
     "Sample", "make_features", "make_partition", "sample_mixture",
     "FeatavgError", "InvalidParameter", "NumericalError", "RunFileError",
     "RUN_ARRAYS", "atomic_write", "load_run", "save_run",

@@ -94,7 +94,7 @@ _KEEP_AGGREGATED = 4
 _EPS = float(np.finfo(float).eps)
 
 
-def collapse(A, c, blocks, families, p):
+def collapse(A, c, blocks, families, p, identity=None):
     """The equivalent ReLU problem when every block and family is one distinct neuron, else ``None``.
 
     Parameters
@@ -103,6 +103,9 @@ def collapse(A, c, blocks, families, p):
     c : ndarray, shape (M,)
     blocks, families : list of int ndarray
     p : float
+    identity : (ndarray (M, d), ndarray (M,)), optional
+        The network's own ``(W, b)``, on which "identical neurons" is decided (exact equality):
+        ``A = W Q`` in the span coordinates differs between identical neurons by round-off.
 
     Returns
     -------
@@ -110,11 +113,12 @@ def collapse(A, c, blocks, families, p):
         One row per block, then one per family, each scaled by ``count^(1/p)`` (module docstring).
     """
     groups = list(blocks) + list(families)
+    W, b = identity if identity is not None else (A, c)
     rows, offs = [], []
     for g in groups:
-        Ag, cg = A[g], c[g]
-        if not (np.all(Ag == Ag[0]) and np.all(cg == cg[0])):
+        if not (np.all(W[g] == W[g][0]) and np.all(b[g] == b[g][0])):
             return None
+        Ag, cg = A[g], c[g]
         s = float(len(g)) ** (1.0 / p)
         rows.append(s * Ag[0])
         offs.append(s * cg[0])

@@ -405,7 +405,7 @@ def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, meth
     if slope is None:  # ReLU^p (issue 18): exact by collapse, else a certified bracket (._certify_power)
         from ._certify_power import certify_power_point, collapse
 
-        reduced = collapse(A, c, blocks, families, act.p)
+        reduced = collapse(A, c, blocks, families, act.p, identity=(net.W, net.b))
         if reduced is None:
             if method not in ("auto", "bnb"):
                 raise InvalidParameter("method", method, "'auto' or 'bnb' for a relu_p network whose blocks or "
