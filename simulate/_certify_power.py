@@ -133,7 +133,9 @@ class _Power:
     def __init__(self, A, c, blocks, families, p, norm, flips, stats):
         self.A, self.c, self.blocks, self.families, self.p, self.norm = A, c, blocks, families, p, norm
         self.flips, self.stats = flips, stats
-        self.tangents = [[] for _ in blocks]  # cut pairs (w, l) per block (lazy cuts, module docstring)
+        # cut pairs (w, l) per block (lazy cuts, module docstring), as arrays: rows w, values l
+        self.cut_w = [np.zeros((0, b.size)) for b in blocks]
+        self.cut_l = [np.zeros(0) for _ in blocks]
         for k, b in enumerate(blocks):
             self._add_cut(k, np.maximum(c[b], 0.0))
 
@@ -143,13 +145,13 @@ class _Power:
         Y = float(np.sum(y ** self.p)) ** (1.0 / self.p)
         if not Y > 0.0:
             return False
-        w = (y / Y) ** (self.p - 1.0)
-        pool = self.tangents[k]
-        if any(np.allclose(w, u, rtol=1e-10, atol=1e-13) and abs(Y ** self.p - l) <= 1e-10 * l for u, l in pool):
+        w, l = (y / Y) ** (self.p - 1.0), Y ** self.p
+        Wk, lk = self.cut_w[k], self.cut_l[k]
+        if lk.size and np.any(np.all(np.abs(Wk - w) <= 1e-13 + 1e-10 * np.abs(w), axis=1) & (np.abs(lk - l) <= 1e-10 * l)):
             return False
-        pool.append((w, Y ** self.p))
-        if len(pool) > _MAX_TANGENTS:
-            del pool[1]
+        if lk.size >= _MAX_TANGENTS:  # keep the first (the clean point's), drop the oldest of the rest
+            Wk, lk = np.delete(Wk, 1, axis=0), np.delete(lk, 1)
+        self.cut_w[k], self.cut_l[k] = np.vstack([Wk, w]), np.append(lk, l)
         return True
 
     def phi(self, z):
@@ -242,12 +244,10 @@ class _Power:
         for _ in range(_MAX_CUT_ROUNDS):
             rows, rhs = [extra_C, -gamma[None, :]], [extra_h, np.array([delta])]  # s(v) >= 0
             for k, b in enumerate(self.blocks):
-                Ab, cb = self.A[b], self.c[b]
-                for w, l in self.tangents[k]:
-                    kappa = l ** (1.0 / p - 1.0) / p
-                    B = w > 0.0
-                    rows.append((w[B] @ Ab[B] - kappa * gamma)[None, :])
-                    rhs.append(np.array([(1.0 - 1.0 / p) * l ** (1.0 / p) + kappa * delta - float(w[B] @ cb[B])]))
+                Wk, lk = self.cut_w[k], self.cut_l[k]  # w = 0 off the cut's support B
+                kappa = lk ** (1.0 / p - 1.0) / p
+                rows.append(Wk @ self.A[b] - kappa[:, None] * gamma)
+                rhs.append((1.0 - 1.0 / p) * lk ** (1.0 / p) + kappa * delta - Wk @ self.c[b])
             C = np.vstack(rows)
             h = np.concatenate(rhs)
             v, lower, lam = solve_min_norm(C, h, norm, self.stats)
