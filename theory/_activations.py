@@ -70,7 +70,8 @@ class SymbolicActivation:
     def diff(self, z):
         """``sigma'(z)``: SymPy's derivative of :meth:`expr` (conventions in the module docstring)."""
         zz = sp.Dummy("z", real=True)
-        return sp.diff(self.expr(zz), zz).subs(zz, z)
+        # powsimp: ReLU^p / ReLU -> ReLU^(p-1) for a symbolic p (SymPy writes the quotient, 0/0 at z = 0)
+        return sp.powsimp(sp.diff(self.expr(zz), zz), force=True).subs(zz, z)
 
     def latex(self):
         z = sp.Symbol("z", real=True)
