@@ -26,9 +26,10 @@ each contributes :math:`az_j`:
 
 below C5's :math:`\sqrt{d/(1+K)}` (the ReLU value, :math:`a = 0`).
 
-Evidence: exact (certified) radii of idealised leaky nets against both formulas, and trained
-binary leaky nets at the paper's setting against C3's trained-net prediction without its
-switch-off branch; a figure of both against the slope.
+Evidence: exact (certified) radii of idealised leaky nets against both formulas; trained binary
+leaky nets at the paper's setting against C3's trained-net prediction without its switch-off
+branch; trained cluster-label leaky nets (argmax readout) against C5's bisector model without its
+switch-off family; a figure of both radii against the slope.
 """
 
 import contextlib
@@ -372,6 +373,102 @@ TRAINED = Check(
     rivals=(Rival("sqrt(d/(k-1))", "a constant off by one in k"), Rival("sqrt(d/(k+1))", "a constant off by one in k"),
             Rival("sqrt(d/2) (decoupled optimum)", "leaky ReLU made the net decouple (robust)")),
     faults=("closed_form", "decouple"))
+
+
+# -- trained cluster-label leaky nets, argmax readout ---------------------------------------------------
+
+def _leaky_argmax_model(ctx, run, salt):
+    """C5.readouts' trained-net model of the argmax radius (bisector families with the Gram matrix
+    predicted from the coefficients, noise by Monte Carlo) for a leaky net: the same model without
+    its switch-off family ``e = 1_s``, which the leaky net does not have (derivation: f_s <= f_j' iff
+    z_s <= z_j'); comparing pre-activations at the attack point is comparing outputs (sigma_a
+    increasing), so the model's upper bound is unchanged. Returns what C5's ``trained_multiclass_model``
+    returns."""
+    from featavg.claims._trained import MultiClassModel, mc_summary, model_gram, require
+    from featavg.claims.c5_readouts import draws
+
+    class Model(MultiClassModel):
+        def families(self, s, readout):
+            return super().families(s, readout)[:-1]  # the last row is the switch-off family
+
+    net, cfg, F, labels = run.network, run.config, run.features, run.cluster_labels
+    require(net.kind == "multiclass" and net.h == 1, "the trained-net model needs h = 1")
+    dd = cfg.d
+    Lam = net.W @ F.T / dd
+    Z0 = (F @ net.W.T + net.b).T
+    diag = np.eye(cfg.k, dtype=bool)
+    require(np.all(Z0[diag] > 0) and np.all(Z0[~diag] < 0),
+            f"seed {cfg.seed}: the leaky multi-class net is not decoupled at the cluster centres: min own "
+            f"{Z0[diag].min():.3g}, max other {Z0[~diag].max():.3g}")
+    nt = np.bincount(run.train.clusters, minlength=cfg.k).astype(float)
+    c3 = {name: ctx.prediction("C3.averaging_radius", name) for name in ("gram_term", "init_term")}
+    model = Model(Lam, net.b, nt, labels, dd, cfg.init_scale, {**c3, "attack_cost": ctx.prediction("C5.readouts", "attack_cost")})
+    low, up = model.draw("argmax", draws(ctx), ctx.rng(salt))
+    med, dens, mc_se, upper = mc_summary(low, up)
+    Gf = model_gram(Lam, np.full(cfg.k, np.inf), dd, 0.0, c3["gram_term"], c3["init_term"])
+    shares = []
+    for s_ in range(cfg.k):
+        E = model.families(s_, "argmax")
+        q = np.einsum("fi,ij,fj->f", E, model.G, E)
+        best = int(np.argmin(np.asarray(model.cost(E @ model.offsets(s_), q), float)))
+        shares.append(1.0 - float(E[best] @ Gf @ E[best]) / float(q[best]))
+    om = np.sqrt(np.diag(model.G))
+    return {"median": med, "density": dens, "mc_se": mc_se, "upper": upper,
+            "noise_free": float(np.median(model.noise_free("argmax"))), "share": max(shares),
+            "cv2": float(np.max(om ** 2))}
+
+
+def _measure_argmax(ctx):
+    from featavg.claims._trained import pooled_median
+    from featavg.claims.c5_readouts import draws
+    from featavg.evidence import quantile
+
+    R, N = _trained_sizes(ctx)
+    runs = ctx.paper_runs("cluster", R, activation="leaky_relu", activation_param=TRAINED_SLOPE)
+    cfg = runs[0].config
+    models = [_leaky_argmax_model(ctx, run, 5300 + i) for i, run in enumerate(runs)]
+    radii = [ctx.radii(run, "argmax", points=N) for run in runs]
+    pooled = pooled_median(radii, [x["median"] for x in models], [x["density"] for x in models])
+    z = quantile()
+    rel = [z * np.sqrt(2.0 / cfg.d) + x["cv2"] for x in models]
+    noise = max((x["median"] + abs(x["median"] - x["noise_free"])) * x["share"] * r / 2 for x, r in zip(models, rel))
+    band = Band(pooled["predicted"], (
+        pooled["stat_term"],
+        Term(f"Monte Carlo error of the predicted medians ({draws(ctx)} draws per cluster and seed), pooled over {R} "
+             "seeds", z * float(np.sqrt(np.mean([x["mc_se"] ** 2 for x in models]) / R)), "stat"),
+        Term("predicted noise share: its relative error z sqrt(2/d) + CV^2 <= max_j ||w_j||^2, times (radius + noise "
+             "correction) x share/2 (C5's derivation)", noise),
+        Term("the bisector families' radius is exact unless another own output binds at the attack point: median of "
+             "the rigorous upper bounds minus the prediction, max over seeds", max(x["upper"] - x["median"] for x in models)),
+    ))
+    K_ = cfg.k - cfg.positive
+    noisy = float(ctx.prediction("C5.readouts", "radius_argmax_noisy_median")(cfg.d, K_))
+    opt = float(ctx.prediction(ID, "radius_decoupled_argmax")(cfg.d))
+    P_val = cfg.positive
+    return Outcome(pooled["predicted"], pooled["measured"], band, interval=pooled["interval"],
+                   seeds=[r.config.seed for r in runs], baseline=noisy,
+                   rivals={"sqrt(d/2) (no noise correction)": opt,
+                           "the sum readout's leaky radius sqrt(d/(1+K+a^2(P-1)))":
+                               float(ctx.prediction(ID, "radius_decoupled_sum")(cfg.d, K_, P_val, TRAINED_SLOPE)),
+                           "sqrt(d/k) (averaging)": float(ctx.prediction(ID, "radius_averaging_balanced")(cfg.d, cfg.k))},
+                   details={"per_seed_median": pooled["per_seed_median"], "per_seed_predicted": pooled["per_seed_predicted"],
+                            "points": pooled["points"], "interval_coverage": pooled["coverage"], "slope": TRAINED_SLOPE,
+                            "ideal_noisy_median": noisy},
+                   config={"run": cfg.to_dict(), "readout": "argmax", "draws_per_cluster": draws(ctx)})
+
+
+TRAINED_ARGMAX = Check(
+    "A1.leaky_relu.decoupled_trained", "Trained cluster-label leaky net (a = 0.1), argmax readout: median exact radius vs "
+    "C5's bisector model without the switch-off family",
+    "cluster labels, paper setting (k=10, d=3072, n=1000, h=1, eta=1e-3, T=100, init 1e-5), slope a = 0.1, reduced "
+    "engine; exact radii of test points, 5 seeds x 50 points (quick 3 x 40). Prediction from measured properties of "
+    "each trained net (C5.readouts' model: coefficients, offsets, cross-cosines, the predicted noise share, the noise "
+    "correction by Monte Carlo) with the bisector families only; baseline sqrt(d/2) + the ideal noise correction "
+    "from the sizes alone", _measure_argmax,
+    rivals=(Rival("sqrt(d/2) (no noise correction)", "the noise-free radius"),
+            Rival("the sum readout's leaky radius sqrt(d/(1+K+a^2(P-1)))", "the other readout's formula"),
+            Rival("sqrt(d/k) (averaging)", "cluster labels did not decouple the leaky net")),
+    faults=("closed_form", "average"))
 
 
 # ---- a fault: every network silently uses ReLU ------------------------------------------------------
