@@ -125,7 +125,8 @@ class RadiusResult:
         ``budget``: the time budget ran out first (the gap says how far it got); ``failed``: a
         subproblem's solvers all failed (the bracket is still valid but not closed).
     method : str
-        ``"enumerate"``, ``"bnb"`` or ``"enumerate-clarabel"`` (what ``"auto"`` chose).
+        ``"enumerate"``, ``"bnb"`` or ``"enumerate-clarabel"`` (what ``"auto"`` chose);
+        ``"bnb-power"`` for a ReLU^p net certified by spatial branch and bound (:mod:`._certify_power`).
     nodes : int
         Pieces (enumeration) or branch-and-bound nodes explored.
     norm : {2, inf}
@@ -351,7 +352,11 @@ def exact_radius(net, x, y, cluster_labels=None, readout="argmax", basis=None, *
         Seconds per point; when it runs out the result has ``status="budget"`` and its gap.
     method : {"auto", "enumerate", "bnb", "enumerate-clarabel"}
         ``auto`` enumerates small families (:data:`._certify.ENUMERATE_MAX_FAMILY`) and branches
-        and bounds otherwise; ``enumerate-clarabel`` is the old one-Clarabel-QP-per-subset path.
+        and bounds otherwise; ``enumerate-clarabel`` is the old one-Clarabel-QP-per-subset path
+        (ReLU only). The activation decides what is exact (module docstring): ReLU and leaky ReLU
+        as above; ReLU^p by the collapse where it applies, else ``auto`` or ``bnb`` runs the spatial
+        branch and bound of :mod:`._certify_power`, and the enumerating methods raise
+        :class:`InvalidParameter`.
 
     Returns
     -------
