@@ -38,7 +38,7 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from featavg.claims.c3_averaging_radius import HYPERPLANE, SWITCH_OFF, V_M, V_P, Z_M, Z_P, alpha_m, alpha_p, b_m, b_p
+from featavg.claims.c3_averaging_radius import HYPERPLANE, V_M, V_P, Z_M, Z_P, alpha_m, alpha_p, b_m, b_p
 from featavg.evidence import Band, Check, Fault, Figure, Outcome, Rival, Term, round_off
 from featavg.theory import Claim, ReLU, Step, activation, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._common import K, d, k, p, sqrt_as_written
