@@ -6,8 +6,9 @@ import numpy as np
 
 from featavg._output import print_json
 from featavg._progress import progress_bar
-from featavg.simulate import (COHERENCE_KINDS, ENGINES, FEATURE_BASES, PAPER_D, PAPER_ETA, PAPER_INIT_SCALE, READOUTS,
-                              SUPERVISIONS, Config, reduced_dimension, run_simulation, save_run)
+from featavg.simulate import (ACTIVATIONS, COHERENCE_KINDS, ENGINES, FEATURE_BASES, PAPER_D, PAPER_ETA, PAPER_INIT_SCALE,
+                              READOUTS, RELU_P_DEFAULTS, SUPERVISIONS, Config, reduced_dimension, run_simulation,
+                              save_run)
 
 NAME = "simulate"
 HELP = "Train one network by gradient descent on multi-cluster data and measure it."
@@ -29,11 +30,12 @@ def add_config_arguments(p):
     p.add_argument("--eta", type=float, default=None,
                    help=f"learning rate (default 1e-3 * {PAPER_D}/d, i.e. eta*d = {PAPER_ETA * PAPER_D:g}: "
                         f"the paper's 1e-3 at d = {PAPER_D}, scaled so that the per-step dynamics do not "
-                        f"depend on d; the value used is recorded in the output)")
+                        f"depend on d; relu_p: {RELU_P_DEFAULTS['eta']} * {PAPER_D}/d; the value used is recorded in the output)")
     p.add_argument("--steps", type=int, default=d.steps, help="GD steps (default %(default)s)")
     p.add_argument("--init-scale", type=float, default=None,
                    help=f"std of initial weights and biases (default 1e-5 * {PAPER_D}/d, i.e. init*d = "
-                        f"{PAPER_INIT_SCALE * PAPER_D:g}: the paper's 1e-5 at d = {PAPER_D}; recorded in the output)")
+                        f"{PAPER_INIT_SCALE * PAPER_D:g}: the paper's 1e-5 at d = {PAPER_D}; relu_p: "
+                        f"{RELU_P_DEFAULTS['init_scale']} * {PAPER_D}/d; recorded in the output)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     p.add_argument("--supervision", choices=SUPERVISIONS, default=d.supervision,
                    help="binary labels (binary net) or cluster labels (multi-class net)")
@@ -46,6 +48,11 @@ def add_config_arguments(p):
                         "default %(default)s")
     p.add_argument("--history-every", type=int, default=d.history_every,
                    help="record the training history every S steps (0: none)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default=d.activation,
+                   help="hidden activation: relu, leaky_relu (slope a) or relu_p (ReLU^p, power p); "
+                        "default %(default)s")
+    p.add_argument("--activation-param", type=float, default=d.activation_param, metavar="A",
+                   help="the slope a of leaky_relu (0 <= a < 1) or the power p of relu_p (p >= 1); none for relu")
     g = p.add_argument_group("data variants (issue 18; off by default)")
     g.add_argument("--coherence", type=float, default=d.coherence,
                    help="mutual coherence eps of the features (default %(default)s: orthogonal)")
@@ -58,13 +65,15 @@ def add_config_arguments(p):
 
 
 def config_from_args(args):
+    # eta and init_scale not given (None): Config resolves them, scaled with d, with the activation's
+    # own values where it has them (relu_p, featavg.simulate.RELU_P_DEFAULTS)
     return Config(k=args.k, d=args.d, n=args.n, n_test=args.n_test, m=args.m, h=args.h,
                   positive=args.positive, sigma=args.sigma, eta=args.eta, steps=args.steps,
                   init_scale=args.init_scale, seed=args.seed, supervision=args.supervision,
                   readout=args.readout, engine=args.engine, history_every=args.history_every,
                   features=args.features, coherence=args.coherence, coherence_kind=args.coherence_kind,
                   feature_norms=None if args.feature_norms is None else tuple(args.feature_norms),
-                  label_noise=args.label_noise)
+                  label_noise=args.label_noise, activation=args.activation, activation_param=args.activation_param)
 
 
 def add_arguments(p):
@@ -92,6 +101,9 @@ def _print_summary(s, file=None, args=None):
     w(f"  k={cfg['k']} d={cfg['d']} n={cfg['n']} m={cfg['m']} h={cfg['h']} |J+|={cfg['positive']} "
       f"sigma={cfg['sigma']} eta={cfg['eta']:g}{_scaled(args, 'eta')} steps={cfg['steps']} "
       f"init={cfg['init_scale']:g}{_scaled(args, 'init_scale')} seed={cfg['seed']}\n")
+    act = cfg.get("activation", "relu")
+    if act != "relu":
+        w(f"  activation {act} with parameter {cfg.get('activation_param')}\n")
     readout = f" (readout {cfg['readout']})" if s["network"] == "multiclass" else ""
     w(f"  train accuracy {s['train_accuracy']:.4f}   test accuracy {s['test_accuracy']:.4f}{readout}\n")
     w(f"  final loss {s['final_loss']:.6g}   GD wall time {s['seconds']:.2f} s\n")

@@ -4,6 +4,8 @@ Never imports SymPy: the formulas it implements live in ``featavg.theory`` and a
 it in ``tests/``.
 """
 
+from ._activations import (ACTIVATIONS, RELU, RELU_P_DEFAULTS, Activation, LeakyReLU, ReLU, ReLUPower, activation_defaults,
+                           make_activation, validate_activation)
 from ._data import (COHERENCE_KINDS, Sample, feature_correlation, feature_gram, flip_labels, gram_factor, gram_features,
                     make_features, make_partition, sample_mixture)
 from ._diagnostics import late_phase_state, regime_warnings
@@ -64,6 +66,8 @@ from ._run import (
 )
 
 __all__ = [
+    "ACTIVATIONS", "RELU", "RELU_P_DEFAULTS", "Activation", "LeakyReLU", "ReLU", "ReLUPower", "activation_defaults",
+    "make_activation", "validate_activation",
     "Sample", "make_features", "make_partition", "sample_mixture", "late_phase_state", "regime_warnings",
     "COHERENCE_KINDS", "feature_correlation", "feature_gram", "gram_factor", "gram_features", "flip_labels",
     "FeatavgError", "InvalidParameter", "NumericalError", "RunFileError",

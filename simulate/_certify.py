@@ -74,6 +74,20 @@ is spent (``status = "budget"``, the gap reported); ``lower`` is the smallest bo
 open or closed, that is below ``R`` (so a node pruned within the gap, or a leaf whose verified
 perturbation needed an outward scaling, still shows in the gap), and ``R`` when there is none.
 
+Leaky ReLU (issue 18). With ``sigma(z) = a z + (1 - a) ReLU(z)`` (``0 <= a < 1``) the flip
+condition of a block against a family, ``sum_{P_k} sigma(z_i) <= sum_N sigma(z_r)``, divided by
+``1 - a``, reads
+
+    sum_{P_k} ReLU(z_i) + lambda sum_{P_k} z_i <= sum_N ReLU(z_r) + lambda sum_N z_r,   lambda = a/(1 - a),
+
+the ReLU form with an affine term joining each side: the left side stays convex, the right side
+stays a maximum of affine functions (``max_A sum_A z_r + lambda sum_N z_r``), so every piece is
+still a polyhedron and every statement above holds with ``sum_A z_r`` replaced by
+``sum_A z_r + lambda sum_N z_r`` and each cut ``sum_B z_i`` by ``sum_B z_i + lambda sum_{P_k} z_i``
+(the separation oracle is unchanged, and the single-cut bound of the enumeration uses ``B = P_k``).
+Brackets are therefore exact (certified to the requested gap) for leaky ReLU as for ReLU
+(``lambda = 0``). ReLU^p is handled by :mod:`._certify_power`.
+
 Enumeration (method ``"enumerate"``). Every piece ``C_A`` of every family is bounded first, all at
 once, by the single cut with ``B = P_k`` (its distance to the origin is a lower bound of the
 piece, vectorised over the ``2^|N|`` subsets); pieces are then solved exactly in increasing order
@@ -467,7 +481,7 @@ def cap_upper_bounds(B, cuts, R, norm):
 class _Point:
     """The data of one point: pre-activations ``z(v) = A v + c``, families, blocks, flip check."""
 
-    def __init__(self, A, c, blocks, families, norm, flips, stats):
+    def __init__(self, A, c, blocks, families, norm, flips, stats, slope=0.0):
         self.A, self.c, self.blocks, self.families, self.norm = A, c, blocks, families, norm
         self.flips = flips  # v -> bool, exact forward pass of the network at x + lift(v)
         self.stats = stats
@@ -475,6 +489,13 @@ class _Point:
         # the full block is the cut of the unperturbed pattern of trained nets; start with it
         self.block_A = [A[blk] for blk in blocks]
         self.block_c = [c[blk] for blk in blocks]
+        # leaky ReLU (module docstring): lambda sum z over each block and over each family
+        lin = float(slope) / (1.0 - float(slope))
+        self.lin = lin
+        self.block_lin_A = [lin * a.sum(axis=0) for a in self.block_A]
+        self.block_lin_c = [lin * float(cc.sum()) for cc in self.block_c]
+        self.fam_lin_A = [lin * A[fam].sum(axis=0) for fam in families]
+        self.fam_lin_c = [lin * float(c[fam].sum()) for fam in families]
 
     def working_set(self, key, k):
         ws = self.ws.setdefault((key, k), [np.ones(self.blocks[k].size, dtype=bool)])
@@ -494,8 +515,8 @@ class _Point:
             for k in range(len(self.blocks)):
                 ws = self.working_set(key, k)
                 S = np.array(ws, dtype=float)  # (nB, |P_k|)
-                rows.append(S @ self.block_A[k] - gamma)
-                rhs.append(delta - S @ self.block_c[k])
+                rows.append(S @ self.block_A[k] + self.block_lin_A[k] - gamma)
+                rhs.append(delta - S @ self.block_c[k] - self.block_lin_c[k])
             C = np.vstack(rows)
             h = np.concatenate(rhs)
             if margin:
@@ -508,9 +529,10 @@ class _Point:
             for k in range(len(self.blocks)):
                 z = self.block_A[k] @ v + self.block_c[k]
                 B = z > 0.0
-                viol = float(z[B].sum()) - s
+                viol = float(z[B].sum()) + self.lin * float(z.sum()) - s
                 if margin:
-                    viol += margin * float(_dual_norm(self.block_A[k][B].sum(axis=0) - gamma, norm))
+                    viol += margin * float(_dual_norm(self.block_A[k][B].sum(axis=0) + self.block_lin_A[k] - gamma,
+                                                      norm))
                 if viol > _CUT_TOL * (1.0 + abs(s) + float(np.abs(z).sum())):
                     ws = self.working_set(key, k)
                     if not any(np.array_equal(B, w) for w in ws):
@@ -524,8 +546,8 @@ class _Point:
         """The exact convex piece ``C_A`` of family ``f`` with ``A`` = ``active`` (boolean mask)."""
         fam = self.families[f]
         sel = fam[active]
-        gamma = self.A[sel].sum(axis=0)
-        delta = float(self.c[sel].sum())
+        gamma = self.A[sel].sum(axis=0) + self.fam_lin_A[f]
+        delta = float(self.c[sel].sum()) + self.fam_lin_c[f]
         p = self.A.shape[1]
         return self.solve_cuts(f, gamma, delta, np.zeros((0, p)), np.zeros(0), stop_at, margin)
 
@@ -634,12 +656,12 @@ def _enumerate(pt, search):
     for f, fam in enumerate(pt.families):
         S = _subsets(fam.size)
         Sf = S.astype(float)
-        Af = Sf @ pt.A[fam]  # (2^q, p): sum_A a_r
-        cf = Sf @ pt.c[fam]
+        Af = Sf @ pt.A[fam] + pt.fam_lin_A[f]  # (2^q, p): sum_A a_r (+ lambda sum_N a_r, leaky)
+        cf = Sf @ pt.c[fam] + pt.fam_lin_c[f]
         bound = np.zeros(S.shape[0])
         for k in range(len(pt.blocks)):
-            row = pt.block_A[k].sum(axis=0) - Af  # sum_{P_k} z_i <= sum_A z_r
-            rhs = cf - pt.block_c[k].sum()
+            row = pt.block_A[k].sum(axis=0) + pt.block_lin_A[k] - Af  # sum_{P_k} z_i <= sum_A z_r (+ affine)
+            rhs = cf - pt.block_c[k].sum() - pt.block_lin_c[k]
             dn = _dual_norm(row, norm)
             with np.errstate(divide="ignore", invalid="ignore"):
                 b = np.where(dn > 0, np.maximum(-rhs, 0.0) / dn, np.where(rhs < 0, np.inf, 0.0))
@@ -721,8 +743,8 @@ def _process(pt, search, node, bound_hook):
         if free.any():
             alpha[free] = u[free] / (u[free] - low[free])
             beta[free] = -alpha[free] * low[free]
-        gamma = alpha @ Bf
-        delta = float(alpha @ ef + beta.sum())
+        gamma = alpha @ Bf + pt.fam_lin_A[node.f]
+        delta = float(alpha @ ef + beta.sum()) + pt.fam_lin_c[node.f]
         extra_C = np.vstack([-Bf[on], Bf[off]])
         extra_h = np.concatenate([ef[on], -ef[off]])
         key = (node.f, "relax")
@@ -792,7 +814,7 @@ def _branch_and_bound(pt, search, bound_hook=None):
     return lower, nodes, True
 
 
-def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, method, bound_hook=None):
+def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, method, bound_hook=None, slope=0.0):
     """Bracket ``[lower, upper]`` of one point's radius (module docstring).
 
     Parameters
@@ -812,6 +834,8 @@ def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, meth
     bound_hook : callable, optional
         ``(lower, upper) -> (lower, upper)`` applied to every free neuron's pre-activation bounds
         (for tests that plant a wrong bound).
+    slope : float
+        ``a`` of a leaky ReLU ``a z + (1 - a) ReLU(z)``, ``0 <= a < 1`` (0: ReLU; module docstring).
 
     Returns
     -------
@@ -821,7 +845,7 @@ def certify_point(A, c, blocks, families, norm, flips, *, gap, time_budget, meth
     """
     stats = {}
     deadline = None if time_budget is None else time.perf_counter() + time_budget
-    pt = _Point(A, c, blocks, families, norm, flips, stats)
+    pt = _Point(A, c, blocks, families, norm, flips, stats, slope)
     search = _Search(pt, gap, deadline)
     status = "solved"
     if method == "enumerate":

@@ -97,7 +97,7 @@ def load_run(path):
                        arrays["clusters_train"].astype(np.int64))
         test = Sample(arrays["X_test"], arrays["y_test"].astype(np.int64),
                       arrays["clusters_test"].astype(np.int64))
-        network = make_network(config.supervision, arrays["W"], arrays["b"], config.h)
+        network = make_network(config.supervision, arrays["W"], arrays["b"], config.h, config.activation_function)
         if network.W.shape != arrays["W_init"].shape or arrays["features"].shape[0] != config.k:
             raise RunFileError(f"run file {path!r}: array shapes disagree with its config")
     except (json.JSONDecodeError, TypeError) as exc:

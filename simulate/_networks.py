@@ -25,6 +25,12 @@ with ``c_i`` the cluster label. Since ``dL_i/df_j = p_{ij} - 1{j = c_i}`` with
     dL/dw_{j,r} = (1/n) sum_i D_{i,(j,r)} x_i,
     D_{i,(j,r)} = (p_{ij} - 1{j = c_i}) (1/h) 1{z_{i,(j,r)} > 0}.
 
+Activations (issue 18). Both networks take an ``activation`` (:mod:`._activations`; default ReLU,
+which every formula above is written for): ``ReLU`` becomes ``sigma`` and ``1{z > 0}`` becomes
+``sigma'(z)`` (``a`` at ``z <= 0`` for leaky ReLU, ``p ReLU(z)^(p-1)`` for ReLU^p), in the outputs,
+in ``D`` and hence in both gradient paths (primal and span); nothing else changes, since ``D``
+still depends on the parameters only through ``Z``.
+
 Both gradients are therefore ``grad_W = D^T X / n``, ``grad_b = D^T 1 / n``: one pass over ``X``
 for the pre-activations and one for ``D^T X``. ``D`` (with its ``1/n``) and the loss depend on the
 parameters only through ``Z``: each network computes them in one place, ``loss_and_D(Z, target)``,
@@ -38,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, log_expit
 
+from ._activations import RELU, Activation
 from ._errors import InvalidParameter
 from ._validate import validate_array, validate_choice, validate_int
 
@@ -77,6 +84,20 @@ def _span_form(method):
     return method
 
 
+def _check_activation(act):
+    if not isinstance(act, Activation):
+        raise InvalidParameter("activation", act, "an Activation of featavg.simulate (make_activation(name, "
+                               "param): relu, leaky_relu, relu_p)")
+    return act
+
+
+def _apply(act, Z):
+    """``(sigma(Z), sigma'(Z))``: ReLU by its fast path (``max`` and a boolean mask)."""
+    if act.is_relu:
+        return np.maximum(Z, 0.0), Z > 0.0
+    return act.value(Z), act.derivative(Z)
+
+
 def _check_X(X, d):
     if not hasattr(X, "shape"):  # ndarray, or a structured matrix such as ReducedInputs
         X = np.asarray(X)
@@ -87,7 +108,7 @@ def _check_X(X, d):
 
 @dataclass
 class BinaryNetwork:
-    r"""Two-layer ReLU network with ``2m`` neurons and fixed second layer ``+-1/m`` (docs/science.md §1).
+    r"""Two-layer network (ReLU by default) with ``2m`` neurons and fixed second layer ``+-1/m`` (docs/science.md §1).
 
     Attributes
     ----------
@@ -95,10 +116,13 @@ class BinaryNetwork:
         First-layer weights; rows ``0..m-1`` are ``w_{+1,r}``, rows ``m..2m-1`` are ``w_{-1,r}``.
     b : ndarray, shape (2m,)
         Biases in the same order.
+    activation : Activation
+        ``sigma`` of the hidden neurons (default ReLU; :mod:`._activations`).
     """
 
     W: np.ndarray
     b: np.ndarray
+    activation: Activation = RELU
 
     def __post_init__(self):
         self.W = validate_array("W", self.W, shape=(None, None))
@@ -106,6 +130,7 @@ class BinaryNetwork:
         if M < 2 or M % 2:
             raise InvalidParameter("W", f"array with {M} rows", "an even number 2m >= 2 of rows")
         self.b = validate_array("b", self.b, shape=(M,))
+        self.activation = _check_activation(self.activation)
 
     kind = "binary"
 
@@ -134,7 +159,7 @@ class BinaryNetwork:
 
     def output(self, X):
         """``f(x_i)``, shape (n,)."""
-        return np.maximum(self.preactivations(X), 0.0) @ self.second_layer
+        return self.activation.value(self.preactivations(X)) @ self.second_layer
 
     def binary_score(self, X, cluster_labels=None, readout=None):
         """The binary score ``g`` whose sign is the prediction; for this network ``g = f``.
@@ -146,12 +171,12 @@ class BinaryNetwork:
 
     def binary_score_from_Z(self, Z, cluster_labels=None, readout=None):
         """:meth:`binary_score` from pre-activations ``Z``, shape (n, 2m), already computed."""
-        return np.maximum(Z, 0.0) @ self.second_layer
+        return self.activation.value(Z) @ self.second_layer
 
     def loss_and_D(self, Z, y):
         """Empirical logistic risk and the matrix ``D`` from the pre-activations (module docstring).
 
-        The one home of the loss and of ``D_{ir} = l'(y_i f_i) y_i a_r 1{z_{ir} > 0} / n`` (the
+        The one home of the loss and of ``D_{ir} = l'(y_i f_i) y_i a_r sigma'(z_{ir}) / n`` (the
         ``1/n`` of the mean included), shared by the primal gradient :meth:`loss_and_grad`
         (``grad_W = D^T X``, ``grad_b = D^T 1``) and the span path of :mod:`._span`
         (``C <- C - eta D^T``), which never forms ``X``-sized products.
@@ -173,7 +198,8 @@ class BinaryNetwork:
         n = Z.shape[0]
         a = self.second_layer
         M = Z.shape[-1]
-        q = (np.maximum(Z, 0.0).reshape(-1, M) @ a).reshape(Z.shape[:-1])  # one BLAS gemv
+        S, dS = _apply(self.activation, Z)
+        q = (S.reshape(-1, M) @ a).reshape(Z.shape[:-1])  # one BLAS gemv
         yy = y if Z.ndim == 2 else y[:, None]
         q *= yy
         if Z.ndim == 2:
@@ -181,7 +207,7 @@ class BinaryNetwork:
         else:
             loss = np.where(np.isfinite(q).all(axis=0), np.mean(logistic_loss(q), axis=0), np.nan)
         lprime_y = -expit(-q) * yy  # l'(y_i f_i) y_i
-        D = (Z > 0.0) * ((lprime_y / n)[..., None] * a)
+        D = dS * ((lprime_y / n)[..., None] * a)
         return loss, D
 
     @_span_form
@@ -209,7 +235,7 @@ class BinaryNetwork:
 
 @dataclass
 class MultiClassNetwork:
-    r"""``k`` outputs of ``h`` ReLU neurons each, averaged (docs/science.md §1, fine-grained supervision).
+    r"""``k`` outputs of ``h`` neurons (ReLU by default) each, averaged (docs/science.md §1, fine-grained supervision).
 
     Attributes
     ----------
@@ -218,11 +244,14 @@ class MultiClassNetwork:
     b : ndarray, shape (k h,)
     h : int
         Neurons per output.
+    activation : Activation
+        ``sigma`` of the hidden neurons (default ReLU; :mod:`._activations`).
     """
 
     W: np.ndarray
     b: np.ndarray
     h: int = 1
+    activation: Activation = RELU
 
     kind = "multiclass"
 
@@ -233,6 +262,7 @@ class MultiClassNetwork:
         if M % self.h or M // self.h < 2:
             raise InvalidParameter("W", f"array with {M} rows", f"k*h rows with k >= 2 and h = {self.h}")
         self.b = validate_array("b", self.b, shape=(M,))
+        self.activation = _check_activation(self.activation)
 
     @property
     def k(self):
@@ -249,7 +279,7 @@ class MultiClassNetwork:
 
     def _outputs_from_Z(self, Z):
         n = Z.shape[0]
-        return np.maximum(Z, 0.0).reshape(n, self.k, self.h).mean(axis=2)
+        return self.activation.value(Z).reshape(n, self.k, self.h).mean(axis=2)
 
     def output(self, X):
         """``f_j(x_i)``, shape (n, k)."""
@@ -287,7 +317,7 @@ class MultiClassNetwork:
     def loss_and_D(self, Z, clusters):
         """Softmax cross-entropy and the matrix ``D`` from the pre-activations (module docstring).
 
-        ``D_{i,(j,r)} = (p_{ij} - 1{j = c_i}) (1/h) 1{z_{i,(j,r)} > 0} / n``, the ``1/n`` of the
+        ``D_{i,(j,r)} = (p_{ij} - 1{j = c_i}) (1/h) sigma'(z_{i,(j,r)}) / n``, the ``1/n`` of the
         mean included; shared by :meth:`loss_and_grad` and the span path of :mod:`._span`.
 
         Parameters
@@ -306,7 +336,7 @@ class MultiClassNetwork:
         single = Z.ndim == 2
         Z3 = Z[:, None, :] if single else Z
         n, R, _ = Z3.shape
-        F = np.maximum(Z3, 0.0)
+        F, dF = _apply(self.activation, Z3)
         if self.h > 1:
             F = F.reshape(n, R, self.k, self.h).mean(axis=3)
         finite = np.ones(R, dtype=bool) if np.isfinite(F).all() else np.isfinite(F).all(axis=(0, 2))
@@ -326,7 +356,7 @@ class MultiClassNetwork:
         G /= n * self.h
         if self.h > 1:
             G = np.repeat(G, self.h, axis=2)
-        D = G * (Z3 > 0.0)
+        D = G * dF
         if single:
             return float(np.mean(per_point[:, 0])), D[:, 0]
         if not finite.all():

@@ -88,7 +88,7 @@ def run_replicas(config, seeds, *, progress=None, method="stacked"):
     data = engine.sample().as_dict()
     inits = [engine_for(dataclasses.replace(cfg, seed=s))[1].init() for s in seeds]
     R, M = len(seeds), cfg.neurons
-    template = make_network(cfg.supervision, inits[0][0], inits[0][1], cfg.h)
+    template = make_network(cfg.supervision, inits[0][0], inits[0][1], cfg.h, cfg.activation_function)
     X = engine.training_inputs(data["train"])
     if method == "stacked" and choose_method(template, X, cfg.steps, every=cfg.history_every,
                                              replicas=R) == "primal":
@@ -129,7 +129,7 @@ def run_replicas(config, seeds, *, progress=None, method="stacked"):
         history = None
         if histories is not None:
             history = {key: np.asarray(val) for key, val in histories[r].items()}
-        net = make_network(cfg.supervision, W[rows], b[rows], cfg.h)
+        net = make_network(cfg.supervision, W[rows], b[rows], cfg.h, cfg.activation_function)
         trace_r = np.array([np.atleast_1d(x)[r] for x in trace], dtype=float)
         warns = regime_warnings(cfg, net, shared["features"], shared["cluster_labels"], train, trace_r, history)
         runs.append(Run(config=cfg, network=net, final_loss=float(losses[r]), history=history, seconds=seconds,

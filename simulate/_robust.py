@@ -44,6 +44,13 @@ polyhedron and ``min ||v||^2`` over it is a convex QP. The radius is the minimum
   ``h f_{j'} = max_A sum_{r in A} z_{j',r}`` this is, for each ``j'`` and subset ``A`` of its ``h``
   neurons, ``|J_s|`` convex constraints sharing one right-hand side. ``|J_{-s}| 2^h`` QPs.
 
+Other activations (issue 18). Leaky ReLU keeps the max-of-affine structure
+(``sigma(z) = a z + (1 - a) ReLU(z)``: an affine term joins each sum, :mod:`._certify`), so its
+radii are certified exactly like ReLU's. ReLU^p (``p > 1``) is exact where each block and family
+is one distinct neuron (then its flip set is that of a ReLU net) and otherwise certified to a
+bracket by spatial branch and bound (:mod:`._certify_power`, ``method`` ``"auto"`` or ``"bnb"``;
+enumeration raises :class:`InvalidParameter`). The old Clarabel enumerator is ReLU only.
+
 Solver of the old path. The QPs are solved with Clarabel (an interior-point conic solver, Goulart & Chen 2024,
 arXiv 2405.12762), chosen because it is a small compiled wheel depending only on NumPy/SciPy, is
 actively maintained, solves QPs natively (no conic reformulation of the objective), detects
@@ -118,7 +125,8 @@ class RadiusResult:
         ``budget``: the time budget ran out first (the gap says how far it got); ``failed``: a
         subproblem's solvers all failed (the bracket is still valid but not closed).
     method : str
-        ``"enumerate"``, ``"bnb"`` or ``"enumerate-clarabel"`` (what ``"auto"`` chose).
+        ``"enumerate"``, ``"bnb"`` or ``"enumerate-clarabel"`` (what ``"auto"`` chose);
+        ``"bnb-power"`` for a ReLU^p net certified by spatial branch and bound (:mod:`._certify_power`).
     nodes : int
         Pieces (enumeration) or branch-and-bound nodes explored.
     norm : {2, inf}
@@ -344,7 +352,11 @@ def exact_radius(net, x, y, cluster_labels=None, readout="argmax", basis=None, *
         Seconds per point; when it runs out the result has ``status="budget"`` and its gap.
     method : {"auto", "enumerate", "bnb", "enumerate-clarabel"}
         ``auto`` enumerates small families (:data:`._certify.ENUMERATE_MAX_FAMILY`) and branches
-        and bounds otherwise; ``enumerate-clarabel`` is the old one-Clarabel-QP-per-subset path.
+        and bounds otherwise; ``enumerate-clarabel`` is the old one-Clarabel-QP-per-subset path
+        (ReLU only). The activation decides what is exact (module docstring): ReLU and leaky ReLU
+        as above; ReLU^p by the collapse where it applies, else ``auto`` or ``bnb`` runs the spatial
+        branch and bound of :mod:`._certify_power`, and the enumerating methods raise
+        :class:`InvalidParameter`.
 
     Returns
     -------
@@ -382,6 +394,9 @@ def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, meth
     if y * (score(x) if g0 is None else g0) <= 0.0:
         return RadiusResult(0.0, np.zeros(net.d), True, 0, 0.0, 0.0, 0.0, "solved",
                             "enumerate" if method == "auto" else method, 0, norm)
+    if method == "enumerate-clarabel" and not net.activation.is_relu:
+        raise InvalidParameter("method", method, "a ReLU network for the old Clarabel enumerator; for "
+                               f"activation {net.activation.describe()} use 'auto', 'enumerate' or 'bnb'")
     if norm == 2:
         if method == "enumerate-clarabel":
             return _exact_radius_clarabel(net, x, y, cluster_labels, readout, Q)
@@ -390,6 +405,26 @@ def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, meth
         A = net.W
         lift = lambda v: v  # noqa: E731
     blocks, families = _families(net, y, cluster_labels, readout)
+    act = net.activation
+    slope = act.slope  # a of a z + (1 - a) ReLU(z): ReLU (0) and leaky ReLU; None for ReLU^p, p > 1
+    if slope is None:  # ReLU^p (issue 18): exact by collapse, else a certified bracket (._certify_power)
+        from ._certify_power import certify_power_point, collapse
+
+        reduced = collapse(A, c, blocks, families, act.p, identity=(net.W, net.b))
+        if reduced is None:
+            if method not in ("auto", "bnb"):
+                raise InvalidParameter("method", method, "'auto' or 'bnb' for a relu_p network whose blocks or "
+                                       "families hold several distinct neurons: its flip set is not a union of "
+                                       "polyhedra, so it is certified by spatial branch and bound "
+                                       "(featavg.simulate._certify_power), not enumerated")
+
+            def flips(v):
+                z = x + lift(v)
+                return _fast_flips(net, z, y, cluster_labels, readout) and y * score(z) <= 0.0
+            out = certify_power_point(A, c, blocks, families, act.p, norm, flips, gap=gap, time_budget=time_budget)
+            return _result(net, out, "bnb-power", norm, gap, lift)
+        A, c, blocks, families = reduced
+        slope = 0.0
     if method == "auto":
         method = "enumerate" if max(f.size for f in families) <= ENUMERATE_MAX_FAMILY else "bnb"
     if method == "enumerate" and sum(2 ** f.size for f in families) > MAX_SUBPROBLEMS:
@@ -400,7 +435,12 @@ def _radius_one(net, x, y, cluster_labels, readout, norm, gap, time_budget, meth
         z = x + lift(v)
         return _fast_flips(net, z, y, cluster_labels, readout) and y * score(z) <= 0.0
     out = certify_point(A, c, blocks, families, norm, flips, gap=gap, time_budget=time_budget,
-                        method=method, bound_hook=bound_hook)
+                        method=method, bound_hook=bound_hook, slope=slope)
+    return _result(net, out, method, norm, gap, lift)
+
+
+def _result(net, out, method, norm, gap, lift):
+    """The :class:`RadiusResult` of a certifier's output dict."""
     upper, lower = out["upper"], out["lower"]
     if out["v"] is None:
         pert = np.full(net.d, np.nan)

@@ -13,7 +13,10 @@ With ``z_r = <w_r, x> + b_r``, ``d ReLU(z_r)/dx = 1{z_r > 0} w_r``, hence
   ``argmax`` readout ``g = f_{j+} - f_{j-}`` with ``j+ = argmax_{J+} f``, ``j- = argmax_{J-} f``
   (a subgradient where the argmax is tied): ``grad g = grad f_{j+} - grad f_{j-}``.
 
-In matrix form: ``grad_x g = (D * 1{Z > 0}) W`` with ``D`` the per-neuron outer coefficient.
+In matrix form: ``grad_x g = (D * 1{Z > 0}) W`` with ``D`` the per-neuron outer coefficient. For
+another activation (issue 18, :mod:`._activations`) ``1{Z > 0}`` becomes ``sigma'(Z)`` (leaky ReLU:
+``a`` at ``z <= 0``; ReLU^p: ``p ReLU(z)^(p-1)``) and the argmax readout picks ``j+-`` from the
+outputs of that activation; ``grad_x g = (D * sigma'(Z)) W``.
 
 PGD in L-infinity (Madry et al. 2018, arXiv 1706.06083, eq. 3: ``x <- Pi_{x+S}(x + alpha sign(grad))``):
 random start uniform in the box ``[-eps, eps]^d``, steps ``rho <- clip(rho - alpha sign(y grad g),
@@ -57,14 +60,14 @@ def _reduced(net):
     Q = span_basis(net.W)
     Wr = net.W @ Q
     if net.kind == "binary":
-        return Q, BinaryNetwork(Wr, net.b.copy())
-    return Q, MultiClassNetwork(Wr, net.b.copy(), h=net.h)
+        return Q, BinaryNetwork(Wr, net.b.copy(), net.activation)
+    return Q, MultiClassNetwork(Wr, net.b.copy(), h=net.h, activation=net.activation)
 
 
 def input_gradient(net, X, cluster_labels=None, readout="argmax"):
     """``grad_x g(x_i)`` for every row, shape (n, d) (module docstring for the derivation)."""
     Z = net.preactivations(X)
-    active = Z > 0.0  # ReLU'(0) = 0
+    active = net.activation.derivative(Z)  # sigma'(Z); ReLU: 1{Z > 0}, ReLU'(0) = 0
     n = Z.shape[0]
     if net.kind == "binary":
         D = np.broadcast_to(net.second_layer, Z.shape)

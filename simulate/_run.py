@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._activations import RELU, make_activation, validate_activation
 from ._data import COHERENCE_KINDS, Sample
 from ._diagnostics import regime_warnings
 from ._engine import engine_for
@@ -72,8 +73,10 @@ PAPER_ETA = 1e-3
 PAPER_INIT_SCALE = 1e-5
 
 
-def default_eta(d):
-    r"""The default learning rate at dimension ``d``: ``eta = 1e-3 * 3072 / d`` (``eta d = 3.072``).
+def default_eta(d, activation="relu"):
+    r"""The default learning rate at dimension ``d``: ``eta = 1e-3 * 3072 / d`` (``eta d = 3.072``);
+    for ``activation="relu_p"`` its own measured default at ``d = 3072`` (:data:`._activations.RELU_P_DEFAULTS`)
+    scaled the same way.
 
     The gradient of the risk grows like ``d`` (a margin moves by ``eta d g/(m k)`` per step in the
     late phase, C7.gd_step), so a fixed ``eta d`` gives every ``d`` the paper's dynamics per step;
@@ -81,18 +84,23 @@ def default_eta(d):
     100 steps, reduced engine, seed 0): averaging score 0.9938 at d = 1e6 and at 1e9, where the
     constant 1e-3 overshoots (0.68 and 0.54).
     """
-    return PAPER_ETA * (PAPER_D / d)
+    from ._activations import activation_defaults
+
+    return activation_defaults(activation).get("eta", PAPER_ETA) * (PAPER_D / d)
 
 
-def default_init_scale(d):
-    r"""The default ``sigma_w = sigma_b`` at dimension ``d``: ``1e-5 * 3072 / d`` (``sigma_w d = 0.03072``).
+def default_init_scale(d, activation="relu"):
+    r"""The default ``sigma_w = sigma_b`` at dimension ``d``: ``1e-5 * 3072 / d`` (``sigma_w d = 0.03072``);
+    for ``relu_p`` its own default at ``d = 3072`` scaled the same way.
 
     With ``eta d`` fixed, ``sigma_w d`` fixed keeps the first GD step's change of
     ``<w, mu_j>`` (of order ``eta d``) in the same ratio to the initial ``<w, mu_j>`` (of order
     ``sigma_w sqrt(d) sqrt(d) = sigma_w d``) at every ``d`` (R2.regime's SymPy step), so the early
     phase is the same; ``d = 3072`` gives the paper's ``1e-5`` exactly.
     """
-    return PAPER_INIT_SCALE * (PAPER_D / d)
+    from ._activations import activation_defaults
+
+    return activation_defaults(activation).get("init_scale", PAPER_INIT_SCALE) * (PAPER_D / d)
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,12 @@ class Config:
     label_noise : float
         ``q``, ``0 <= q < 1/2``: each training label is flipped independently with probability
         ``q`` (``label_noise`` stream; binary supervision only). Test labels stay clean.
+    activation : {"relu", "leaky_relu", "relu_p"}
+        The hidden neurons' activation (issue 18, :mod:`._activations`); both networks use it, in
+        their outputs and their hand-derived gradients.
+    activation_param : float or None
+        ``None`` for ``relu``; the slope ``a`` (``0 <= a < 1``) of ``leaky_relu``; the power ``p``
+        (``p >= 1``) of ``relu_p``. Validated on construction (:func:`._activations.validate_activation`).
     """
 
     k: int = 10
@@ -178,6 +192,8 @@ class Config:
     coherence_kind: str = "equicorrelated"
     feature_norms: tuple | None = None
     label_noise: float = 0.0
+    activation: str = "relu"
+    activation_param: float | None = None
 
     def __post_init__(self):
         s = object.__setattr__
@@ -192,10 +208,13 @@ class Config:
         s(self, "positive", validate_int("positive", positive, low=1, high=self.k - 1,
                                          valid=f"an integer with 1 <= positive <= k - 1 = {self.k - 1}"))
         s(self, "sigma", validate_real("sigma", self.sigma, low=0.0))
-        s(self, "eta", validate_real("eta", default_eta(self.d) if self.eta is None else self.eta,
+        name, param = validate_activation(self.activation, self.activation_param)
+        s(self, "activation", name)
+        s(self, "activation_param", param)
+        s(self, "eta", validate_real("eta", default_eta(self.d, name) if self.eta is None else self.eta,
                                      low=0.0, low_open=True))
         s(self, "steps", validate_int("steps", self.steps, low=0))
-        s(self, "init_scale", validate_real("init_scale", default_init_scale(self.d) if self.init_scale is None
+        s(self, "init_scale", validate_real("init_scale", default_init_scale(self.d, name) if self.init_scale is None
                                             else self.init_scale, low=0.0))
         s(self, "seed", validate_int("seed", self.seed, low=0))
         s(self, "supervision", validate_choice("supervision", self.supervision, SUPERVISIONS))
@@ -252,6 +271,11 @@ class Config:
         return self.coherence != 0.0 or self.feature_norms is not None
 
     @property
+    def activation_function(self):
+        """The :class:`._activations.Activation` named by ``activation`` and ``activation_param``."""
+        return make_activation(self.activation, self.activation_param)
+
+    @property
     def neurons(self):
         """``M``: ``2m`` for binary supervision, ``k h`` for cluster supervision."""
         return 2 * self.m if self.supervision == "binary" else self.k * self.h
@@ -282,11 +306,12 @@ def init_weights(M, d, init_scale, rng):
     return W, b
 
 
-def make_network(supervision, W, b, h=1):
-    """The network a supervision trains: :class:`BinaryNetwork` or :class:`MultiClassNetwork`."""
+def make_network(supervision, W, b, h=1, activation=RELU):
+    """The network a supervision trains: :class:`BinaryNetwork` or :class:`MultiClassNetwork`
+    (with ``activation``, default ReLU; a config's is ``config.activation_function``)."""
     if supervision == "binary":
-        return BinaryNetwork(W.copy(), b.copy())
-    return MultiClassNetwork(W.copy(), b.copy(), h=h)
+        return BinaryNetwork(W.copy(), b.copy(), activation)
+    return MultiClassNetwork(W.copy(), b.copy(), h=h, activation=activation)
 
 
 def gradient_descent(net, X, target, eta, steps, *, every=0, observe=None, progress=None, method="auto",
@@ -491,7 +516,7 @@ def run_simulation(config=None, *, features=None, cluster_labels=None, train=Non
     a = engine.sample(features=features, cluster_labels=cluster_labels, train=train, test=test,
                       W_init=W_init, b_init=b_init).as_dict()
     train = a["train"]
-    net0 = make_network(cfg.supervision, a["W_init"], a["b_init"], cfg.h)
+    net0 = make_network(cfg.supervision, a["W_init"], a["b_init"], cfg.h, cfg.activation_function)
     target = train.y if cfg.supervision == "binary" else train.clusters
     history, observe = (None, None)
     if cfg.history_every:

@@ -24,6 +24,7 @@ every ``k``, ``m``, ``|J_s|``, ``L``, ``K``, ``h``, ``d`` (``Step.generality``).
 SciPy, mpmath and the standard library are used.
 """
 
+from featavg.theory._activations import SymbolicActivation, activation
 from featavg.theory._claim import (GENERALITIES, Claim, In, Inner, Norm, Step, SumOver, Text, as_text, is_zero,
                                    lambdify_prediction, notation, plain, plant_error, to_mathml)
 from featavg.theory._common import Phi, evaluate_sums, explicit, factor_sums, kkt_min_norm, phi, sums_equal
@@ -34,5 +35,5 @@ __all__ = [
     "Claim", "Step", "GENERALITIES", "Text", "as_text", "plain", "plant_error", "is_zero", "lambdify_prediction",
     "notation", "Inner", "Norm", "SumOver", "In", "to_mathml", "evaluate_sums", "factor_sums", "sums_equal", "explicit",
     "ReLU", "binary_loss_and_grad_symbolic", "multiclass_loss_and_grad_symbolic", "logistic_loss",
-    "kkt_min_norm", "Phi", "phi",
+    "kkt_min_norm", "Phi", "phi", "SymbolicActivation", "activation",
 ]

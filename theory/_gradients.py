@@ -18,6 +18,10 @@ cross-entropy with cluster labels :math:`c_i`, so :math:`\partial L/\partial w_{
 The ``*_symbolic`` functions build the loss over per-coordinate symbols for the given small
 shapes, differentiate it with SymPy and lambdify the result: an oracle for the simulator's
 hand-derived gradients, independent of it (slow; meant for ``d <= 4``, ``M <= 6``, ``n <= 5``).
+Their ``activation`` (issue 18; default ReLU, the behaviour above) replaces ReLU by any
+activation of :mod:`featavg.theory._activations` (leaky ReLU, ReLU^p): the loss is written with
+its SymPy form and SymPy differentiates it, so :math:`H` becomes :math:`\sigma'` with the
+conventions stated there.
 """
 
 from functools import lru_cache
@@ -55,13 +59,20 @@ _MODULES = [{"ReLU": lambda z: np.maximum(z, 0.0),
              "Heaviside": lambda z, h0=0.0: np.heaviside(z, h0)}, "numpy"]
 
 
+def _sigma(activation):
+    from featavg.theory._activations import as_symbolic
+
+    return as_symbolic(activation)
+
+
 def logistic_loss(q):
     r""":math:`\ell(q) = \log(1 + e^{-q})`."""
     return sp.log(1 + sp.exp(-q))
 
 
 @lru_cache(maxsize=None)
-def _binary_functions(n, M, d):
+def _binary_functions(n, M, d, act=None):
+    act = _sigma(act)
     m = M // 2
     W = sp.Matrix(M, d, lambda r, i: sp.Symbol(f"W_{r}_{i}", real=True))
     b = sp.Matrix(M, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
@@ -70,7 +81,7 @@ def _binary_functions(n, M, d):
     sign = [sp.Integer(1)] * m + [sp.Integer(-1)] * m
     L = 0
     for a in range(n):
-        f = sum(sign[r] * ReLU((W[r, :] * X[a, :].T)[0] + b[r]) for r in range(M)) / m
+        f = sum(sign[r] * act.expr((W[r, :] * X[a, :].T)[0] + b[r]) for r in range(M)) / m
         L += logistic_loss(y[a] * f)
     L = L / n
     gW = sp.Matrix(M, d, lambda r, i: sp.diff(L, W[r, i]))
@@ -79,7 +90,7 @@ def _binary_functions(n, M, d):
     return sp.lambdify(args, [L, gW, gb], modules=_MODULES)
 
 
-def binary_loss_and_grad_symbolic(W, b, X, y):
+def binary_loss_and_grad_symbolic(W, b, X, y, activation=None):
     """Logistic risk of the binary network and its gradient, by SymPy differentiation.
 
     Parameters
@@ -90,6 +101,10 @@ def binary_loss_and_grad_symbolic(W, b, X, y):
     X : ndarray, shape (n, d)
     y : ndarray, shape (n,)
         Labels in ``{+1, -1}``.
+    activation : optional
+        ``None`` (ReLU), a name, ``(name, param)``, a
+        :class:`~featavg.theory._activations.SymbolicActivation` or an object with ``name`` and
+        ``param`` (the simulator's activations).
 
     Returns
     -------
@@ -98,13 +113,14 @@ def binary_loss_and_grad_symbolic(W, b, X, y):
     grad_b : ndarray, shape (2m,)
     """
     W, b, X, y = (np.asarray(a, dtype=float) for a in (W, b, X, y))
-    fn = _binary_functions(X.shape[0], W.shape[0], W.shape[1])
+    fn = _binary_functions(X.shape[0], W.shape[0], W.shape[1], _sigma(activation))
     L, gW, gb = fn(*W.ravel(), *b.ravel(), *X.ravel(), *y.ravel())
     return float(L), np.asarray(gW, dtype=float), np.asarray(gb, dtype=float).ravel()
 
 
 @lru_cache(maxsize=None)
-def _multiclass_functions(n, k, h, d):
+def _multiclass_functions(n, k, h, d, act=None):
+    act = _sigma(act)
     M = k * h
     W = sp.Matrix(M, d, lambda r, i: sp.Symbol(f"W_{r}_{i}", real=True))
     b = sp.Matrix(M, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
@@ -112,7 +128,7 @@ def _multiclass_functions(n, k, h, d):
     Y = sp.Matrix(n, k, lambda a, j: sp.Symbol(f"Y_{a}_{j}", real=True))  # one-hot labels
     L = 0
     for a in range(n):
-        F = [sum(ReLU((W[j * h + r, :] * X[a, :].T)[0] + b[j * h + r]) for r in range(h)) / h
+        F = [sum(act.expr((W[j * h + r, :] * X[a, :].T)[0] + b[j * h + r]) for r in range(h)) / h
              for j in range(k)]
         L += sp.log(sum(sp.exp(Fj) for Fj in F)) - sum(Y[a, j] * F[j] for j in range(k))
     L = L / n
@@ -122,7 +138,7 @@ def _multiclass_functions(n, k, h, d):
     return sp.lambdify(args, [L, gW, gb], modules=_MODULES)
 
 
-def multiclass_loss_and_grad_symbolic(W, b, X, clusters, h):
+def multiclass_loss_and_grad_symbolic(W, b, X, clusters, h, activation=None):
     """Mean softmax cross-entropy of the multi-class network and its gradient, by SymPy.
 
     Parameters
@@ -135,6 +151,8 @@ def multiclass_loss_and_grad_symbolic(W, b, X, clusters, h):
         Cluster labels ``c_i`` in ``0..k-1``.
     h : int
         Neurons per output.
+    activation : optional
+        As in :func:`binary_loss_and_grad_symbolic` (default ReLU).
 
     Returns
     -------
@@ -147,6 +165,6 @@ def multiclass_loss_and_grad_symbolic(W, b, X, clusters, h):
     k = W.shape[0] // h
     Y = np.zeros((X.shape[0], k))
     Y[np.arange(X.shape[0]), clusters] = 1.0
-    fn = _multiclass_functions(X.shape[0], k, h, W.shape[1])
+    fn = _multiclass_functions(X.shape[0], k, h, W.shape[1], _sigma(activation))
     L, gW, gb = fn(*W.ravel(), *b.ravel(), *X.ravel(), *Y.ravel())
     return float(L), np.asarray(gW, dtype=float), np.asarray(gb, dtype=float).ravel()
