@@ -357,7 +357,7 @@ def render_pages(claims, rows, figures, *, seed, quick, sources=None, load_error
     ]
     lemma_ids = [c.id for c in claims if getattr(c, "kind", "claim") == "lemma"]
     if lemma_ids:  # the lemmas (kind="lemma"): the proofs' high-probability steps, one row per Monte Carlo check
-        lemma_rows = tuple(((Link(r["claim"], r["claim"]),), r["id"], fmt_page(r["measured"]), fmt_page(r["interval"]),
+        lemma_rows = tuple(((Link(r["claim"], r["claim"]),), r["id"], fmt_page(r["measured"]), fmt_page(r.get("interval")),
                             fmt_page((r.get("details") or {}).get("draws")), _rivals_text(r), _status(r["status"]))
                            for cid in lemma_ids for r in by_claim.get(cid, []))
         blocks += [Heading(2, "Lemmas"),
