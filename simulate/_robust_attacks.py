@@ -167,6 +167,53 @@ def averaged_direction_radii(net, X, y, features, cluster_labels, readout="argma
     return out
 
 
+
+def _pgd_params(steps, restarts, bisection, step_ratio):
+    """PGD_DEFAULTS with the given overrides, validated (``None`` keeps a default)."""
+    p = dict(PGD_DEFAULTS)
+    for name, val in (("steps", steps), ("restarts", restarts), ("bisection", bisection)):
+        if val is not None:
+            p[name] = validate_int(name, val, low=1)
+    if step_ratio is not None:
+        p["step_ratio"] = validate_real("step_ratio", step_ratio, low=0.0, low_open=True)
+    return p
+
+
+def _double_then_bisect(best, attack, eps_start, bisection, progress=None):
+    """Per-point search of the smallest budget at which ``attack`` flips the point.
+
+    ``best`` (shape (n,)) is 0 where the point is already misclassified, ``inf`` elsewhere;
+    ``attack(eps)`` (``eps`` of shape (n,)) returns the norm of the smallest flipping perturbation
+    it found per point (``inf`` where none). The budget doubles from ``eps_start`` until every
+    point is flipped (at most 21 doublings, a factor 2^21), then ``bisection`` halvings of
+    ``[lo, hi]`` follow, ``lo`` the last failing budget and ``hi`` the best norm found; points
+    never flipped keep ``inf`` (and are attacked at their ``hi`` only, so that every call draws
+    the same random starts whatever the other points do).
+    """
+    n = best.shape[0]
+    hi = np.full(n, eps_start)
+    todo = ~np.isfinite(best)
+    for _ in range(21):
+        if not todo.any():
+            break
+        found = attack(hi)
+        best = np.where(todo, np.minimum(best, found), best)
+        todo = todo & ~np.isfinite(found)
+        hi = np.where(todo, 2.0 * hi, hi)
+    ok = np.isfinite(best) & (best > 0)
+    lo = np.where(ok, 0.5 * np.minimum(hi, best), 0.0)
+    hi = np.where(ok, best, hi)
+    for _ in range(bisection):
+        mid = np.where(ok, 0.5 * (lo + hi), hi)
+        found = attack(mid)
+        best = np.where(ok, np.minimum(best, found), best)
+        success = np.isfinite(found)
+        hi = np.where(ok & success, np.minimum(mid, best), hi)
+        lo = np.where(ok & ~success, mid, lo)
+        if progress is not None:
+            progress(1)
+    return best
+
 def _pgd_once(net, U, y, eps, cluster_labels, readout, steps, step_ratio, rng, d):
     """One PGD-L2 run per row at radius ``eps`` (shape (n,)); returns the smallest flipping norm.
 
@@ -223,12 +270,7 @@ def pgd_radii(net, X, y, cluster_labels=None, readout="argmax", *, steps=None, s
     -------
     ndarray, shape (n,)
     """
-    p = dict(PGD_DEFAULTS)
-    for name, val in (("steps", steps), ("restarts", restarts), ("bisection", bisection)):
-        if val is not None:
-            p[name] = validate_int(name, val, low=1)
-    if step_ratio is not None:
-        p["step_ratio"] = validate_real("step_ratio", step_ratio, low=0.0, low_open=True)
+    p = _pgd_params(steps, restarts, bisection, step_ratio)
     eps_start = validate_real("eps_start", eps_start, low=0.0, low_open=True)
     X = validate_array("X", X, shape=(None, net.d))
     y = np.asarray(y, dtype=float)
@@ -247,27 +289,7 @@ def pgd_radii(net, X, y, cluster_labels=None, readout="argmax", *, steps=None, s
                                                 p["steps"], p["step_ratio"], rng, d))
         return found
 
-    hi = np.full(n, eps_start)
-    todo = ~np.isfinite(best)
-    for _ in range(21):
-        if not todo.any():
-            break
-        found = attack(hi)
-        best = np.where(todo, np.minimum(best, found), best)
-        todo = todo & ~np.isfinite(found)
-        hi = np.where(todo, 2.0 * hi, hi)
-    ok = np.isfinite(best) & (best > 0)
-    lo = np.where(ok, 0.5 * np.minimum(hi, best), 0.0)
-    hi = np.where(ok, best, hi)
-    for _ in range(p["bisection"]):
-        mid = 0.5 * (lo + hi)
-        found = attack(mid)
-        best = np.where(ok, np.minimum(best, found), best)
-        success = np.isfinite(found)
-        hi = np.where(ok & success, np.minimum(mid, best), hi)
-        lo = np.where(ok & ~success, mid, lo)
-        if progress is not None:
-            progress(1)
+    best = _double_then_bisect(best, attack, eps_start, p["bisection"], progress)
     return best
 
 
@@ -310,12 +332,7 @@ def pgd_linf_radii(net, X, y, cluster_labels=None, readout="argmax", *, steps=No
     -------
     ndarray, shape (n,)
     """
-    p = dict(PGD_DEFAULTS)
-    for name, val in (("steps", steps), ("restarts", restarts), ("bisection", bisection)):
-        if val is not None:
-            p[name] = validate_int(name, val, low=1)
-    if step_ratio is not None:
-        p["step_ratio"] = validate_real("step_ratio", step_ratio, low=0.0, low_open=True)
+    p = _pgd_params(steps, restarts, bisection, step_ratio)
     X = validate_array("X", X, shape=(None, net.d))
     if eps_start is None:
         eps_start = 1.0 / np.sqrt(net.d)
@@ -334,25 +351,5 @@ def pgd_linf_radii(net, X, y, cluster_labels=None, readout="argmax", *, steps=No
                                                      p["steps"], p["step_ratio"], rng))
         return found
 
-    hi = np.full(n, eps_start)
-    todo = ~np.isfinite(best)
-    for _ in range(21):
-        if not todo.any():
-            break
-        found = attack(hi)
-        best = np.where(todo, np.minimum(best, found), best)
-        todo = todo & ~np.isfinite(found)
-        hi = np.where(todo, 2.0 * hi, hi)
-    ok = np.isfinite(best) & (best > 0)
-    lo = np.where(ok, 0.5 * np.minimum(hi, best), 0.0)
-    hi = np.where(ok, best, hi)
-    for _ in range(p["bisection"]):
-        mid = np.where(ok, 0.5 * (lo + hi), hi)
-        found = attack(mid)
-        best = np.where(ok, np.minimum(best, found), best)
-        success = np.isfinite(found)
-        hi = np.where(ok & success, np.minimum(mid, best), hi)
-        lo = np.where(ok & ~success, mid, lo)
-        if progress is not None:
-            progress(1)
+    best = _double_then_bisect(best, attack, eps_start, p["bisection"], progress)
     return best
