@@ -8,7 +8,6 @@ fine grid, first flip on each ray) for ReLU^p nets in two dimensions, and the Re
 for ReLU^p nets whose blocks and families are single neurons (the monotone reduction).
 """
 
-import itertools
 import json
 import math
 
@@ -22,7 +21,7 @@ from featavg.simulate import (RELU, RELU_P_DEFAULTS, BinaryNetwork, Config, Inva
 from featavg.simulate._engine import engine_for
 from featavg.simulate._robust_attacks import input_gradient, pgd_radii
 
-from test_robust_certified import min_norm_polyhedron_l2, min_norm_polyhedron_linf
+from test_robust_certified import brute_force_radius
 
 INF = math.inf
 LEAKY = make_activation("leaky_relu", 0.2)
@@ -166,35 +165,8 @@ def test_input_gradient_matches_central_differences_for_every_activation(act, re
 def brute_force_leaky(net, x, y, cluster_labels=None, readout="argmax", norm=2):
     """Exact radius of a leaky net: on each of its 2^M closed activation regions it is affine
     (slope 1 on, ``a`` off), so the flip set there is a polyhedron (``test_robust_certified``'s
-    oracles, no optimiser)."""
-    a = net.activation.a
-    solve = min_norm_polyhedron_l2 if norm == 2 else min_norm_polyhedron_linf
-    W, b = net.W, net.b
-    z0 = W @ x + b
-    best = np.inf
-    for pattern in itertools.product((0, 1), repeat=W.shape[0]):
-        S = np.array(pattern, dtype=bool)
-        G = np.where(S[:, None], -W, W)
-        h = np.where(S, z0, -z0)
-        slope = np.where(S, 1.0, a)
-        Wa, za = W * slope[:, None], z0 * slope
-        if net.kind == "binary":
-            s2 = net.second_layer
-            systems = [[(y * (s2 @ Wa))[None, :], np.array([-y * (s2 @ za)])]]
-        else:
-            H, k = net.h, net.k
-            Fw = Wa.reshape(k, H, -1).sum(axis=1) / H
-            Fc = za.reshape(k, H).sum(axis=1) / H
-            labels = np.asarray(cluster_labels)
-            own, other = np.flatnonzero(labels == y), np.flatnonzero(labels != y)
-            if readout == "sum":
-                c = np.where(labels > 0, 1.0, -1.0)
-                systems = [[(y * (c @ Fw))[None, :], np.array([-y * (c @ Fc)])]]
-            else:
-                systems = [[Fw[own] - Fw[jp], Fc[jp] - Fc[own]] for jp in other]
-        for Gf, hf in systems:
-            best = min(best, solve(np.vstack([G, Gf]), np.concatenate([h, hf])))
-    return best
+    region enumeration, no optimiser)."""
+    return brute_force_radius(net, x, y, cluster_labels, readout, norm=norm, slope_off=net.activation.a)
 
 
 def _tiny(seed, kind, d, width, act):

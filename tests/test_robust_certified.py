@@ -77,8 +77,12 @@ def min_norm_polyhedron_linf(G, h):
     return float(Z[feasible, -1].min()) if feasible.any() else np.inf
 
 
-def brute_force_radius(net, x, y, cluster_labels=None, readout="argmax", norm=2):
-    """Exact radius by enumeration of activation regions (module docstring)."""
+def brute_force_radius(net, x, y, cluster_labels=None, readout="argmax", norm=2, slope_off=0.0):
+    """Exact radius by enumeration of activation regions (module docstring).
+
+    ``slope_off`` is the activation's slope below 0 (0 for ReLU, ``a`` for a leaky ReLU): on each
+    closed region the net is affine with slope 1 on the active neurons and ``slope_off`` elsewhere.
+    """
     solve = min_norm_polyhedron_l2 if norm == 2 else min_norm_polyhedron_linf
     W, b = net.W, net.b
     M = W.shape[0]
@@ -89,8 +93,8 @@ def brute_force_radius(net, x, y, cluster_labels=None, readout="argmax", norm=2)
         # region: z_r(v) >= 0 on S, <= 0 off S, with z_r(v) = <w_r, v> + z0_r
         G = np.where(S[:, None], -W, W)
         h = np.where(S, z0, -z0)
-        Wa = W * S[:, None]
-        za = z0 * S
+        slope = np.where(S, 1.0, slope_off)
+        Wa, za = W * slope[:, None], z0 * slope
         if net.kind == "binary":
             a = net.second_layer
             systems = [[(y * (a @ Wa))[None, :], np.array([-y * (a @ za)])]]

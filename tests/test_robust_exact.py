@@ -9,12 +9,13 @@ least-norm points ``pinv(G_T) h_T`` is the exact optimum (KKT: the optimum lies 
 active normals). No optimiser and no convergence tolerance.
 """
 
-import itertools
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+# the oracle (region enumeration, least-norm points of each region's flip polyhedron; no optimiser,
+# no convergence tolerance) is shared with the certified-radius tests
+from test_robust_certified import brute_force_radius
 
 from featavg.simulate import BinaryNetwork, InvalidParameter, MultiClassNetwork, make_features
 from featavg.simulate._robust import (
@@ -24,64 +25,6 @@ from featavg.simulate._robust import (
     robust_accuracy,
     span_basis,
 )
-
-#: a least-norm candidate is feasible if it violates no inequality by more than this; the data are
-#: O(1) so this is round-off level, and a candidate this close to feasible is at most ~1e-9 away
-#: from a feasible point (far below the 1e-6 relative tolerance of the comparison)
-FEAS_TOL = 1e-9
-
-
-def min_norm_polyhedron(G, h):
-    """``min ||v||`` over ``{v : G v <= h}`` (``inf`` if empty), by subset enumeration.
-
-    All subsets of one size are solved at once with a batched pseudo-inverse.
-    """
-    d = G.shape[1]
-    best = np.inf if np.any(h < -FEAS_TOL) else 0.0  # v = 0 (the empty subset)
-    for size in range(1, d + 1):
-        T = np.array(list(itertools.combinations(range(G.shape[0]), size)))
-        GT, hT = G[T], h[T]  # (C, size, d), (C, size)
-        V = np.einsum("cds,cs->cd", np.linalg.pinv(GT), hT)
-        consistent = np.max(np.abs(np.einsum("csd,cd->cs", GT, V) - hT), axis=1) <= FEAS_TOL
-        feasible = np.all(V @ G.T <= h + FEAS_TOL, axis=1)
-        ok = consistent & feasible
-        if ok.any():
-            best = min(best, float(np.linalg.norm(V[ok], axis=1).min()))
-    return best
-
-
-def brute_force_radius(net, x, y, cluster_labels=None, readout="argmax"):
-    """Exact radius by enumeration of activation regions (module docstring)."""
-    W, b = net.W, net.b
-    M = W.shape[0]
-    z0 = W @ x + b
-    best = np.inf
-    for pattern in itertools.product((0, 1), repeat=M):
-        S = np.array(pattern, dtype=bool)
-        # region: z_r(v) >= 0 on S, <= 0 off S, with z_r(v) = <w_r, v> + z0_r
-        G = np.where(S[:, None], -W, W)
-        h = np.where(S, z0, -z0)
-        Wa = W * S[:, None]
-        za = z0 * S
-        if net.kind == "binary":
-            a = net.second_layer
-            flips = [(y * (a @ Wa))[None, :], np.array([-y * (a @ za)])]
-            systems = [flips]
-        else:
-            H, k = net.h, net.k
-            Fw = Wa.reshape(k, H, -1).sum(axis=1) / H  # f_j(v) = Fw_j . v + Fc_j in this region
-            Fc = za.reshape(k, H).sum(axis=1) / H
-            labels = np.asarray(cluster_labels)
-            own, other = np.flatnonzero(labels == y), np.flatnonzero(labels != y)
-            if readout == "sum":
-                c = np.where(labels > 0, 1.0, -1.0)
-                systems = [[(y * (c @ Fw))[None, :], np.array([-y * (c @ Fc)])]]
-            else:  # some j' in the other class with f_j <= f_j' for every own j
-                systems = [[Fw[own] - Fw[jp], Fc[jp] - Fc[own]] for jp in other]
-        for Gf, hf in systems:
-            best = min(best, min_norm_polyhedron(np.vstack([G, Gf]), np.concatenate([h, hf])))
-    return best
-
 
 # ---------------------------------------------------------------------------------------------
 # tiny random networks
