@@ -42,7 +42,6 @@ resume; ``DIR/regime.json`` (``axes``, ``cells``, ``boundary``, ``maps``) and on
 written at the end.
 """
 
-import concurrent.futures
 import dataclasses
 import json
 import math
@@ -668,7 +667,7 @@ def regime(specs, directory, *, executor, quick=False, seed=0, resume=False, pro
     stats : dict
         ``total``, ``skipped``, ``ran``, ``failed``, ``seconds``.
     """
-    from featavg._sweep import TABLE, _append_row, _write_final
+    from featavg._sweep import _run_pending, _write_final
     from featavg.simulate import atomic_write
 
     start = time.perf_counter()
@@ -677,22 +676,8 @@ def regime(specs, directory, *, executor, quick=False, seed=0, resume=False, pro
     pending = [t for t in tasks if t[0] not in done]
     if progress is not None:
         progress(len(done))
-    rows = dict(done)
-    fd = os.open(os.path.join(directory, TABLE), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    futures = []
-    try:
-        futures = [executor.submit(run_cell, (i, cell), by_name[name].to_dict(), quick, seed)
-                   for i, name, cell in pending]
-        for fut in concurrent.futures.as_completed(futures):
-            row = fut.result()
-            _append_row(fd, row)
-            rows[row["task"]] = row
-            if progress is not None:
-                progress(1)
-    finally:
-        os.close(fd)
-        for fut in futures:
-            fut.cancel()
+    jobs = [(run_cell, ((i, cell), by_name[name].to_dict(), quick, seed)) for i, name, cell in pending]
+    rows = _run_pending(directory, executor, jobs, done, progress)
     final = _write_final(directory, rows.values())
     seconds = time.perf_counter() - start
     doc = build_document(specs, final, quick=quick, seed=seed, seconds=seconds)

@@ -366,6 +366,31 @@ def _pinned_threads():
             os.environ.pop(var, None)
 
 
+
+def _run_pending(directory, executor, jobs, done, progress=None):
+    """Run ``jobs`` (``(fn, args)`` pairs) on ``executor``; append each row to the table as it ends.
+
+    Each finished row is appended (one ``write`` of one line, see :func:`_append_row`) before the
+    next is awaited, so an interrupted run loses nothing finished; on an exception the rows not yet
+    started are cancelled. Returns ``{task: row}`` for ``done`` and the new rows.
+    """
+    rows = dict(done)
+    fd = os.open(os.path.join(directory, TABLE), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    futures = []
+    try:
+        futures = [executor.submit(fn, *args) for fn, args in jobs]
+        for fut in concurrent.futures.as_completed(futures):
+            row = fut.result()
+            _append_row(fd, row)
+            rows[row["task"]] = row
+            if progress is not None:
+                progress(1)
+    finally:
+        os.close(fd)
+        for fut in futures:
+            fut.cancel()
+    return rows
+
 def _prepare_directory(directory, grid, resume):
     os.makedirs(directory, exist_ok=True)
     table = os.path.join(directory, TABLE)
@@ -430,21 +455,7 @@ def sweep(grid, directory, *, executor, resume=False, progress=None):
     pending = [t for t in tasks if t[0] not in done]
     if progress is not None:
         progress(len(done))
-    rows = dict(done)
-    fd = os.open(os.path.join(directory, TABLE), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    futures = []
-    try:
-        futures = [executor.submit(run_task, t, grid.measure) for t in pending]
-        for fut in concurrent.futures.as_completed(futures):
-            row = fut.result()
-            _append_row(fd, row)
-            rows[row["task"]] = row
-            if progress is not None:
-                progress(1)
-    finally:
-        os.close(fd)
-        for fut in futures:
-            fut.cancel()
+    rows = _run_pending(directory, executor, [(run_task, (t, grid.measure)) for t in pending], done, progress)
     final = _write_final(directory, rows.values())
     stats = {"total": len(tasks), "skipped": len(done), "ran": len(pending),
              "failed": sum(r["status"] != "ok" for r in final),

@@ -2,10 +2,7 @@
 map killed with a real SIGKILL and resumed equal to an uninterrupted one (issue 16)."""
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -14,6 +11,7 @@ import pytest
 from featavg._regime import DOCUMENT, MAPS, QUICK_MAPS, MapSpec, boundaries, cell_config
 from featavg._sweep import TABLE, read_table
 from featavg.cli import main
+from test_sweep_resume import sigkill_after_rows, strip_times
 
 
 def test_cell_config_puts_the_d_invariant_axes_at_the_cells_d():
@@ -87,40 +85,12 @@ def test_quick_map_prints_the_done_when_json(tmp_path, capsys):
 TIMES = ("wall_time",)
 
 
-def strip_times(rows):
-    return [{k: v for k, v in r.items() if k not in TIMES} for r in rows]
-
-
-def count_rows(path):
-    try:
-        with open(path, "rb") as fh:
-            return fh.read().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 @pytest.mark.slow
 def test_quick_map_sigkill_then_resume_equals_uninterrupted(tmp_path):
     killed, full = tmp_path / "killed", tmp_path / "full"
     table = killed / TABLE
-    proc = subprocess.Popen([sys.executable, "-m", "featavg.cli", "regime", "--quick", "--out", str(killed),
-                             "--workers", "2", "--quiet"], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 300
-        while count_rows(table) < 3:
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "the map wrote no rows in 300 s"
-            time.sleep(0.01)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the pool's workers, orphaned by the kill
-        except ProcessLookupError:
-            pass
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    assert sigkill_after_rows(["regime", "--quick", "--out", str(killed), "--workers", "2", "--quiet"], table,
+                              deadline_s=300.0, poll_s=0.01) == -signal.SIGKILL
     before = read_table(killed)
     total = sum(len(s.xs) * len(s.ys) for s in QUICK_MAPS.values())
     assert 3 <= len(before) < total, f"kill came too late: {len(before)} rows"

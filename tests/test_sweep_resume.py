@@ -45,20 +45,17 @@ def count_rows(path):
         return 0
 
 
-def test_sigkill_then_resume_equals_uninterrupted_sweep(tmp_path):
-    grid = tmp_path / "g.toml"
-    grid.write_text(KILL_GRID)
-    killed, full = tmp_path / "killed", tmp_path / "full"
-    table = killed / TABLE
-    proc = subprocess.Popen([sys.executable, "-m", "featavg.cli", "sweep", str(grid), "--out", str(killed),
-                             "--workers", "2", "--quiet"], start_new_session=True,
+def sigkill_after_rows(args, table, rows=3, deadline_s=60.0, poll_s=0.002):
+    """Start ``featavg <args>`` in its own session and SIGKILL it (and its pool) once ``table``
+    holds ``rows`` lines; returns the killed process's return code."""
+    proc = subprocess.Popen([sys.executable, "-m", "featavg.cli", *args], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while count_rows(table) < 3:
+        deadline = time.monotonic() + deadline_s
+        while count_rows(table) < rows:
             assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "the sweep wrote no rows in 60 s"
-            time.sleep(0.002)
+            assert time.monotonic() < deadline, f"featavg {args[0]} wrote no rows in {deadline_s:.0f} s"
+            time.sleep(poll_s)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -67,7 +64,16 @@ def test_sigkill_then_resume_equals_uninterrupted_sweep(tmp_path):
         except ProcessLookupError:
             pass
         proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    return proc.returncode
+
+
+def test_sigkill_then_resume_equals_uninterrupted_sweep(tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text(KILL_GRID)
+    killed, full = tmp_path / "killed", tmp_path / "full"
+    table = killed / TABLE
+    assert sigkill_after_rows(["sweep", str(grid), "--out", str(killed), "--workers", "2", "--quiet"],
+                              table) == -signal.SIGKILL
     before = read_table(killed)
     assert 3 <= len(before) < TOTAL, f"kill came too late: {len(before)} rows"
     assert main(["sweep", str(grid), "--out", str(killed), "--workers", "2", "--resume", "--quiet"]) == 0
