@@ -398,23 +398,30 @@ def _md_text(s):
     return _MD_ESCAPE.sub(r"\\\1", s)
 
 
-def _md_parts(parts, in_table=False):
+def render_parts(parts, *, text, math, link, bold, code):
+    """One paragraph's parts (str, :class:`Math`, :class:`Link`, ``("b", s)``, ``("code", s)``) in one
+    output format: each kind of part goes through its own function, the results are joined."""
     out = []
     for p in parts:
         if isinstance(p, str):
-            out.append(_md_text(p))
+            out.append(text(p))
         elif isinstance(p, Math):
-            out.append(f"${p.as_latex()}$")
+            out.append(math(p))
         elif isinstance(p, Link):
-            out.append(f"[{_md_text(p.text)}]({p.page}.md)")
+            out.append(link(p))
         elif p[0] == "b":
-            out.append(f"**{_md_text(p[1])}**")
+            out.append(bold(p[1]))
         elif p[0] == "code":
-            code = p[1].replace("|", "\\|") if in_table else p[1]
-            out.append(f"`{code}`")
+            out.append(code(p[1]))
         else:  # pragma: no cover - a programming error
             raise ValueError(p)
     return "".join(out)
+
+
+def _md_parts(parts, in_table=False):
+    return render_parts(parts, text=_md_text, math=lambda p: f"${p.as_latex()}$",
+                        link=lambda p: f"[{_md_text(p.text)}]({p.page}.md)", bold=lambda s: f"**{_md_text(s)}**",
+                        code=lambda s: "`" + (s.replace("|", "\\|") if in_table else s) + "`")
 
 
 def _md_cell(cell):
@@ -478,21 +485,12 @@ def _html_math(m, display):
 
 
 def _html_parts(parts):
-    out = []
-    for p in parts:
-        if isinstance(p, str):
-            out.append(html.escape(p, quote=False))
-        elif isinstance(p, Math):
-            out.append(_html_math(p, False))
-        elif isinstance(p, Link):
-            out.append(f'<a href="{html.escape(p.page)}.html">{html.escape(p.text)}</a>')
-        elif p[0] == "b":
-            out.append(f"<strong>{html.escape(p[1], quote=False)}</strong>")
-        elif p[0] == "code":
-            out.append(f"<code>{html.escape(p[1], quote=False)}</code>")
-        else:  # pragma: no cover
-            raise ValueError(p)
-    return "".join(out)
+    def esc(s):
+        return html.escape(s, quote=False)
+
+    return render_parts(parts, text=esc, math=lambda p: _html_math(p, False),
+                        link=lambda p: f'<a href="{html.escape(p.page)}.html">{html.escape(p.text)}</a>',
+                        bold=lambda s: f"<strong>{esc(s)}</strong>", code=lambda s: f"<code>{esc(s)}</code>")
 
 
 def _html_cell(cell, tag):

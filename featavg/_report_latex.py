@@ -64,23 +64,11 @@ def latex_text(text):
 
 def _parts(parts):
     """Paragraph parts (str, Math, Link, ("b", text), ("code", text)) as LaTeX."""
-    from featavg._report import Link, Math
+    from featavg._report import render_parts
 
-    out = []
-    for p in parts:
-        if isinstance(p, str):
-            out.append(latex_text(p))
-        elif isinstance(p, Math):
-            out.append(f"${p.as_latex()}$")
-        elif isinstance(p, Link):
-            out.append(latex_text(p.text))
-        elif p[0] == "b":
-            out.append(rf"\textbf{{{latex_text(p[1])}}}")
-        elif p[0] == "code":
-            out.append(rf"\texttt{{{latex_text(p[1])}}}")
-        else:  # pragma: no cover - a programming error
-            raise ValueError(p)
-    return "".join(out)
+    return render_parts(parts, text=latex_text, math=lambda p: f"${p.as_latex()}$",
+                        link=lambda p: latex_text(p.text), bold=lambda s: rf"\textbf{{{latex_text(s)}}}",
+                        code=lambda s: rf"\texttt{{{latex_text(s)}}}")
 
 
 def _cell(cell):
