@@ -20,6 +20,7 @@ import pytest
 import sympy as sp
 
 from featavg import _report
+from test_report_typeset import symbolic_row
 from featavg._registry import all_claims
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,13 +40,8 @@ def _fake_rows(claims, fail=None):
                      "rivals": [{"name": "2", "why": "twice", "predicted": 2.0, "status": "rejected"}],
                      "tolerance": band["text"], "verdict": "inside the band", "details": {"slope": 0.5},
                      "config": {"seed": 0, "confidence": 0.999}})
-        rows.append({"id": f"{c.id}.symbolic", "claim": c.id, "kind": "symbolic", "title": f"Symbolic: {c.title}",
-                     "regime": "SymPy", "status": "passed", "predicted": len(c.steps),
-                     "measured": len(c.steps), "band": None, "interval": None, "seeds": [], "rivals": [],
-                     "baseline": None, "tolerance": "all", "verdict": "exact",
-                     "details": {"steps": [{"step": s.name, "passed": True, "generality": s.generality}
-                                           for s in c.steps]},
-                     "config": {}})
+        rows.append(symbolic_row(c, regime="SymPy", band=None, interval=None, seeds=[], rivals=[], baseline=None,
+                                 tolerance="all", verdict="exact", config={}))
     return rows
 
 

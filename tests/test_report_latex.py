@@ -17,6 +17,7 @@ import sympy as sp
 import featavg._report_latex as rl
 from featavg._registry import all_claims
 from featavg.theory import Text
+from test_report_typeset import symbolic_row
 
 
 def fake_rows(claims):
@@ -28,10 +29,7 @@ def fake_rows(claims):
                      "tolerance": "|x - 1| <= 0.1", "details": {}, "config": {"seed": 0},
                      "band": {"lo": 0.9, "hi": 1.1},
                      "rivals": [{"name": "r", "why": "a constant off by one", "predicted": 2.0, "status": "rejected"}]})
-        rows.append({"id": f"{c.id}.symbolic", "claim": c.id, "kind": "symbolic", "title": f"Symbolic: {c.title}",
-                     "status": "passed", "predicted": len(c.steps), "measured": len(c.steps), "config": {"seed": 0},
-                     "details": {"steps": [{"step": s.label, "passed": True, "generality": s.generality}
-                                           for s in c.steps]}})
+        rows.append(symbolic_row(c))
     return rows
 
 

@@ -29,11 +29,16 @@ def fake_rows(claims):
         rows.append({"id": c.id, "claim": c.id, "kind": "numeric", "title": f"numeric check of {c.id}",
                      "regime": "r", "status": "passed", "predicted": 1.0, "measured": 1.0, "tolerance": "|x-1| <= 0.1",
                      "details": {}, "config": {"seed": 0}})
-        rows.append({"id": f"{c.id}.symbolic", "claim": c.id, "kind": "symbolic", "title": f"Symbolic: {c.title}",
-                     "status": "passed", "predicted": len(c.steps), "measured": len(c.steps), "config": {"seed": 0},
-                     "details": {"steps": [{"step": s.label, "passed": True, "generality": s.generality}
-                                           for s in c.steps]}})
+        rows.append(symbolic_row(c))
     return rows
+
+
+def symbolic_row(c, **extra):
+    """verify's symbolic row of claim ``c``: one per claim, every step passed."""
+    return {"id": f"{c.id}.symbolic", "claim": c.id, "kind": "symbolic", "title": f"Symbolic: {c.title}",
+            "status": "passed", "predicted": len(c.steps), "measured": len(c.steps), "config": {"seed": 0},
+            "details": {"steps": [{"step": s.label, "passed": True, "generality": s.generality} for s in c.steps]},
+            **extra}
 
 
 @pytest.fixture(scope="module")
