@@ -5,26 +5,25 @@ import argparse
 __all__ = ["nonnegative_int", "positive_int", "positive_float"]
 
 
-def nonnegative_int(text):
-    """An integer >= 0 (seeds)."""
+def _int_at_least(text, low, failing):
+    """``int(text)`` if it is ``>= low``; ``failing`` names what a smaller value is."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (expected an integer >= 0)") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative (expected an integer >= 0)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (expected an integer >= {low})") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{value} is {failing} (expected an integer >= {low})")
     return value
+
+
+def nonnegative_int(text):
+    """An integer >= 0 (seeds)."""
+    return _int_at_least(text, 0, "negative")
 
 
 def positive_int(text):
     """An integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (expected an integer >= 1)") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive (expected an integer >= 1)")
-    return value
+    return _int_at_least(text, 1, "not positive")
 
 
 def positive_float(text):
