@@ -41,7 +41,8 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import Band, Check, Fault, Figure, Outcome, Rival, Term
-from featavg.theory import Claim, Step, SumOver, Text, is_zero, lambdify_prediction, notation
+from featavg.theory import (Claim, Step, SumOver, Text, evaluate_sums, factor_sums, is_zero, lambdify_prediction,
+                            notation)
 from featavg.theory._common import K, d, p
 
 ID = "V2.averaged_start"
@@ -98,33 +99,49 @@ def derive():
     b_share, i_bias = sp.Symbol("b_share"), sp.Symbol("Idot_b")
     t_dec, F_st = sp.Symbol("t_dec"), sp.Symbol("F^*")
 
-    def chain_rule(st, pv=3, Kv=2):
-        # explicit instance: k = pv + Kv clusters, mu_t = sqrt(d) e_t, neuron j = sum_t c_jt e_t + bias b_j;
-        # same-class outputs active (logit sqrt(d) c_jt + b_j), opposite outputs off (logit 0);
-        # L = sum_t pi_t CE_t with pi_t = pi; gradient flow on (c, b); at the symmetric state with all
-        # biases 0 the centre logits move as pi[d (1 - P_own) + bias] and pi[-d P_oth + bias]
-        kk = pv + Kv
-        c = sp.Matrix(kk, kk, lambda j, s: sp.Symbol(f"c_{j}_{s}", real=True))
-        b = sp.symbols(f"b_0:{kk}", real=True)
-        cls = [1] * pv + [-1] * Kv
-        logit = lambda j, s: sp.sqrt(d) * c[j, s] + b[j] if cls[j] == cls[s] else sp.Integer(0)  # noqa: E731
-        L = sum(pi_ * (sp.log(sum(sp.exp(logit(j, s)) for j in range(kk))) - logit(s, s)) for s in range(kk))
-        params = list(c) + list(b)
-        flow = {th: -sp.diff(L, th) for th in params}
+    def chain_rule(st):
+        # For any p = |J_s| and K: the class-s outputs j = 1..p have, at the centre mu_s' (s' = 1..p, orthogonal
+        # features mu_t = sqrt(d) e_t), logit sqrt(d) c_js' + b_j (active), the K opposite outputs logit 0 (off), so
+        # only the own centres' losses L = pi sum_s' [log(sum_j e^{logit_js'} + K) - logit_s's'] involve the class-s
+        # coefficients c_js' and biases b_j. Gradient flow moves logit_ts at rate -sqrt(d) dL/dc_ts - dL/db_t
+        # (IndexedBase derivatives, Kronecker deltas summed over symbolic ranges); then the symmetric state
+        # sqrt(d) c_js' = G + (F - G) delta_js', b = 0, where e^{G + (F - G) delta} = e^G (1 + (e^{F-G} - 1) delta).
+        c, b = sp.IndexedBase("c"), sp.IndexedBase("b")
+        j, s1, tt, s = sp.symbols("j s' t s", integer=True, positive=True)
+        KD = sp.KroneckerDelta
+        logit = lambda jj, ss: sp.sqrt(d) * c[jj, ss] + b[jj]  # noqa: E731
+        L = pi_ * sp.Sum(sp.log(sp.Sum(sp.exp(logit(j, s1)), (j, 1, p)) + K) - logit(s1, s1), (s1, 1, p))
+        ranges = [(tt, 1, p), (s, 1, p), (s1, 1, p)]
+        rate = evaluate_sums(-sp.sqrt(d) * sp.diff(L, c[tt, s]) - sp.diff(L, b[tt]), ranges)
 
-        def rate(expr):
-            return sum(sp.diff(expr, th) * flow[th] for th in params)
+        def split_exp(e):
+            arg = sp.expand(e.args[0])
+            (delta,) = arg.atoms(KD)
+            coef = arg.coeff(delta)
+            return sp.exp(arg - coef * delta) * (1 + (sp.exp(coef) - 1) * delta)
 
-        sym = {c[j, s]: (F_ if j == s else G_) / sp.sqrt(d) for j in range(kk) for s in range(kk) if cls[j] == cls[s]}
-        sym.update({bj: 0 for bj in b})
-        sym.update({c[j, s]: 0 for j in range(kk) for s in range(kk) if cls[j] != cls[s]})
-        fdot = sp.simplify(rate(logit(0, 0)).subs(sym))
-        gdot = sp.simplify(rate(logit(1, 0)).subs(sym))
-        bias = pi_ * ((1 - P_OWN) - (p - 1) * P_OTH)  # the bias's share: sum over own clusters of pi (delta - P)
-        sub = {p: pv, K: Kv}
+        sym = rate.replace(lambda e: isinstance(e, sp.Indexed) and e.base == c,
+                           lambda e: (G_ + (F_ - G_) * KD(*e.indices)) / sp.sqrt(d)).replace(
+            lambda e: isinstance(e, sp.Indexed) and e.base == b, lambda e: sp.Integer(0))
+        sym = sym.replace(lambda e: isinstance(e, sp.exp) and e.has(KD), split_exp)
+        sym = evaluate_sums(factor_sums(evaluate_sums(sym, ranges)), ranges)
+        fdot = sym.subs(tt, s)  # the own output at its own centre: logit F
+        gdot = sym.replace(lambda e: isinstance(e, KD) and set(e.args) == {s, tt}, lambda e: sp.Integer(0))  # t != s: G
+        bias = pi_ * ((1 - P_OWN) - (p - 1) * P_OTH)  # the biases' share, of order 1 against the rates' order d
         f_st, g_st = _rhs(st, dF_dt), _rhs(st, dG_dt)
-        return (f_st is not None and g_st is not None and is_zero(fdot - (f_st + bias).subs(sub))
-                and is_zero(gdot - (g_st + bias).subs(sub)))
+        X, Y = sp.symbols("X Y", positive=True)
+
+        def rational_zero(expr):
+            # e^{aF + bG} -> X^a Y^b (a, b integers here): the rates are rational in X = e^F, Y = e^G
+            def xy(e):
+                arg = sp.expand(e.args[0])
+                a, b_ = arg.coeff(F_), arg.coeff(G_)
+                return X ** a * Y ** b_ * sp.exp(sp.expand(arg - a * F_ - b_ * G_))
+
+            return sp.cancel(sp.expand(expr).replace(lambda e: isinstance(e, sp.exp), xy)) == 0
+
+        return (f_st is not None and g_st is not None and rational_zero(fdot - (f_st + bias))
+                and rational_zero(gdot - (g_st + bias)))
 
     def conserved(st):
         # dI/dt along the leading-order flow, by the chain rule
@@ -190,11 +207,11 @@ def derive():
     P_own, P_oth, kappa_, I_sym, I_0 = (sp.Symbol(x) for x in ("P_own", "P_oth", "kappa", "I", "I_0"))
     Z_sym, u_ = sp.Symbol("Z"), sp.Symbol("u")
     steps = (
-        Step(Text("symmetric reduction: at the averaged state the centre logits move as ",
+        Step(Text("symmetric reduction, for any ", p, " and ", K, ": at the averaged state the centre logits move as ",
                   pi_ * (d * (1 - P_own) + b_share), " and ", pi_ * (-d * P_oth + b_share),
                   " (gradient flow on the coefficients and biases, chain rule)"),
              sp.And(sp.Eq(dF_dt, F_DOT, evaluate=False), sp.Eq(dG_dt, G_DOT, evaluate=False)),
-             chain_rule, generality="instance", instances="p = 3, K = 2 (k = 5), explicit coordinates, biases"),
+             chain_rule),
         Step(Text("leading order in ", d, ": ", sp.Eq(I_sym, INVARIANT, evaluate=False), " is conserved"),
              sp.Eq(sp.Derivative(notation("I")(t), t), 0, evaluate=False), conserved),
         Step(Text("the biases' share ", sp.Eq(b_share, pi_ * K / Z_sym, evaluate=False), " (of order ", 1 / d,
