@@ -124,8 +124,10 @@ def derive():
         # G_jt = d((1 - eps) delta_jt + eps): (G u)_j = d(1 - eps) u_j + d eps sum_t u_t (the sum over t = 1..k),
         # u^T G u = sum_j u_j (G u)_j; at mu_j with u_j = +1 (J_+) or -1 (J_-) the hyperplane branch with
         # equal scales and no biases is y_j (G u)_j / sqrt(u^T G u)
-        Gu = lambda i: evaluate_sums(factor_sums(sp.Sum(d * ((1 - eps) * sp.KroneckerDelta(i, t) + eps) * u[t], (t, 1, k))),  # noqa: E731
-                                     [(i, 1, k)])
+        def Gu(i):
+            row = sp.Sum(d * ((1 - eps) * sp.KroneckerDelta(i, t) + eps) * u[t], (t, 1, k))
+            return evaluate_sums(factor_sums(row), [(i, 1, k)])
+
         uGu = sums_of_u(factor_sums(sp.Sum(u[j] * Gu(j), (j, 1, k))))
         r_plus = sums_of_u(Gu(j).subs(u[j], 1)) / sp.sqrt(uGu)
         r_minus = -sums_of_u(Gu(j).subs(u[j], -1)) / sp.sqrt(uGu)
@@ -162,10 +164,13 @@ def derive():
                             lambda e: sp.Integer(1))
 
     def unequal_norms(st):
-        # orthogonal features of norms sqrt(d) r_t: G_jt = d r_t^2 delta_jt; coefficients c_t, u_t = y_t = +-1, u_t^2 = 1.
+        # orthogonal features of norms sqrt(d) r_t: G_jt = d r_t^2 delta_jt; coefficients c_t, u_t = y_t = +-1,
+        # u_t^2 = 1.
         # The radius at mu_j is y_j (G c)_j / sqrt(c^T G c): equal coefficients c_t = u_t, equal margins c_t = u_t/r_t^2
         def radius(coef):
-            Gc = lambda i: evaluate_sums(sp.Sum(d * r_[t] ** 2 * sp.KroneckerDelta(i, t) * coef(t), (t, 1, k)), [(i, 1, k)])  # noqa: E731
+            def Gc(i):
+                return evaluate_sums(sp.Sum(d * r_[t] ** 2 * sp.KroneckerDelta(i, t) * coef(t), (t, 1, k)), [(i, 1, k)])
+
             cGc = unit_signs(factor_sums(sp.expand(sp.Sum(coef(j) * Gc(j), (j, 1, k)))))
             return unit_signs(sp.expand(u[j] * Gc(j))) / sp.sqrt(cGc)
 
@@ -175,22 +180,23 @@ def derive():
         return (eq_st is not None and em_st is not None and is_zero(positive_sums(eq - eq_st))
                 and is_zero(positive_sums(em - em_st)))
 
-    w_p, w_m, G_, mu_j, mu_i = (sp.Symbol(x) for x in ("w_+", "w_-", "G", "mu_j", "mu_i"))
+    w_p, w_m, mu_j, mu_i = (sp.Symbol(x) for x in ("w_+", "w_-", "mu_j", "mu_i"))
     one = sp.MatrixSymbol("1", k, 1)
     S2 = sp.Sum(r_[t] ** 2, (t, 1, k))
     Sm2 = sp.Sum(r_[t] ** -2, (t, 1, k))
     Gm = sp.MatrixSymbol("G", k, k)
     vGv = sp.MatrixSymbol("v", k, 1).T * Gm * sp.MatrixSymbol("v", k, 1)
     upGup = sp.MatrixSymbol("u_+", k, 1).T * Gm * sp.MatrixSymbol("u_+", k, 1)
+    uGu_ = sp.MatrixSymbol("u", k, 1).T * Gm * sp.MatrixSymbol("u", k, 1)
     steps = (
         Step(Text("general Gram matrix, any dimension: KKT for the half-space ", sp.Le(zp, zm, evaluate=False),
                   " costs ", (zp - zm) / Norm(w_p - w_m), ", for ", sp.Le(zp, 0, evaluate=False), " it costs ",
                   zp / Norm(w_p), ", with the squared norms ", vGv, " and ", alpha_p ** 2, " times ", upGup,
                   " (the flip region is the same union of half-spaces as in C3.averaging_radius)"),
              sp.And(sp.Eq(r_A, HYPER, evaluate=False), sp.Eq(r_B, OFF, evaluate=False)), kkt_general),
-        Step(Text("equicorrelated ", sp.Eq(sp.MatrixSymbol("G", k, k), d * ((1 - eps) * sp.Identity(k) + eps * one * one.T), evaluate=False),
+        Step(Text("equicorrelated ", sp.Eq(Gm, d * ((1 - eps) * sp.Identity(k) + eps * one * one.T), evaluate=False),
                   ": ", sp.Eq(sp.Symbol("(Gu)_j"), d * ((1 - eps) + sp.Symbol("y_j") * eps * (p - K)), evaluate=False),
-                  " and ", sp.MatrixSymbol("u", k, 1).T * Gm * sp.MatrixSymbol("u", k, 1), " is ", d * EQ_DEN.subs(p + K, k),
+                  " and ", uGu_, " is ", d * EQ_DEN.subs(p + K, k),
                   ", summed over ", sp.Eq(k, p + K, evaluate=False), " features"),
              sp.And(sp.Eq(r_p, EQ_RADIUS_P, evaluate=False), sp.Eq(r_m, EQ_RADIUS_M, evaluate=False)), equicorrelated),
         Step(Text("balanced (", sp.Eq(p, K, evaluate=False), "): ", sp.Eq(r_A, sqrt_as_written(d * (1 - eps) / k),
