@@ -32,15 +32,15 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
-from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
+from featavg.theory import (Claim, In, Norm, Step, SumOver, Text, evaluate_sums, factor_sums, is_zero, kkt_min_norm,
+                            lambdify_prediction, notation)
 from featavg.theory._common import K, d, k, p, sqrt_as_written
 
 ID = "V1.gram_radius"
 ORDER = (10, 0)
 
 eps = sp.Symbol("varepsilon", real=True)
-alpha_p, alpha_m = sp.symbols("alpha_p alpha_m", positive=True)
-b_p, b_m = sp.symbols("b_p b_m", real=True)
+alpha_p, alpha_m = sp.symbols("alpha_+ alpha_-", positive=True)  # keywords alpha_p, alpha_m
 zp, zm, nv, nw = sp.symbols("z_+ z_- N_v N_+", positive=True)  # N_v = v^T G v, N_+ = u_+^T G u_+
 HYPER = (zp - zm) / sp.sqrt(nv)
 OFF = zp / (alpha_p * sp.sqrt(nw))
@@ -56,77 +56,161 @@ EQ_BALANCED = sp.sqrt(d * (1 - eps) / k)
 EQ_OPTIMUM = sp.sqrt(d * (1 - eps) / 2)
 
 
+def _rhs(st, lhs):
+    """The right side of the equation ``lhs = ...`` in the statement ``st`` (an equation or a conjunction of
+    equations, whose order SymPy does not keep); ``None`` if there is none (then the check fails)."""
+    for eq in (st.args if isinstance(st, sp.And) else (st,)):
+        if isinstance(eq, sp.Equality) and eq.lhs == lhs:
+            return eq.rhs
+    return None
+
+
+def _equal(a, b):
+    """``a == b`` by :func:`featavg.theory.is_zero`; a missing side (``None``) is never equal."""
+    return a is not None and b is not None and is_zero(a - b)
+
+
 def derive():
-    """KKT for each half-space with a general Gram matrix; the equicorrelated and unequal-norm closed forms."""
-    def kkt_general():
-        # k = 3 features with a symbolic Gram matrix (lower Cholesky factor L, positive diagonal): mu_j = row j of
-        # L in coordinates; J+ = {0, 1}, J- = {2}; minimise ||rho||^2 s.t. (w_+ - w_-).(mu_0 + rho) + b_+ - b_- = 0
-        L = sp.Matrix(3, 3, lambda i, j: sp.Symbol(f"l_{i}{j}", positive=(i == j)) if j <= i else 0)
-        mu = [L[i, :].T for i in range(3)]
-        G = L * L.T
-        up, um = sp.Matrix([1, 1, 0]), sp.Matrix([0, 0, 1])
-        wp, wm = alpha_p * (mu[0] + mu[1]), alpha_m * mu[2]
-        r = sp.symbols("r_0:3", real=True)
-        rho = sp.Matrix(r)
-        c = ((wp - wm).T * (mu[0] + rho))[0] + b_p - b_m
-        _, cost2, _ = kkt_min_norm(list(r), c)
-        z_p = alpha_p * (G * up)[0] + b_p
-        z_m = alpha_m * (G * um)[0] + b_m
+    """KKT for each half-space with a general Gram matrix; the equicorrelated and unequal-norm closed forms.
+
+    Every step holds for symbolic sizes: ``k`` features of any dimension ``D`` (matrix symbols),
+    ``p = |J_+|`` and ``K = |J_-|``, and sums over ``t = 1..k`` of ``IndexedBase`` entries.
+    """
+    j, t = sp.symbols("j t", integer=True, positive=True)
+    u, r_ = sp.IndexedBase("u"), sp.IndexedBase("r", positive=True)
+    D = sp.Symbol("D", positive=True, integer=True)  # the input dimension (d in the data; any D here)
+    r_A, r_B, r_star = sp.Symbol("r_A"), sp.Symbol("r_B"), sp.Symbol("r^*")
+    r_p, r_m = sp.Symbol("r_+"), sp.Symbol("r_-")
+
+    def kkt_general(st):
+        # rho = tau w/||w|| + s e (e a unit vector orthogonal to w): ||rho||^2 = tau^2 + s^2 (Pythagoras, any D),
+        # and the half-space <w, mu_j + rho> + b = 0 reads c + tau sqrt(N), N = ||w||^2, c > 0 its value at mu_j
+        tau_, s_ = sp.symbols("tau s", real=True)
+        c, N = sp.symbols("c N", positive=True)
+        sol, cost2, lam = kkt_min_norm([tau_, s_], c + tau_ * sp.sqrt(N))
+        dual = bool(sp.simplify(sol[lam]).is_positive) and sol[s_] == 0  # an active constraint; no orthogonal part
+        cost = sp.sqrt(cost2)
+        # the Gram matrix: features are the rows of M (k x D), G = M M^T; w_+ = alpha_+ M^T u_+, w_- = alpha_- M^T u_-
+        M, G = sp.MatrixSymbol("M", k, D), sp.MatrixSymbol("M", k, D) * sp.MatrixSymbol("M", k, D).T
+        up, um, e_j = sp.MatrixSymbol("u_+", k, 1), sp.MatrixSymbol("u_-", k, 1), sp.MatrixSymbol("e_j", k, 1)
+        wp, wm = alpha_p * M.T * up, alpha_m * M.T * um
         v = alpha_p * up - alpha_m * um
-        _, cost_off, _ = kkt_min_norm(list(r), (wp.T * (mu[0] + rho))[0] + b_p)
-        return (is_zero(cost2 - (z_p - z_m) ** 2 / (v.T * G * v)[0])
-                and is_zero(cost_off - z_p ** 2 / (alpha_p ** 2 * (up.T * G * up)[0])))
+        mu_j = M.T * e_j
 
-    def equicorrelated():
-        # G = d((1 - eps) I + eps 11^T): (G u_+)_j = d((1-eps) + eps p), (G u_-)_j = d eps K for j in J+;
-        # u^T G u with u = u_+ - u_- (equal scales), checked at p = 3, K = 2 against explicit matrices
-        ok = True
-        for pv, Kv in ((3, 2), (2, 2), (1, 4)):
-            kk = pv + Kv
-            G = d * ((1 - eps) * sp.eye(kk) + eps * sp.ones(kk, kk))
-            u = sp.Matrix([1] * pv + [-1] * Kv)
-            num_p, num_m, den = (G * u)[0] / d, -(G * u)[kk - 1] / d, (u.T * G * u)[0] / d
-            sub = {p: pv, K: Kv}
-            ok &= is_zero(num_p - EQ_NUM_P.subs(sub)) and is_zero(num_m - EQ_NUM_M.subs(sub)) and is_zero(den - EQ_DEN.subs(sub))
-        return ok
+        def same(a, b):
+            diff = sp.simplify(sp.expand(a - b))
+            return diff == 0 or bool(getattr(diff, "is_ZeroMatrix", False))
 
-    def balanced():
-        return is_zero(EQ_RADIUS_P.subs(K, p) - EQ_BALANCED.subs(k, 2 * p))
+        gram = (same(mu_j.T * wp, alpha_p * e_j.T * G * up) and same(mu_j.T * wm, alpha_m * e_j.T * G * um)
+                and same((wp - wm).T * (wp - wm), v.T * G * v) and same(wp.T * wp, alpha_p ** 2 * up.T * G * up))
+        hyper = cost.subs({c: zp - zm, N: nv})  # c = z_+ - z_-, N = v^T G v
+        off = cost.subs({c: zp, N: alpha_p ** 2 * nw})  # c = z_+, N = alpha_+^2 u_+^T G u_+
+        return dual and gram and _equal(hyper, _rhs(st, r_A)) and _equal(off, _rhs(st, r_B))
 
-    def optimum():
-        # ||mu_i - mu_j||^2 = G_ii + G_jj - 2 G_ij = 2 d (1 - eps); half of it; ratio to the averaging radius sqrt(k/2)
-        return is_zero(sp.sqrt(2 * d * (1 - eps)) / 2 - EQ_OPTIMUM) and is_zero(EQ_OPTIMUM / EQ_BALANCED - sp.sqrt(k / 2))
+    def sums_of_u(expr):
+        # u_t = 1 on J_+ (t = 1..p), -1 on J_- (t = p+1..p+K): sum u_t = p - K, sum u_t^2 = p + K = k
+        ones = (sp.Sum(1, (t, 1, p)) + sp.Sum(-1, (t, p + 1, p + K))).doit()
+        squares = (sp.Sum(1, (t, 1, p)) + sp.Sum(1, (t, p + 1, p + K))).doit()
 
-    r_ = sp.symbols("r_1:4", positive=True)
+        def one(s):
+            (i, lo, hi), = s.limits
+            if (lo, hi) != (1, k):
+                return s
+            return {u[i]: ones, u[i] ** 2: squares}.get(s.function, s)
 
-    def unequal_norms():
-        # orthogonal, ||mu_t|| = sqrt(d) r_t (k = 3, J+ = {0, 1}): equal coefficients give sqrt(d) r_0^2/sqrt(sum r^2);
-        # coefficients 1/r_t^2 (equal margins) give sqrt(d / sum r^-2) at every centre
-        G = d * sp.diag(*[x ** 2 for x in r_])
-        u = sp.Matrix([1, 1, -1])
-        eq = (G * u)[0] / sp.sqrt((u.T * G * u)[0])
-        c = sp.Matrix([1 / r_[0] ** 2, 1 / r_[1] ** 2, -1 / r_[2] ** 2])
-        em = [(G * c)[j] * u[j] / sp.sqrt((c.T * G * c)[0]) for j in range(3)]
-        target = sp.sqrt(d / sum(1 / x ** 2 for x in r_))
-        return (is_zero(eq - sp.sqrt(d) * r_[0] ** 2 / sp.sqrt(sum(x ** 2 for x in r_)))
-                and all(is_zero(e - target) for e in em))
+        return expr.replace(lambda e: isinstance(e, sp.Sum), one).subs(k, p + K)
 
-    r_A, r_B = sp.Symbol("r_A"), sp.Symbol("r_B")
+    def equicorrelated(st):
+        # G_jt = d((1 - eps) delta_jt + eps): (G u)_j = d(1 - eps) u_j + d eps sum_t u_t (the sum over t = 1..k),
+        # u^T G u = sum_j u_j (G u)_j; at mu_j with u_j = +1 (J_+) or -1 (J_-) the hyperplane branch with
+        # equal scales and no biases is y_j (G u)_j / sqrt(u^T G u)
+        def Gu(i):
+            row = sp.Sum(d * ((1 - eps) * sp.KroneckerDelta(i, t) + eps) * u[t], (t, 1, k))
+            return evaluate_sums(factor_sums(row), [(i, 1, k)])
+
+        uGu = sums_of_u(factor_sums(sp.Sum(u[j] * Gu(j), (j, 1, k))))
+        r_plus = sums_of_u(Gu(j).subs(u[j], 1)) / sp.sqrt(uGu)
+        r_minus = -sums_of_u(Gu(j).subs(u[j], -1)) / sp.sqrt(uGu)
+        return _equal(r_plus, _rhs(st, r_p)) and _equal(r_minus, _rhs(st, r_m))
+
+    def balanced(st):
+        # p = K = k/2 in the J_+ formula (by the symmetry J_+ <-> J_- the same for J_-)
+        pk = sp.Symbol("k_half", positive=True)
+        return _equal(EQ_RADIUS_P.subs({p: pk, K: pk}).subs(pk, k / 2), _rhs(st, r_A))
+
+    def optimum(st):
+        # ||mu_i - mu_l||^2 = G_ii + G_ll - 2 G_il for i != l; half of it is the optimum (C4.optimal_bound)
+        i, l = sp.symbols("i l", integer=True, positive=True)
+        Gil = lambda a, b: d * ((1 - eps) * sp.KroneckerDelta(a, b) + eps)  # noqa: E731
+        dist2 = (Gil(i, i) + Gil(l, l) - 2 * Gil(i, l)).subs(sp.KroneckerDelta(i, l), 0)
+        r_opt = sp.sqrt(dist2) / 2
+        return (_equal(r_opt, _rhs(st, r_star))
+                and _equal(r_opt / EQ_RADIUS_P.subs(K, p).subs(p, k / 2), _rhs(st, r_star / r_A)))
+
+    def positive_sums(expr):
+        # a sum of positive terms is positive: each sum (its index renamed t, a dummy) becomes a positive symbol,
+        # the same one for the same sum, so that sqrt(d S) = sqrt(d) sqrt(S)
+        def canon(s):
+            (i, lo, hi), = s.limits
+            return sp.Sum(s.function.xreplace({i: t}), (t, lo, hi))
+
+        sums = {s: canon(s) for s in expr.atoms(sp.Sum)}
+        names = {c_: sp.Symbol(f"S_{sp.sstr(c_)}", positive=True) for c_ in sums.values()}
+        return expr.xreplace({s: names[c_] for s, c_ in sums.items()})
+
+    def unit_signs(expr):
+        # u_t = y_t = +-1: u_t^2 = 1 for every t, inside the sums too
+        return expr.replace(lambda e: e.is_Pow and e.exp == 2 and isinstance(e.base, sp.Indexed) and e.base.base == u,
+                            lambda e: sp.Integer(1))
+
+    def unequal_norms(st):
+        # orthogonal features of norms sqrt(d) r_t: G_jt = d r_t^2 delta_jt; coefficients c_t, u_t = y_t = +-1,
+        # u_t^2 = 1.
+        # The radius at mu_j is y_j (G c)_j / sqrt(c^T G c): equal coefficients c_t = u_t, equal margins c_t = u_t/r_t^2
+        def radius(coef):
+            def Gc(i):
+                return evaluate_sums(sp.Sum(d * r_[t] ** 2 * sp.KroneckerDelta(i, t) * coef(t), (t, 1, k)), [(i, 1, k)])
+
+            cGc = unit_signs(factor_sums(sp.expand(sp.Sum(coef(j) * Gc(j), (j, 1, k)))))
+            return unit_signs(sp.expand(u[j] * Gc(j))) / sp.sqrt(cGc)
+
+        eq = radius(lambda i: u[i])
+        em = radius(lambda i: u[i] / r_[i] ** 2)
+        eq_st, em_st = _rhs(st, r_A), _rhs(st, r_B)
+        return (eq_st is not None and em_st is not None and is_zero(positive_sums(eq - eq_st))
+                and is_zero(positive_sums(em - em_st)))
+
+    w_p, w_m, mu_j, mu_i = (sp.Symbol(x) for x in ("w_+", "w_-", "mu_j", "mu_i"))
+    one = sp.MatrixSymbol("1", k, 1)
+    S2 = sp.Sum(r_[t] ** 2, (t, 1, k))
+    Sm2 = sp.Sum(r_[t] ** -2, (t, 1, k))
+    Gm = sp.MatrixSymbol("G", k, k)
+    vGv = sp.MatrixSymbol("v", k, 1).T * Gm * sp.MatrixSymbol("v", k, 1)
+    upGup = sp.MatrixSymbol("u_+", k, 1).T * Gm * sp.MatrixSymbol("u_+", k, 1)
+    uGu_ = sp.MatrixSymbol("u", k, 1).T * Gm * sp.MatrixSymbol("u", k, 1)
     steps = (
-        Step("general Gram: KKT for {z_+ <= z_-} costs (z_+ - z_-)/sqrt(v^T G v), for {z_+ <= 0} z_+/(alpha_+ sqrt(u_+^T G u_+)) "
-             "(the flip region is the same union of half-spaces as in C3)",
-             sp.And(sp.Eq(r_A, HYPER, evaluate=False), sp.Eq(r_B, OFF, evaluate=False)), kkt_general,
-             generality="instance", instances="k = 3 (J+ = {0, 1}), symbolic lower Cholesky factor of G, symbolic scales and biases"),
-        Step("equicorrelated G = d((1-eps) I + eps 11^T): (G u)_j = d((1-eps) +- eps(p-K)), u^T G u = d((1-eps) k + eps (p-K)^2)",
-             sp.Eq(sp.Symbol("r_+-"), sp.sqrt(d) * sp.Symbol("N_+-") / sp.sqrt(EQ_DEN), evaluate=False), equicorrelated,
-             generality="instance", instances="(p, K) = (3, 2), (2, 2), (1, 4), symbolic eps and d"),
-        Step("balanced (p = K): r = sqrt(d (1 - eps)/k)", sp.Eq(r_A, sqrt_as_written(d * (1 - eps) / k), evaluate=False), balanced),
-        Step("optimum ||mu_i - mu_j||/2 = sqrt(d(1-eps)/2); the ratio to the averaging radius stays sqrt(k/2)",
-             sp.Eq(sp.Symbol("r^*"), EQ_OPTIMUM, evaluate=False), optimum),
-        Step("orthogonal, unequal norms sqrt(d) r_t: equal coefficients give sqrt(d) r_j^2/sqrt(sum r_t^2); equal margins "
-             "(coefficients 1/r_t^2) give sqrt(d/sum_t r_t^-2) at every centre",
-             sp.Eq(sp.Symbol("r_j"), sp.sqrt(d) * sp.Symbol("r_j") ** 2 / sp.sqrt(sp.Symbol("S_2")), evaluate=False),
-             unequal_norms, generality="instance", instances="k = 3, J+ = {0, 1}, symbolic norms"),
+        Step(Text("general Gram matrix, any dimension: KKT for the half-space ", sp.Le(zp, zm, evaluate=False),
+                  " costs ", (zp - zm) / Norm(w_p - w_m), ", for ", sp.Le(zp, 0, evaluate=False), " it costs ",
+                  zp / Norm(w_p), ", with the squared norms ", vGv, " and ", alpha_p ** 2, " times ", upGup,
+                  " (the flip region is the same union of half-spaces as in C3.averaging_radius)"),
+             sp.And(sp.Eq(r_A, HYPER, evaluate=False), sp.Eq(r_B, OFF, evaluate=False)), kkt_general),
+        Step(Text("equicorrelated ", sp.Eq(Gm, d * ((1 - eps) * sp.Identity(k) + eps * one * one.T), evaluate=False),
+                  ": ", sp.Eq(sp.Symbol("(Gu)_j"), d * ((1 - eps) + sp.Symbol("y_j") * eps * (p - K)), evaluate=False),
+                  " and ", uGu_, " is ", d * EQ_DEN.subs(p + K, k),
+                  ", summed over ", sp.Eq(k, p + K, evaluate=False), " features"),
+             sp.And(sp.Eq(r_p, EQ_RADIUS_P, evaluate=False), sp.Eq(r_m, EQ_RADIUS_M, evaluate=False)), equicorrelated),
+        Step(Text("balanced (", sp.Eq(p, K, evaluate=False), "): ", sp.Eq(r_A, sqrt_as_written(d * (1 - eps) / k),
+                                                                              evaluate=False)),
+             sp.Eq(r_A, sqrt_as_written(d * (1 - eps) / k), evaluate=False), balanced),
+        Step(Text("optimum ", sp.Eq(Norm(mu_i - mu_j) / 2, sqrt_as_written(d * (1 - eps) / 2), evaluate=False),
+                  "; the ratio to the averaging radius stays ", sqrt_as_written(k / 2)),
+             sp.And(sp.Eq(r_star, EQ_OPTIMUM, evaluate=False),
+                    sp.Eq(r_star / r_A, sqrt_as_written(k / 2), evaluate=False)), optimum),
+        Step(Text("orthogonal, unequal norms ", sp.sqrt(d) * r_[t], ": equal coefficients give ",
+                  sp.sqrt(d) * r_[j] ** 2 / sp.sqrt(S2), "; equal margins (coefficients ", 1 / r_[t] ** 2, ") give ",
+                  sp.sqrt(d / Sm2), " at every centre"),
+             sp.And(sp.Eq(r_A, sp.sqrt(d) * r_[j] ** 2 / sp.sqrt(S2), evaluate=False),
+                    sp.Eq(r_B, sp.sqrt(d / Sm2), evaluate=False)), unequal_norms),
     )
     preds = {
         "radius": lambdify_prediction([zp, zm, nv, nw, alpha_p], RADIUS, "min((z_+ - z_-)/sqrt(v^T G v), z_+/(alpha_+ sqrt(u_+^T G u_+)))"),
@@ -150,12 +234,16 @@ def derive():
         return float(preds["radius"](z_o, z_x, v @ G @ v, own @ G @ own, a_o)), float(preds["hyperplane"](z_o, z_x, v @ G @ v))
 
     preds["net_radius"] = net_radius
+    w_s, alpha_s, i_, J_s, J_p = (sp.Symbol(x) for x in ("w_s", "alpha_s", "i", "J_s", "J_+"))
     return Claim(
-        id=ID, title="Averaging radius with a general feature Gram matrix: min((z_+ - z_-)/||w_+ - w_-||_G, z_+/||w_+||_G); "
-                     "sqrt(d(1-eps)/k) for equicorrelated features",
+        id=ID, title=Text("Averaging radius with a general feature Gram matrix: ",
+                          sp.Min((zp - zm) / Norm(w_p - w_m), zp / Norm(w_p)), " with the norms computed from the "
+                          "Gram matrix; ", sqrt_as_written(d * (1 - eps) / k), " for equicorrelated features"),
         statement=sp.Eq(notation("r")(sp.Symbol("mu_j")), RADIUS, evaluate=False),
-        assumptions="Features with a positive-definite Gram matrix G (coherent, unequal norms); perfectly averaged "
-                    "neurons w_s = alpha_s sum_{J_s} mu_i, biases b_s; point mu_j, j in J+, with z_+ > max(0, z_-).",
+        assumptions=Text("Features with a positive-definite Gram matrix ", Gm, " (coherent, unequal norms); perfectly "
+                         "averaged neurons ", sp.Eq(w_s, alpha_s * SumOver(mu_i, i_, J_s), evaluate=False),
+                         ", biases ", sp.Symbol("b_s"), "; point ", mu_j, ", ", In(j, J_p), ", with ",
+                         sp.Gt(zp, sp.Max(0, zm), evaluate=False), "."),
         regime="noise-free point; idealised net (what GD trains on such data is measured, not derived)",
         steps=steps, predictions=preds)
 

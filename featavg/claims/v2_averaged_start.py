@@ -41,7 +41,8 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import Band, Check, Fault, Figure, Outcome, Rival, Term
-from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
+from featavg.theory import (Claim, Step, SumOver, Text, evaluate_sums, factor_sums, is_zero, lambdify_prediction,
+                            notation)
 from featavg.theory._common import K, d, p
 
 ID = "V2.averaged_start"
@@ -68,95 +69,176 @@ J_INTEGRAL = sp.Integral(_u ** (p - 1) * sp.exp(K * _u), (_u, 0, 1))
 BIAS = db_own + KAPPA * db_oth
 
 
+def _rhs(st, lhs):
+    """The right side of the equation ``lhs = ...`` in the statement ``st`` (an equation or a conjunction of
+    equations, whose order SymPy does not keep); ``None`` if there is none (then the check fails)."""
+    for eq in (st.args if isinstance(st, sp.And) else (st,)):
+        if isinstance(eq, sp.Equality) and eq.lhs == lhs:
+            return eq.rhs
+    return None
+
+
+def _equal(a, b):
+    """``a == b`` by :func:`featavg.theory.is_zero`; a missing side (``None``) is never equal."""
+    return a is not None and b is not None and is_zero(a - b)
+
+
+def _integral(expr):
+    """``(c, f, limits)`` with ``expr = c * Integral(f, limits)``, or ``None`` if it is not of that form."""
+    coef, rest = expr.as_independent(sp.Integral, as_Add=False)
+    if not isinstance(rest, sp.Integral):
+        return None
+    return coef, rest.function, rest.limits
+
+
 def derive():
     """The symmetric reduction, its invariant, the decoupling margin and time, the discrete corrections."""
     t = sp.Symbol("t", nonnegative=True)
+    Fn, Gn = notation("F")(t), notation("G")(t)
+    dF_dt, dG_dt = sp.Derivative(Fn, t), sp.Derivative(Gn, t)
+    b_share, i_bias = sp.Symbol("b_share"), sp.Symbol("Idot_b")
+    t_dec, F_st = sp.Symbol("t_dec"), sp.Symbol("F^*")
 
-    def chain_rule(pv=3, Kv=2):
-        # explicit instance: k = pv + Kv clusters, mu_t = sqrt(d) e_t, neuron j = sum_t c_jt e_t + bias b_j;
-        # same-class outputs active (logit sqrt(d) c_jt + b_j), opposite outputs off (logit 0);
-        # L = sum_t pi_t CE_t with pi_t = pi; gradient flow on (c, b); at the symmetric state with all
-        # biases 0 the centre logits move as pi[d (1 - P_own) + bias] and pi[-d P_oth + bias]
-        kk = pv + Kv
-        c = sp.Matrix(kk, kk, lambda j, s: sp.Symbol(f"c_{j}_{s}", real=True))
-        b = sp.symbols(f"b_0:{kk}", real=True)
-        cls = [1] * pv + [-1] * Kv
-        logit = lambda j, s: sp.sqrt(d) * c[j, s] + b[j] if cls[j] == cls[s] else sp.Integer(0)
-        L = sum(pi_ * (sp.log(sum(sp.exp(logit(j, s)) for j in range(kk))) - logit(s, s)) for s in range(kk))
-        params = list(c) + list(b)
-        flow = {th: -sp.diff(L, th) for th in params}
+    def chain_rule(st):
+        # For any p = |J_s| and K: the class-s outputs j = 1..p have, at the centre mu_s' (s' = 1..p, orthogonal
+        # features mu_t = sqrt(d) e_t), logit sqrt(d) c_js' + b_j (active), the K opposite outputs logit 0 (off), so
+        # only the own centres' losses L = pi sum_s' [log(sum_j e^{logit_js'} + K) - logit_s's'] involve the class-s
+        # coefficients c_js' and biases b_j. Gradient flow moves logit_ts at rate -sqrt(d) dL/dc_ts - dL/db_t
+        # (IndexedBase derivatives, Kronecker deltas summed over symbolic ranges); then the symmetric state
+        # sqrt(d) c_js' = G + (F - G) delta_js', b = 0, where e^{G + (F - G) delta} = e^G (1 + (e^{F-G} - 1) delta).
+        c, b = sp.IndexedBase("c"), sp.IndexedBase("b")
+        j, s1, tt, s = sp.symbols("j s' t s", integer=True, positive=True)
+        KD = sp.KroneckerDelta
+        logit = lambda jj, ss: sp.sqrt(d) * c[jj, ss] + b[jj]  # noqa: E731
+        L = pi_ * sp.Sum(sp.log(sp.Sum(sp.exp(logit(j, s1)), (j, 1, p)) + K) - logit(s1, s1), (s1, 1, p))
+        ranges = [(tt, 1, p), (s, 1, p), (s1, 1, p)]
+        rate = evaluate_sums(-sp.sqrt(d) * sp.diff(L, c[tt, s]) - sp.diff(L, b[tt]), ranges)
 
-        def rate(expr):
-            return sum(sp.diff(expr, th) * flow[th] for th in params)
+        def split_exp(e):
+            arg = sp.expand(e.args[0])
+            (delta,) = arg.atoms(KD)
+            coef = arg.coeff(delta)
+            return sp.exp(arg - coef * delta) * (1 + (sp.exp(coef) - 1) * delta)
 
-        sym = {c[j, s]: (F_ if j == s else G_) / sp.sqrt(d) for j in range(kk) for s in range(kk) if cls[j] == cls[s]}
-        sym.update({bj: 0 for bj in b})
-        sym.update({c[j, s]: 0 for j in range(kk) for s in range(kk) if cls[j] != cls[s]})
-        fdot = sp.simplify(rate(logit(0, 0)).subs(sym))
-        gdot = sp.simplify(rate(logit(1, 0)).subs(sym))
-        bias = pi_ * ((1 - P_OWN) - (p - 1) * P_OTH)  # the bias's share: sum over own clusters of pi (delta - P)
-        sub = {p: pv, K: Kv}
-        return (is_zero(fdot - (F_DOT + bias).subs(sub)) and is_zero(gdot - (G_DOT + bias).subs(sub)))
+        sym = rate.replace(lambda e: isinstance(e, sp.Indexed) and e.base == c,
+                           lambda e: (G_ + (F_ - G_) * KD(*e.indices)) / sp.sqrt(d)).replace(
+            lambda e: isinstance(e, sp.Indexed) and e.base == b, lambda e: sp.Integer(0))
+        sym = sym.replace(lambda e: isinstance(e, sp.exp) and e.has(KD), split_exp)
+        sym = evaluate_sums(factor_sums(evaluate_sums(sym, ranges)), ranges)
+        fdot = sym.subs(tt, s)  # the own output at its own centre: logit F
+        gdot = sym.replace(lambda e: isinstance(e, KD) and set(e.args) == {s, tt}, lambda e: sp.Integer(0))  # t != s: G
+        bias = pi_ * ((1 - P_OWN) - (p - 1) * P_OTH)  # the biases' share, of order 1 against the rates' order d
+        f_st, g_st = _rhs(st, dF_dt), _rhs(st, dG_dt)
+        X, Y = sp.symbols("X Y", positive=True)
 
-    def conserved():
-        return is_zero(sp.diff(INVARIANT, F_) * F_DOT + sp.diff(INVARIANT, G_) * G_DOT)
+        def rational_zero(expr):
+            # e^{aF + bG} -> X^a Y^b (a, b integers here): the rates are rational in X = e^F, Y = e^G
+            def xy(e):
+                arg = sp.expand(e.args[0])
+                a, b_ = arg.coeff(F_), arg.coeff(G_)
+                return X ** a * Y ** b_ * sp.exp(sp.expand(arg - a * F_ - b_ * G_))
 
-    def bias_drift():
-        # with the biases' O(1/d) share pi((1 - P_own) - (p-1) P_oth) = pi K/Z in both rates
+            return sp.cancel(sp.expand(expr).replace(lambda e: isinstance(e, sp.exp), xy)) == 0
+
+        return (f_st is not None and g_st is not None and rational_zero(fdot - (f_st + bias))
+                and rational_zero(gdot - (g_st + bias)))
+
+    def conserved(st):
+        # dI/dt along the leading-order flow, by the chain rule
+        return _equal(sp.diff(INVARIANT, F_) * F_DOT + sp.diff(INVARIANT, G_) * G_DOT, st.rhs)
+
+    def bias_drift(st):
+        # the biases' share pi((1 - P_own) - (p-1) P_oth) enters both rates; I moves by (dI/dF + dI/dG) times it
         share = pi_ * ((1 - P_OWN) - (p - 1) * P_OTH)
-        return is_zero(share - pi_ * K / Z_) and is_zero((1 + KAPPA) * share - pi_ * K * (p + K * sp.exp(-G_)) / Z_)
+        drift = (sp.diff(INVARIANT, F_) + sp.diff(INVARIANT, G_)) * share
+        return _equal(share, _rhs(st, b_share)) and _equal(drift, _rhs(st, i_bias))
 
-    def euler():
-        # one Euler step with Delta_F = -kappa Delta_G (the leading-order increments cancel in I):
+    def euler(st):
+        # one Euler step with Delta_F = -kappa Delta_G (the leading-order increments cancel in I); and the change is
+        # never positive: h(x) = 1 - x - e^{-x} is concave (h'' = -e^{-x}) with its maximum h(0) = 0 at h'(0) = 0
         dF = -KAPPA * dG
         step = INVARIANT.subs({F_: F_ + dF, G_: G_ + dG}, simultaneous=True) - INVARIANT
-        return is_zero(step - EULER)
+        h = step / (K * sp.exp(-G_))
+        crit = sp.solve(sp.diff(h, dG), dG)
+        concave = bool(sp.simplify(sp.diff(h, dG, 2)).is_negative)
+        return _equal(step, st.rhs) and concave and crit == [0] and is_zero(h.subs(dG, 0))
 
-    def decoupled_margin():
-        return is_zero(INVARIANT.subs({F_: F_STAR, G_: 0}) - I_START)
+    def decoupled_margin(st):
+        # I(F, 0) = I_0 solved for F
+        (f_star,) = sp.solve(sp.Eq(INVARIANT.subs(G_, 0), I_START), F_)
+        return _equal(f_star, st.rhs)
 
-    def time_element():
-        # dt = dG / G_dot = -Z e^{-G} dG / (pi d)
-        return is_zero(1 / G_DOT + Z_ * sp.exp(-G_) / (pi_ * d))
+    def time_element(st):
+        # dt = dG / G_dot, G running from q_0 down to 0: t_dec = int_0^{q_0} (-1/G_dot) dG
+        parts = _integral(st.rhs)
+        if parts is None:
+            return False
+        coef, f, limits = parts
+        return limits == ((G_, 0, q0),) and is_zero(coef * f + 1 / G_DOT)
 
-    def exp_growth():
-        # e^F F_dot -> pi d ((p - 1) e^G + K) as F -> oo: e^F grows linearly in t
-        return is_zero(sp.limit(sp.exp(F_) * F_DOT, F_, sp.oo) - pi_ * d * ((p - 1) * sp.exp(G_) + K))
+    def exp_growth(st):
+        return _equal(sp.limit(sp.exp(F_) * F_DOT, F_, sp.oo), st.rhs)
 
-    def asymptotic_time():
-        # the e^{F - G} = e^{I_0 + K e^{-G} - p G} part of Z e^{-G} dominates; u = e^{-G} maps it to
-        # e^{I_0} int_0^1 u^{p-1} e^{K u} du: t_dec pi d / (e^{I_0} J) -> 1 (p = K = 5, quadrature)
+    def asymptotic_time(st):
+        # t_dec pi d = int_0^{q_0} Z e^{-G} dG on the invariant F = I_0 - (p-1) G + K e^{-G}:
+        #   Z e^{-G} = e^{F - G} + (p - 1) + K e^{-G};
+        #   e^{F - G} dG with u = e^{-G} (dG = -du/u, G = 0..q_0 -> u = 1..e^{-q_0}) is e^{I_0} u^{p-1} e^{K u} du,
+        #   so t_dec pi d = e^{I_0}(J - T) + R, T = int_0^{e^{-q_0}} u^{p-1} e^{K u} du, R = int_0^{q_0} (p-1 + K e^{-G}) dG.
+        # Bounds for every p, K > 0: 1/p <= J <= e^K/p and 0 <= T <= e^K e^{-p q_0}/p; so
+        #   |t_dec pi d/(e^{I_0} J) - 1| <= p T + p R e^{-I_0} -> 0 as q_0 -> oo.
         u = sp.Symbol("u", positive=True)
-        sub = sp.simplify((sp.exp(I_START + K * sp.exp(-G_) - p * G_)).subs(G_, -sp.log(u)) / u - sp.exp(I_START) * u ** (p - 1) * sp.exp(K * u))
-        Jv = float(J_INTEGRAL.subs({p: 5, K: 5}).doit())
-        vals = [float(_decoupling_time(qv, 5, 5, 1.0, 1.0) / (np.exp(float(I_START.subs({q0: qv, p: 5, K: 5}))) * Jv))
-                for qv in (4.0, 8.0, 16.0)]
-        return is_zero(sub) and abs(vals[-1] - 1) < 1e-6 and abs(vals[0] - 1) < 1e-2
+        (f_inv,) = sp.solve(sp.Eq(INVARIANT, I_START), F_)
+        exp_part = sp.exp(f_inv - G_)
+        rest = sp.simplify((Z_ * sp.exp(-G_)).subs(F_, f_inv) - exp_part)
+        split = is_zero(rest - (p - 1 + K * sp.exp(-G_)))
+        substituted = is_zero(sp.simplify(exp_part.subs(G_, -sp.log(u)) / u - sp.exp(I_START) * J_INTEGRAL.function))
+        R = sp.integrate(rest, (G_, 0, q0))
+        j_low, j_high = sp.integrate(u ** (p - 1), (u, 0, 1)), sp.exp(K) * sp.integrate(u ** (p - 1), (u, 0, 1))
+        t_high = sp.exp(K) * sp.integrate(u ** (p - 1), (u, 0, sp.exp(-q0)))
+        bound = p * t_high + p * R * sp.exp(-I_START)  # |ratio - 1| <= p T + p R e^{-I_0}, using J >= 1/p
+        vanishes = sp.limit(bound, q0, sp.oo) == 0
+        leading = sp.exp(I_START) * J_INTEGRAL / (pi_ * d)
+        coef, integral = st.rhs.as_independent(sp.Integral, as_Add=False)
+        lead_coef, lead_integral = leading.as_independent(sp.Integral, as_Add=False)
+        upper = is_zero(sp.exp(I_START) * j_high - sp.exp(F_STAR) / p)  # e^{I_0} J <= e^{I_0 + K}/p = e^{F*}/p
+        return (split and substituted and vanishes and is_zero(j_low - 1 / p) and is_zero(j_high - sp.exp(K) / p)
+                and upper and integral == lead_integral and is_zero(coef - lead_coef))
 
-    Fn, Gn = notation("F")(t), notation("G")(t)
+    P_own, P_oth, kappa_, I_sym, I_0 = (sp.Symbol(x) for x in ("P_own", "P_oth", "kappa", "I", "I_0"))
+    Z_sym, u_ = sp.Symbol("Z"), sp.Symbol("u")
     steps = (
-        Step("symmetric reduction: at the averaged state the centre logits move as pi[d(1 - P_own) + b-share] and "
-             "pi[-d P_oth + b-share] (gradient flow on the coefficients and biases, chain rule)",
-             sp.And(sp.Eq(sp.Derivative(Fn, t), F_DOT, evaluate=False), sp.Eq(sp.Derivative(Gn, t), G_DOT, evaluate=False)),
-             chain_rule, generality="instance", instances="p = 3, K = 2 (k = 5), explicit coordinates, biases"),
-        Step("leading order in d: I = F + (p-1) G - K e^{-G} is conserved",
+        Step(Text("symmetric reduction, for any ", p, " and ", K, ": at the averaged state the centre logits move as ",
+                  pi_ * (d * (1 - P_own) + b_share), " and ", pi_ * (-d * P_oth + b_share),
+                  " (gradient flow on the coefficients and biases, chain rule)"),
+             sp.And(sp.Eq(dF_dt, F_DOT, evaluate=False), sp.Eq(dG_dt, G_DOT, evaluate=False)),
+             chain_rule),
+        Step(Text("leading order in ", d, ": ", sp.Eq(I_sym, INVARIANT, evaluate=False), " is conserved"),
              sp.Eq(sp.Derivative(notation("I")(t), t), 0, evaluate=False), conserved),
-        Step("the biases' O(1/d) share pi K/Z in both rates drifts I by pi K (p + K e^{-G})/Z",
-             sp.Eq(sp.Symbol("b_share"), pi_ * K / Z_, evaluate=False), bias_drift),
-        Step("one Euler step (increments with Delta_F + kappa Delta_G = 0) changes I by K e^{-G}(1 - Delta_G - e^{-Delta_G}) <= 0",
-             sp.Eq(notation("Delta")(sp.Symbol("I")), EULER, evaluate=False), euler),
-        Step("decoupling (G = 0) at the own margin F* = I_0 + K, I_0 = p q_0 - K e^{-q_0}",
-             sp.Eq(sp.Symbol("F^*"), F_STAR, evaluate=False), decoupled_margin),
-        Step("time along the invariant: dt = -Z e^{-G} dG/(pi d), so t_dec = (1/(pi d)) int_0^{q_0} Z e^{-G} dG",
-             sp.Eq(sp.Symbol("t_dec"), sp.Integral(Z_ * sp.exp(-G_), (G_, 0, q0)) / (pi_ * d), evaluate=False),
-             time_element),
-        Step("e^F F_dot -> pi d ((p-1) e^G + K): e^F grows linearly, G falls by 1/(p - 1 + K e^{-G}) per unit of F",
+        Step(Text("the biases' share ", sp.Eq(b_share, pi_ * K / Z_sym, evaluate=False), " (of order ", 1 / d,
+                  " relative to the feature terms) in both rates drifts ", I_sym, " by ",
+                  pi_ * K * (p + K * sp.exp(-G_)) / Z_sym),
+             sp.And(sp.Eq(b_share, pi_ * K / Z_, evaluate=False),
+                    sp.Eq(i_bias, pi_ * K * (p + K * sp.exp(-G_)) / Z_, evaluate=False)), bias_drift),
+        Step(Text("one Euler step (increments with ", sp.Eq(sp.Symbol("Delta_F") + kappa_ * dG, 0, evaluate=False),
+                  ") changes ", I_sym, " by ", sp.Le(EULER, 0, evaluate=False)),
+             sp.Eq(notation("Delta")(I_sym), EULER, evaluate=False), euler),
+        Step(Text("decoupling (", sp.Eq(G_, 0, evaluate=False), ") at the own margin ",
+                  sp.Eq(F_st, I_0 + K, evaluate=False), ", ", sp.Eq(I_0, I_START, evaluate=False)),
+             sp.Eq(F_st, F_STAR, evaluate=False), decoupled_margin),
+        Step(Text("time along the invariant: ", sp.Eq(sp.Symbol("dt"), -Z_sym * sp.exp(-G_) * sp.Symbol("dG") / (pi_ * d),
+                                                        evaluate=False),
+                  ", so ", sp.Eq(t_dec, sp.Integral(Z_sym * sp.exp(-G_), (G_, 0, q0)) / (pi_ * d), evaluate=False)),
+             sp.Eq(t_dec, sp.Integral(Z_ * sp.exp(-G_), (G_, 0, q0)) / (pi_ * d), evaluate=False), time_element),
+        Step(Text(sp.exp(F_) * sp.Symbol("Fdot"), " tends to ", pi_ * d * ((p - 1) * sp.exp(G_) + K), ": ", sp.exp(F_),
+                  " grows linearly, ", G_, " falls by ", 1 / KAPPA, " per unit of ", F_),
              sp.Eq(sp.Limit(sp.exp(F_) * F_DOT, F_, sp.oo), pi_ * d * ((p - 1) * sp.exp(G_) + K), evaluate=False),
              exp_growth),
-        Step("q_0 -> oo: t_dec ~ e^{I_0} J(p, K)/(pi d), J = int_0^1 u^{p-1} e^{K u} du (u = e^{-G}; "
-             "J <= e^K/p, so t_dec <= e^{F*}/(pi d p))",
-             sp.Eq(sp.Symbol("t_dec"), sp.exp(I_START) * J_INTEGRAL / (pi_ * d), evaluate=False), asymptotic_time,
-             generality="instance", instances="substitution general; the limit at p = K = 5, q_0 = 4, 8, 16 (quadrature)"),
+        Step(Text("as ", q0, " tends to infinity, ", t_dec, " is asymptotic to ", sp.exp(I_0) * sp.Symbol("J") / (pi_ * d),
+                  ", ", sp.Eq(sp.Symbol("J"), J_INTEGRAL, evaluate=False), " (", sp.Eq(u_, sp.exp(-G_), evaluate=False),
+                  "; the remainder is at most ", p, " times the tail below ", sp.exp(-q0), " plus the non-exponential "
+                  "terms, both small against ", sp.exp(I_0), "; ", sp.Le(sp.Symbol("J"), sp.exp(K) / p, evaluate=False),
+                  ", so ", sp.Le(t_dec, sp.exp(F_st) / (pi_ * d * p), evaluate=False), ")"),
+             sp.Eq(t_dec, sp.exp(I_START) * J_INTEGRAL / (pi_ * d), evaluate=False), asymptotic_time),
     )
     args = [F_, G_, p, K]
     invariant = lambdify_prediction(args, INVARIANT, "I = F + (p-1) G - K e^{-G}")
@@ -189,14 +271,19 @@ def derive():
     }
     preds["decoupling_time"].__doc__ = "t_dec = (1/(pi d)) int_0^{q_0} Z e^{-G} dG along the invariant (quadrature)"
     preds["decoupling_time_asymptotic"].__doc__ = "e^{I_0} J(p, K)/(pi d), J = int_0^1 u^{p-1} e^{K u} du"
+    w_j, mu_i, i_, J_s = (sp.Symbol(x) for x in ("w_j", "mu_i", "i", "J_s"))
     return Claim(
-        id=ID, title="Cluster labels from an averaged start: I = F + (p-1)G - K e^{-G} is conserved; decoupling "
-                     "takes t ~ e^{p q0 - K e^{-q0}} J(p, K)/(pi d)",
+        id=ID, title=Text("Cluster labels from an averaged start: ", sp.Eq(I_sym, INVARIANT, evaluate=False),
+                          " is conserved; decoupling takes a time ", t_dec, " of order ",
+                          sp.exp(p * q0 - K * sp.exp(-q0)) * sp.Symbol("J") / (pi_ * d)),
         statement=sp.Eq(sp.Derivative(INVARIANT.subs({F_: Fn, G_: Gn}), t), 0, evaluate=False),
-        assumptions="Orthogonal equinorm features; multi-class net, h = 1, started at the averaged net w_j = (q_0/d) "
-                    "sum_{J_s} mu_i, biases 0; cluster labels, softmax cross-entropy; opposite outputs off at the own "
-                    "centres; leading order in d (biases O(1/d)) and n (each point's own noise O(1/n_t)).",
-        regime="mixed phase (G > 0); after G reaches 0 the decoupled dynamics of C7.ce_margin_ode apply",
+        assumptions=Text("Orthogonal equinorm features; multi-class net, ", sp.Eq(sp.Symbol("h"), 1, evaluate=False),
+                         ", started at the averaged net ", sp.Eq(w_j, (q0 / d) * SumOver(mu_i, i_, J_s), evaluate=False),
+                         ", biases 0; cluster labels, softmax cross-entropy; opposite outputs off at the own centres; "
+                         "leading order in ", d, " (biases of order ", 1 / d, ") and ", sp.Symbol("n"),
+                         " (each point's own noise of order ", 1 / sp.Symbol("n_t"), ")."),
+        regime=Text("mixed phase (", sp.Gt(G_, 0, evaluate=False), "); after ", G_,
+                    " reaches 0 the decoupled dynamics of C7.ce_margin_ode apply"),
         steps=steps, predictions=preds)
 
 

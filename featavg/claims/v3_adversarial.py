@@ -39,8 +39,8 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
-from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import Phi, d, delta
+from featavg.theory import Claim, Step, Text, explicit, lambdify_prediction, notation, sums_equal
+from featavg.theory._common import Phi, d, delta, ratio_as_written, sqrt_as_written
 
 ID = "V3.adversarial"
 ORDER = (10, 2)
@@ -50,44 +50,77 @@ MEDIAN_BOUND = sp.sqrt(d / 2)
 COS_BOUND = 1 / sp.sqrt(1 + 1 / n_j)
 
 
+def _implied_upper(st, x, bound):
+    """True iff the statement ``st`` says ``x <= B`` (or ``B >= x``) with ``B >= bound`` provably: then it follows
+    from the derived ``x <= bound``. A reversed statement (``B < x``) contradicts the derivation and is rejected."""
+    if isinstance(st, sp.LessThan) and st.lhs == x:
+        B = st.rhs
+    elif isinstance(st, sp.GreaterThan) and st.rhs == x:
+        B = st.lhs
+    else:
+        return False
+    gap = sp.simplify(B - bound)
+    return gap == 0 or bool(gap.is_nonnegative)
+
+
 def derive():
     """The two upper bounds the one-sided rows use (the finding itself is measured)."""
-    b = sp.symbols("beta_1:4", real=True)
+    r = sp.Symbol("r")
+    median_r = notation("median")(r)
+    cos_w = notation("cos")(sp.Symbol("w"), sp.Symbol("mu_j"))
 
-    def median():
-        # Phi(sqrt(d/2) - delta) = 1/2 at delta = sqrt(d/2): robust accuracy <= 1/2 there, so P(r > sqrt(d/2)) <= 1/2
-        return is_zero(Phi(MEDIAN_BOUND - delta).subs(delta, MEDIAN_BOUND) - sp.Rational(1, 2)) and \
-            bool(sp.simplify(sp.diff(Phi(MEDIAN_BOUND - delta), delta)).is_negative)
+    def median(st):
+        # P(r > delta) <= robust accuracy at delta <= Phi(sqrt(d/2) - delta) (C4.optimal_bound), decreasing in delta;
+        # it is 1/2 where its argument vanishes, so the population median is at most that delta
+        bound = Phi(MEDIAN_BOUND - delta)
+        decreasing = bool(sp.simplify(sp.diff(bound, delta)).is_negative)
+        (half,) = sp.solve(explicit(bound) - sp.Rational(1, 2), delta)
+        return decreasing and _implied_upper(st, median_r, half)
 
-    def cauchy_schwarz():
-        # n sum beta^2 - (sum beta)^2 = sum_{i<l} (beta_i - beta_l)^2 >= 0 (n = 3); then the noise share
-        # ||sum beta_i xi_i||^2 / (sum beta_i)^2 d >= 1/n_j and cos = 1/sqrt(1 + share)
-        lhs = 3 * sum(x ** 2 for x in b) - sum(b) ** 2
+    def cauchy_schwarz(st):
+        # n sum beta_i^2 - (sum beta_i)^2 = (1/2) sum_i sum_l (beta_i - beta_l)^2 >= 0 for every n (sums of IndexedBase
+        # entries): the noise share sum beta_i^2/(sum beta_i)^2 of ||sum beta_i xi_i||^2/(d (sum beta_i)^2) is at least
+        # 1/n_j, attained at equal weights; cos = 1/sqrt(1 + share) decreases in the share
+        nn = sp.Symbol("n_j", positive=True, integer=True)
+        i, l = sp.symbols("i l", integer=True, positive=True)
+        b = sp.IndexedBase("beta", real=True)
+        lhs = nn * sp.Sum(b[i] ** 2, (i, 1, nn)) - sp.Sum(b[i], (i, 1, nn)) ** 2
+        identity = sums_equal(lhs, sp.Sum((b[i] - b[l]) ** 2, (i, 1, nn), (l, 1, nn)) / 2)
+        beta = sp.Symbol("beta", positive=True)
+        equal = (sp.Sum(beta ** 2, (i, 1, nn)) / sp.Sum(beta, (i, 1, nn)) ** 2).doit()  # the share at equal weights
         share = sp.Symbol("s", positive=True)
         cos = 1 / sp.sqrt(1 + share)
-        return (is_zero(lhs - sum((b[u] - b[w]) ** 2 for u in range(3) for w in range(u + 1, 3)))
-                and bool(sp.simplify(sp.diff(cos, share)).is_negative) and is_zero(cos.subs(share, 1 / n_j) - COS_BOUND))
+        decreasing = bool(sp.simplify(sp.diff(cos, share)).is_negative)
+        return identity and decreasing and _implied_upper(st, cos_w, cos.subs(share, sp.simplify(equal)).subs(nn, n_j))
 
-    r = sp.Symbol("r")
+    d_over_2 = sqrt_as_written(d / 2)
     steps = (
-        Step("any classifier: robust accuracy at delta <= Phi(sqrt(d/2) - delta) (C4.optimal_bound), = 1/2 at "
-             "delta = sqrt(d/2): the population median radius is at most sqrt(d/2)",
-             sp.Le(notation("median")(r), MEDIAN_BOUND, evaluate=False), median),
-        Step("a neuron built from cluster j's n_j points: noise share >= 1/n_j (Cauchy-Schwarz), so "
-             "cos(w, mu_j) <= 1/sqrt(1 + 1/n_j) to leading order",
-             sp.Le(notation("cos")(sp.Symbol("w"), sp.Symbol("mu_j")), COS_BOUND, evaluate=False), cauchy_schwarz,
-             generality="instance", instances="Cauchy-Schwarz identity at n = 3; the monotonicity in the share general"),
+        Step(Text("any classifier: robust accuracy at ", delta, " is at most ", Phi(d_over_2 - delta),
+                  " (C4.optimal_bound), which is one half at ", sp.Eq(delta, d_over_2, evaluate=False),
+                  ": the population median radius is at most ", d_over_2),
+             sp.Le(median_r, MEDIAN_BOUND, evaluate=False), median),
+        Step(Text("a neuron built from cluster ", sp.Symbol("j"), "'s ", n_j, " points: noise share at least ", 1 / n_j,
+                  " (Cauchy-Schwarz), so ", sp.Le(cos_w, 1 / sqrt_as_written(1 + 1 / n_j), evaluate=False),
+                  " to leading order"),
+             sp.Le(cos_w, COS_BOUND, evaluate=False), cauchy_schwarz),
     )
     preds = {"median_radius_bound": lambdify_prediction([d], MEDIAN_BOUND, "sqrt(d/2): bound on any classifier's median radius"),
              "cosine_bound": lambdify_prediction([n_j], COS_BOUND, "1/sqrt(1 + 1/n_j): bound on cos(w, mu_j)")}
+    eps, J_s = sp.Symbol("varepsilon"), sp.Symbol("J_s")
+    eps_pgd = sp.Mul(sp.Float(0.9, 2), d_over_2, evaluate=False)
     return Claim(
-        id=ID, title="Measured finding, not a theorem: PGD adversarial training at eps = 0.9 sqrt(d/2) decouples the "
-                     "binary net and lifts its radius from sqrt(d/k) towards sqrt(d/2)",
-        statement=sp.Le(notation("median")(r), MEDIAN_BOUND, evaluate=False),
-        assumptions="Measured finding, not a theorem. Binary net with m = |J_s| neurons per sign, binary labels, GD on "
-                    "the logistic loss at PGD-L2 perturbed inputs (10 steps, step 2.5 eps/10, random start in the "
-                    "weights' span); the bounds used by the checks hold for any network.",
-        regime="k=10, d=3072, reduced engine; eps = 0.9 sqrt(d/2); the findings at other eps are in the figures",
+        id=ID, title=Text("Measured finding, not a theorem: PGD adversarial training at ",
+                          sp.Eq(eps, eps_pgd, evaluate=False), " decouples the binary net and lifts "
+                          "its radius from ", sqrt_as_written(d / sp.Symbol("k")), " towards ", d_over_2),
+        statement=sp.Le(median_r, MEDIAN_BOUND, evaluate=False),
+        assumptions=Text("Measured finding, not a theorem. Binary net with ", sp.Eq(sp.Symbol("m"), sp.Abs(J_s),
+                                                                                   evaluate=False),
+                         " neurons per sign, binary labels, GD on the logistic loss at PGD-L2 perturbed inputs (10 steps, step ",
+                         ratio_as_written(sp.Mul(sp.Float(2.5, 2), eps, evaluate=False), 10),
+                         ", random start in the weights' span); the bounds used by the checks hold for any network."),
+        regime=Text(sp.Eq(sp.Symbol("k"), 10, evaluate=False), ", ", sp.Eq(d, 3072, evaluate=False),
+                    ", reduced engine; ", sp.Eq(eps, eps_pgd, evaluate=False),
+                    "; the findings at other values of ", eps, " are in the figures"),
         steps=steps, predictions=preds)
 
 

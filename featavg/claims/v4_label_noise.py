@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import Band, Check, Fault, Figure, Outcome, Rival, Term
-from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
+from featavg.theory import Claim, Step, Text, factor_sums, is_zero, lambdify_prediction, notation, sums_equal
 
 ID = "V4.label_noise"
 ORDER = (10, 3)
@@ -33,42 +33,75 @@ FACTOR = 1 - 2 * q
 VARIANCE = 4 * q * (1 - q)
 
 
+def _rhs(st, lhs):
+    """The right side of the equation ``lhs = ...`` in the statement ``st`` (an equation or a conjunction of
+    equations, whose order SymPy does not keep); ``None`` if there is none (then the check fails)."""
+    for eq in (st.args if isinstance(st, sp.And) else (st,)):
+        if isinstance(eq, sp.Equality) and eq.lhs == lhs:
+            return eq.rhs
+    return None
+
+
 def derive():
-    """Flip law, the linear early gradient, its mean and variance under flips."""
+    """Flip law, the linear early gradient, its mean and variance under flips (for any number of points)."""
     y, x = sp.symbols("y x", real=True)
-
-    def mean_label():
-        return is_zero((1 - q) * y + q * (-y) - FACTOR * y)
-
-    def linear_at_zero():
-        # l(q) = log(1 + e^{-q}); l'(0) = -1/2: the early weight of every point is the same
-        ell = sp.log(1 + sp.exp(-x))
-        return is_zero(sp.diff(ell, x).subs(x, 0) + sp.Rational(1, 2))
-
-    def flips():
-        # T = C (1 - 2F), F ~ Bernoulli(q): mean (1 - 2q) C, variance 4 q (1 - q) C^2
-        C = sp.Symbol("C", real=True)
-        mean = (1 - q) * C + q * (-C)
-        second = (1 - q) * C ** 2 + q * C ** 2
-        return is_zero(mean - FACTOR * C) and is_zero(second - mean ** 2 - VARIANCE * C ** 2)
-
+    y_i, y_j = sp.Symbol("y_i"), sp.Symbol("y_j")
     T = notation("T")
+    i = sp.Symbol("i", integer=True, positive=True)
+    n_pts = sp.Symbol("n", positive=True, integer=True)
+    C = sp.IndexedBase("C", real=True)
+    S_C2 = sp.Sum(C[i] ** 2, (i, 1, n_pts))
+    E_T, Var_T = notation("E")(T(q)), notation("Var")(T(q))
+
+    def mean_label(st):
+        # y_i = y_j with probability 1 - q, -y_j with probability q
+        return is_zero(((1 - q) * y + q * (-y)) - st.rhs.subs(y_j, y))
+
+    def linear_at_zero(st):
+        # l(x) = log(1 + e^{-x}); l'(0): the early weight of every point is the same
+        ell = sp.log(1 + sp.exp(-x))
+        return is_zero(sp.diff(ell, x).subs(x, 0) - st.rhs)
+
+    def flips(st):
+        # T(q) = sum_i C_i (1 - 2 F_i), F_i ~ Bernoulli(q) independent: each term has mean (1 - 2q) C_i and variance
+        # E[(1 - 2F)^2] C_i^2 - ((1 - 2q) C_i)^2; the mean of the sum is the sum of the means, its variance the sum of
+        # the variances (independence); T(0) = sum_i C_i
+        mean_i = (1 - q) * C[i] + q * (-C[i])
+        var_i = (1 - q) * C[i] ** 2 + q * C[i] ** 2 - mean_i ** 2
+        mean_T = factor_sums(sp.Sum(mean_i, (i, 1, n_pts)))
+        var_T = factor_sums(sp.Sum(sp.factor(var_i), (i, 1, n_pts)))
+        e_st, v_st = _rhs(st, E_T), _rhs(st, Var_T)
+        if e_st is None or v_st is None:
+            return False
+        e_st = e_st.subs(T(0), sp.Sum(C[i], (i, 1, n_pts)))
+        return sums_equal(mean_T, e_st, [(i, 1, n_pts)]) and sums_equal(var_T, v_st, [(i, 1, n_pts)])
+
+    ell_prime = sp.Subs(sp.Derivative(sp.log(1 + sp.exp(-x)), x), x, 0)
+    grad = sp.Derivative(sp.Symbol("L"), sp.Symbol("w_r"))
+    z_ir, s_r, x_i = sp.Symbol("z_ir"), sp.Symbol("s_r"), sp.Symbol("x_i")
+    m_ = sp.Symbol("m")
     steps = (
-        Step("a flipped label: E[y_i | c_i = j] = (1 - q) y_j - q y_j = (1 - 2q) y_j",
-             sp.Eq(notation("E")(sp.Symbol("y_i")), FACTOR * sp.Symbol("y_j"), evaluate=False), mean_label),
-        Step("early phase (f ~ 0): l'(0) = -1/2, so -grad_{w_r} L = (1/(2 m n)) sum_i y_i s_r 1{z_ir > 0} x_i is linear in the labels",
-             sp.Eq(sp.Subs(sp.Derivative(sp.log(1 + sp.exp(-x)), x), x, 0), -sp.Rational(1, 2), evaluate=False), linear_at_zero),
-        Step("for a fixed sample: E T(q) = (1 - 2q) T(0), Var T(q) = 4 q (1 - q) sum_i C_i^2",
-             sp.And(sp.Eq(notation("E")(T(q)), FACTOR * T(0), evaluate=False),
-                    sp.Eq(notation("Var")(T(q)), VARIANCE * sp.Symbol("S_C2"), evaluate=False)), flips),
+        Step(Text("a flipped label: ", sp.Eq(notation("E")(y_i), (1 - q) * y_j - q * y_j, evaluate=False),
+                  ", that is ", FACTOR * y_j),
+             sp.Eq(notation("E")(y_i), FACTOR * y_j, evaluate=False), mean_label),
+        Step(Text("early phase (", sp.Symbol("f"), " near 0): ",
+                  sp.Eq(ell_prime, -sp.Rational(1, 2), evaluate=False), ", so ",
+                  sp.Eq(-grad, sp.Sum(y_i * s_r * sp.Heaviside(z_ir) * x_i, (i, 1, sp.Symbol("n"))) / (2 * m_ * sp.Symbol("n")),
+                        evaluate=False), " is linear in the labels"),
+             sp.Eq(ell_prime, -sp.Rational(1, 2), evaluate=False), linear_at_zero),
+        Step(Text("for a fixed sample: ", sp.Eq(E_T, FACTOR * T(0), evaluate=False), " and ",
+                  sp.Eq(Var_T, VARIANCE * S_C2, evaluate=False), ", for any number ", n_pts, " of points"),
+             sp.And(sp.Eq(E_T, FACTOR * T(0), evaluate=False), sp.Eq(Var_T, VARIANCE * S_C2, evaluate=False)), flips),
     )
     preds = {"early_factor": lambdify_prediction([q], FACTOR, "1 - 2q: the early gradient's factor under label noise q"),
              "flip_variance": lambdify_prediction([q], VARIANCE, "4 q (1 - q): the variance factor of the flips")}
     return Claim(
-        id=ID, title="Label noise q multiplies the early-phase gradient by 1 - 2q (later effects measured)",
+        id=ID, title=Text("Label noise ", q, " multiplies the early-phase gradient by ", FACTOR, " (later effects measured)"),
         statement=sp.Eq(notation("E")(T(q)), FACTOR * T(0), evaluate=False),
-        assumptions="Binary labels of the training set flipped independently with probability q (test labels clean); "
-                    "early phase: |f| << 1, so l'(y f) = -1/2 to first order (C7.early_gradient).",
+        assumptions=Text("Binary labels of the training set flipped independently with probability ", q,
+                         " (test labels clean); early phase: ", sp.Abs(sp.Symbol("f")), " much smaller than 1, so ",
+                         sp.Eq(sp.Subs(sp.Derivative(notation("ell")(x), x), x, sp.Symbol("y") * sp.Symbol("f")),
+                               -sp.Rational(1, 2), evaluate=False), " to first order (C7.early_gradient)."),
         regime="early phase (at the initialisation); the late phase is a measured finding (figure)",
         steps=steps, predictions=preds)
 

@@ -23,8 +23,8 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
-from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import K, d, k, m, p, sqrt_as_written
+from featavg.theory import Claim, Step, Text, is_zero, lambdify_prediction, notation
+from featavg.theory._common import K, d, is_nonnegative, k, m, p, sqrt_as_written
 
 ID = "V5.unbalanced"
 ORDER = (10, 4)
@@ -35,33 +35,60 @@ HYPER = alpha * d / sp.sqrt(alpha ** 2 * p * d + alpha ** 2 * K * d)  # C3's hyp
 SWITCH = alpha * d / (alpha * sp.sqrt(p * d))
 
 
+def _equal(a, b):
+    """``a == b`` by :func:`featavg.theory.is_zero`."""
+    return is_zero(a - b)
+
+
 def derive():
-    """Equal margin rates, hence equal scales; C3's formula is sqrt(d/k) for every partition."""
-    def rates():
+    """Equal margin rates, hence equal scales; C3's formula is sqrt(d/k) for every partition, for both classes."""
+    from featavg.claims.c3_averaging_radius import HYPERPLANE, SWITCH_OFF, alpha_m, alpha_p, b_m, b_p
+
+    equal = {alpha_p: alpha, alpha_m: alpha, b_p: 0, b_m: 0}  # equal scales, no biases
+
+    def c3(expr, own):
+        # C3.averaging_radius's branch at a centre whose class has |J_y| = own clusters (its p is the own class's size)
+        return expr.subs(equal).subs(p, own)
+
+    C_p, C_m = sp.Symbol("C_+"), sp.Symbol("C_-")
+
+    def rates(st):
+        # C_s = (d + |J_s|)/(mk) (C7.margin_ode), k = p + K; the relative difference is of order (p - K)/d
         Cp, Cm = (d + p) / (m * (p + K)), (d + K) / (m * (p + K))
-        return is_zero(Cp / Cm - 1 - (p - K) / (d + K)) and sp.limit((Cp / Cm - 1) * d, d, sp.oo) == p - K
+        return _equal(Cp / Cm - 1, st.rhs) and sp.limit((Cp / Cm - 1) * d, d, sp.oo) == p - K
 
-    def radius():
-        return is_zero(HYPER.subs(K, k - p) - sp.sqrt(d / k))
+    def radius(st):
+        # the hyperplane branch at a centre of J_+ (own size p) and of J_- (own size k - p)
+        return _equal(c3(HYPERPLANE, p), st.rhs) and _equal(c3(HYPERPLANE, k - p), st.rhs)
 
-    def switch_costlier():
-        return is_zero(SWITCH - sp.sqrt(d / p)) and is_zero(SWITCH ** 2 / HYPER ** 2 - (p + K) / p)
+    def switch_costlier(st):
+        # (switch-off / hyperplane)^2 = k/|J_y| >= 1, for J_+ (|J_y| = p, k = p + K)
+        ratio = sp.simplify((c3(SWITCH_OFF, p) / c3(HYPERPLANE, p)) ** 2).subs(k, p + K)
+        return _equal(ratio, st.rhs) and is_nonnegative(sp.simplify(ratio - 1))
 
+    J_p, J_m, J_y = sp.Symbol("J_+"), sp.Symbol("J_-"), sp.Symbol("J_y")
+    order = notation("O")((p - K) / d)
     steps = (
-        Step("late-phase rates C_s = (d + |J_s|)/(mk): C_+/C_- - 1 = (p - K)/(d + K), so the scales agree to O((p-K)/d)",
-             sp.Eq(sp.Symbol("C_+") / sp.Symbol("C_-") - 1, (p - K) / (d + K), evaluate=False), rates),
-        Step("equal scales, no biases: the hyperplane branch is sqrt(d/k) for any |J+| = p (k = p + K)",
+        Step(Text("late-phase rates ", sp.Eq(sp.Symbol("C_s"), (d + sp.Abs(sp.Symbol("J_s"))) / (m * k), evaluate=False),
+                  ": ", sp.Eq(C_p / C_m - 1, (p - K) / (d + K), evaluate=False), ", so the scales agree to ", order),
+             sp.Eq(C_p / C_m - 1, (p - K) / (d + K), evaluate=False), rates),
+        Step(Text("equal scales, no biases: the hyperplane branch is ", sqrt_as_written(d / k), " for any ",
+                  sp.Eq(sp.Abs(J_p), p, evaluate=False), " (", sp.Eq(k, p + K, evaluate=False), "), at centres of ",
+                  J_p, " and of ", J_m),
              sp.Eq(HYPER.subs(K, k - p), sqrt_as_written(d / k), evaluate=False), radius),
-        Step("switching the own neuron off costs sqrt(d/|J_y|): (k/|J_y|) times the hyperplane's square, never cheaper",
+        Step(Text("switching the own neuron off costs ", sqrt_as_written(d / sp.Abs(J_y)), ": ", k / sp.Abs(J_y),
+                  " times the hyperplane's square, never cheaper"),
              sp.Eq(SWITCH ** 2 / HYPER ** 2, (p + K) / p, evaluate=False), switch_costlier),
     )
     preds = {"radius": lambdify_prediction([d, k], sp.sqrt(d / k), "sqrt(d/k), both classes"),
              "balanced_rival": lambdify_prediction([d, p], sp.sqrt(d / (2 * p)), "sqrt(d/(2|J_y|)): the balanced formula with k = 2|J_y|")}
     return Claim(
-        id=ID, title="Unbalanced partition: the averaging radius is sqrt(d/k) for both classes",
+        id=ID, title=Text("Unbalanced partition: the averaging radius is ", sqrt_as_written(d / k), " for both classes"),
         statement=sp.Eq(notation("r")(sp.Symbol("mu_j")), sqrt_as_written(d / k), evaluate=False),
-        assumptions="Orthogonal equinorm features; |J+| = p, |J-| = K = k - p; trained binary net in C7's late regime "
-                    "(equal margins in each class, rates equal to O((p-K)/d)).",
+        assumptions=Text("Orthogonal equinorm features; ", sp.Eq(sp.Abs(J_p), p, evaluate=False), ", ",
+                         sp.Eq(sp.Abs(J_m), K, evaluate=False), " with ", sp.Eq(K, k - p, evaluate=False),
+                         "; trained binary net in C7's late regime (equal margins in each class, rates equal to ",
+                         order, ")."),
         regime="noise-free centres for the formula; trained nets via C3's trained model (measured coefficients)",
         steps=steps, predictions=preds)
 
