@@ -80,7 +80,7 @@ def derive():
     P = notation("P")
     stay_factor = Phi((-v + eps * c2 * H + eps * a_ / sp.sqrt(dd)) / (eps * c1))
     statement = sp.And(sp.Eq(P(sp.Symbol("dead")), sp.Product(1 / (sp.Symbol("n_j") + 1),
-                                                              (sp.Symbol("j"), 1, sp.Symbol("|J_s|"))), evaluate=False),
+                                                              (sp.Symbol("j"), 1, sp.Abs(sp.Symbol("J_s")))), evaluate=False),
                        sp.Eq(P(sp.Symbol("stays"), sp.Symbol("v, a")),
                              sp.Symbol("E_H") * sp.Product(stay_factor, (sp.Symbol("p"), 1, nj)), evaluate=False),
                        evaluate=False)
@@ -88,8 +88,7 @@ def derive():
     kick_var = (eta / (2 * n * m)) ** 2 * (a_ ** 2 * dd + a_ * dd + a_ * dd) / (sw ** 2 * dd)
     E, G, h = notation("E"), notation("G"), notation("h")
     A, U = sp.Symbol("A", real=True), sp.Symbol("U", positive=True)
-    J_s = sp.Symbol("|J_s|", positive=True, integer=True)
-    j_ = sp.Symbol("j", positive=True, integer=True)
+    J_s = sp.Abs(sp.Symbol("J_s"))
 
     def all_off(st):
         # off on one point given A with probability Phi(-A) = 1 - Phi(A) (the reflection), uniform by
@@ -137,14 +136,14 @@ def derive():
                        - stay_factor.subs(a_, 0)).rewrite(sp.erf))
         return law and is_zero(limit - st.rhs)
 
-    product = sp.Product(1 / (sp.Indexed(sp.IndexedBase("n"), j_) + 1), (j_, 1, J_s))
     steps = (
         Step(Text("off on all ", nj, " points given ", A, " with probability ", Phi(-A) ** nj, "; ",
                   sp.Eq(U, Phi(-A), evaluate=False), " is uniform, so ",
                   sp.Eq(E(U ** nj), 1 / (nj + 1), evaluate=False)),
              sp.Eq(sp.Integral(u1 ** nj, (u1, 0, 1)), dead, evaluate=False), all_off),
         Step(Text("independent ", sp.Symbol("A_j"), " over the own clusters: the last cluster's factor integrates out "
-                  "(Fubini), so by induction over the ", J_s, " own clusters the probability is ", product),
+                  "(Fubini), so by induction over the ", J_s, " own clusters the probability is the product of their ",
+                  1 / (nj + 1)),
              sp.Eq(sp.Integral(G(u1) * u2 ** n2, (u1, 0, 1), (u2, 0, 1)), sp.Integral(G(u1), (u1, 0, 1)) / (n2 + 1),
                    evaluate=False), fubini),
         Step(Text("finite d: ", sp.Eq(h(T), Phi(-T) ** nj, evaluate=False), " has ",
@@ -186,7 +185,8 @@ def derive():
         "revival": revival,
     }
     f, sigma_b = sp.Symbol("f"), sp.Symbol("sigma_b", positive=True)
-    return Claim(id=ID, title=Text("Dead at init with probability ", product, "; revived by the first step with a "
+    return Claim(id=ID, title=Text("Dead at init with probability the product of ", 1 / (nj + 1), " over the own "
+                                   "clusters; revived by the first step with a "
                                    "derived probability (stays dead as ", eps, " tends to 0)"),
                  statement=statement,
                  assumptions=Text("small initialisation (", sw * sqrt_as_written(dd), " much smaller than 1, so ",
