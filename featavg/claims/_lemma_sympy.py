@@ -8,10 +8,12 @@ kept as named functions so that lambdify evaluates them with SciPy's regularised
 steps' checks use.
 """
 
+from functools import lru_cache
+
 import sympy as sp
 from scipy import special
 
-__all__ = ["GammaP", "GammaQ", "chi2_pdf", "NUMERIC", "lemma_lambdify"]
+__all__ = ["GammaP", "GammaQ", "chi2_pdf", "NUMERIC", "lemma_lambdify", "binomial_theorem"]
 
 
 class GammaQ(sp.Function):
@@ -89,19 +91,68 @@ def inverse_norm_rms_squared(dim):
 
 
 def chi_moment_steps(Step, is_zero):
-    """The two chi-square moments behind :func:`inverse_norm_rms_squared`, as derivation steps."""
+    """The two chi-square moments behind :func:`inverse_norm_rms_squared`, as derivation steps.
+
+    Each check integrates the chi-square density (symbolic ``d``) itself and compares the result
+    with the right side of the statement it is given."""
+    from featavg.theory import Text, notation
+
     dim, x = sp.symbols("d x", positive=True)
     f = chi2_pdf(x, dim)
+    E, chi = notation("E"), sp.Symbol("chi_d", positive=True)
+
+    def inverse(st):
+        return is_zero(sp.integrate(f / x, (x, 0, sp.oo), conds="none") - st.rhs)
+
+    def inverse_root(st):
+        return is_zero(sp.integrate(f / sp.sqrt(x), (x, 0, sp.oo), conds="none") - st.rhs)
+
     return (
-        Step("E[1/chi^2_d] = 1/(d - 2)",
-             sp.Eq(sp.Integral(f / x, (x, 0, sp.oo)), 1 / (dim - 2), evaluate=False),
-             lambda: is_zero(sp.integrate(f / x, (x, 0, sp.oo), conds="none") - 1 / (dim - 2))),
-        Step("E[1/chi_d] = Gamma((d-1)/2)/(sqrt 2 Gamma(d/2))",
+        Step(Text("the inverse chi-square moment ", sp.Eq(E(chi ** -2), 1 / (dim - 2), evaluate=False),
+                  ", integrated against the chi-square density"),
+             sp.Eq(sp.Integral(f / x, (x, 0, sp.oo)), 1 / (dim - 2), evaluate=False), inverse),
+        Step(Text("the inverse chi moment ", sp.Eq(E(1 / chi), sp.gamma((dim - 1) / 2) / (sp.sqrt(2) * sp.gamma(dim / 2)),
+                                                   evaluate=False), ", integrated against the chi-square density"),
              sp.Eq(sp.Integral(f / sp.sqrt(x), (x, 0, sp.oo)),
-                   sp.gamma((dim - 1) / 2) / (sp.sqrt(2) * sp.gamma(dim / 2)), evaluate=False),
-             lambda: is_zero(sp.integrate(f / sp.sqrt(x), (x, 0, sp.oo), conds="none")
-                             - sp.gamma((dim - 1) / 2) / (sp.sqrt(2) * sp.gamma(dim / 2)))),
+                   sp.gamma((dim - 1) / 2) / (sp.sqrt(2) * sp.gamma(dim / 2)), evaluate=False), inverse_root),
     )
+
+
+@lru_cache(maxsize=None)
+def binomial_theorem(n_):
+    r"""Prove :math:`\sum_{x=0}^{n} \binom{n}{x} a^x b^{n-x} = (a + b)^n` for symbolic ``n`` and every
+    ``a, b > 0``; return the proven closed form as a ``Lambda((a, b), (a + b)**n)``, or ``None``.
+
+    SymPy sums the series as a hypergeometric one, under its convergence condition
+    :math:`a/b \le 1`. The reflection :math:`x \to n - x` (SymPy's ``change_index``;
+    :math:`\binom{n}{n-x} = \binom{n}{x}`) maps the sum to itself with ``a`` and ``b`` exchanged,
+    which SymPy sums under :math:`b/a \le 1`. Both branches are :math:`(a + b)^n`, and the two
+    conditions (``a <= b`` and ``b <= a``) cover every pair of positive numbers.
+    """
+    from featavg.theory import sums_equal
+
+    a, b = sp.symbols("a_binomial b_binomial", positive=True)
+    x, y = sp.symbols("x y", integer=True, nonnegative=True)
+    total = (a + b) ** n_
+
+    def summed(series, cond):
+        """The sum's closed form where SymPy states it, if its condition is ``cond``."""
+        value = sp.piecewise_fold(series.doit())
+        if not isinstance(value, sp.Piecewise) or value.args[0].cond != cond:
+            return None
+        return value.args[0].expr
+
+    def is_total(expr):
+        return expr is not None and sp.simplify(sp.powsimp(sp.expand_power_base(expr - total, force=True),
+                                                            force=True)) == 0
+
+    series = sp.Sum(sp.binomial(n_, x) * a ** x * b ** (n_ - x), (x, 0, n_))
+    exchanged = sp.Sum(sp.binomial(n_, y) * b ** y * a ** (n_ - y), (y, 0, n_))
+    reflection = sums_equal(series.change_index(x, n_ - x, y), exchanged)
+    if (reflection and is_total(summed(series, sp.Le(a / b, 1)))
+            and is_total(summed(exchanged, sp.Le(b / a, 1)))):
+        return sp.Lambda((a, b), total)
+    return None
 
 
 def finite_d_bound(derivative, dim, grid=None):

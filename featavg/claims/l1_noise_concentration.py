@@ -36,8 +36,8 @@ import sympy as sp
 from featavg.claims._lemma_sympy import GammaP, GammaQ, chi2_pdf, lemma_lambdify
 from featavg.evidence import Check, Rival
 from featavg.lemmas import LEMMA_CONSTANT, bound_outcome
-from featavg.theory import Claim, Inner, Norm, Step, is_zero, notation
-from featavg.theory._common import Phi
+from featavg.theory import Claim, Inner, Norm, Step, Text, explicit, is_zero, notation
+from featavg.theory._common import Phi, sqrt_as_written
 
 # real (not integer) sizes: the chi-square densities below stay in the log-gamma form SymPy
 # writes for real degrees of freedom, which lambdify evaluates without overflow at d = 3072
@@ -92,39 +92,76 @@ def derive():
     f = chi2_pdf(x, d)
     s = sp.Symbol("s", positive=True)
     lam = sp.Symbol("lambda", positive=True)
+    E = notation("E")
+    h = sp.Symbol("h", real=True)
+    q, N = sp.Symbol("q", real=True), sp.Symbol("N", positive=True, integer=True)
+    exponent = -lam * t - d / 2 * sp.log(1 - lam ** 2)
+
+    def upper_gamma_tail(st):
+        # Q(d/2, x/2) = Gamma(d/2, x/2)/Gamma(d/2): its x-derivative, and its limit at oo (symbolic d)
+        derived = sp.diff(GammaQ(d / 2, x / 2).rewrite(sp.uppergamma), x)
+        return is_zero(derived - st.rhs) and sp.limit(sp.uppergamma(d / 2, x / 2), x, sp.oo) == 0
+
+    def norm_mgf(st):
+        # the chi-square density's Laplace transform, and the d-th power of one squared normal's
+        chi = sp.integrate(sp.exp(-s * x) * f * sp.exp(x / 2), (x, 0, sp.oo), conds="none")
+        one = sp.integrate(sp.exp(-s * g ** 2) / sp.sqrt(2 * sp.pi), (g, -sp.oo, sp.oo), conds="none")
+        return is_zero(chi - st.rhs) and is_zero(one ** d - st.rhs)
+
+    def pair_mgf(st):
+        # given the norm R of xi_i, <xi_i, xi_l> = R Z: E[e^{lambda R Z}] = E[e^{lambda^2 R^2/2}], the chi-square
+        # transform at u = 1 - lambda^2; coordinatewise E_g[e^{lambda g h}] = e^{lambda^2 h^2/2}, then E_h of it
+        chi = sp.integrate(sp.exp(-u * x / 2) * f * sp.exp(x / 2), (x, 0, sp.oo), conds="none")
+        given_h = sp.integrate(sp.exp(lam * g * h) * sp.exp(-g ** 2 / 2) / sp.sqrt(2 * sp.pi), (g, -sp.oo, sp.oo),
+                               conds="none")
+        inner = is_zero(given_h - sp.exp(lam ** 2 * h ** 2 / 2))
+        one = sp.integrate(sp.exp(-u * h ** 2 / 2) / sp.sqrt(2 * sp.pi), (h, -sp.oo, sp.oo), conds="none")
+        return inner and is_zero(chi - st.rhs) and is_zero(one ** d - st.rhs)
+
+    def feature_tail(st):
+        # <xi_i, mu_j> ~ N(0, ||mu_j||^2 = d): each side, as a function of t, must have derivative minus twice
+        # the N(0, d) density at t and vanish as t -> oo (the two-sided tail, by the fundamental theorem)
+        density = sp.exp(-t ** 2 / (2 * d)) / sp.sqrt(2 * sp.pi * d)
+        rhs = explicit(st.rhs)
+        tail = is_zero(sp.diff(rhs, t) + 2 * density) and sp.limit(rhs, t, sp.oo) == 0
+        return tail and is_zero(sp.diff(explicit(st.lhs), t) + 2 * density)
+
+    def chernoff(st):
+        # stationary points of the Chernoff exponent; the one in (0, 1) is 2t/(d + sqrt(d^2 + 4t^2)) (positive,
+        # and below 1 since sqrt(d^2 + 4t^2) > 2t); it solves t lambda^2 + d lambda - t = 0
+        free = sp.Symbol("lambda")
+        roots = sp.solve(sp.diff(exponent.subs(lam, free), free), free)
+        positive = 2 * t / (d + sp.sqrt(d ** 2 + 4 * t ** 2))
+        quadratic = is_zero(t * positive ** 2 + d * positive - t)
+        return quadratic and any(is_zero(rt - positive) for rt in roots) and is_zero(positive - st.rhs)
+
     steps = (
-        Step("the chi-square tail is the regularised upper gamma: d/dx Q(d/2, x/2) = -f_{chi^2_d}(x), Q(d/2, oo) = 0",
-             sp.Eq(sp.Derivative(GammaQ(d / 2, x / 2), x), -f, evaluate=False),
-             lambda: is_zero(sp.diff(GammaQ(d / 2, x / 2).rewrite(sp.uppergamma), x) + f)
-             and sp.limit(sp.uppergamma(sp.Integer(3) / 2, x / 2), x, sp.oo) == 0),
-        Step("||xi||^2 ~ chi^2_d: the MGF of d squared normals, (1 - 2 lambda)^(-d/2), is chi^2_d's (s = 1/2 - lambda)",
+        Step(Text("the chi-square tail is the regularised upper gamma function ", GammaQ(d / 2, x / 2),
+                  ": its derivative is minus the chi-square density, and ", sp.Eq(GammaQ(d / 2, sp.oo), 0, evaluate=False)),
+             sp.Eq(sp.Derivative(GammaQ(d / 2, x / 2), x), -f, evaluate=False), upper_gamma_tail),
+        Step(Text(Norm(xi_i) ** 2, " is chi-square with d degrees of freedom: the moment generating function of d "
+                  "squared normals, ", (1 - 2 * lam) ** (-d / 2), ", is the chi-square one (",
+                  sp.Eq(s, sp.Rational(1, 2) - lam, evaluate=False), ")"),
              sp.Eq(sp.Integral(sp.exp(-s * x) * f * sp.exp(x / 2), (x, 0, sp.oo)), (2 * s) ** (-d / 2), evaluate=False),
-             lambda: is_zero(sp.integrate(sp.exp(-s * x) * f * sp.exp(x / 2), (x, 0, sp.oo), conds="none")
-                             - (2 * s) ** (-d / 2))
-             and is_zero(sp.integrate(sp.exp(-s * g ** 2) / sp.sqrt(2 * sp.pi), (g, -sp.oo, sp.oo), conds="none")
-                         - (2 * s) ** sp.Rational(-1, 2))),
-        Step("<xi_i, xi_l> = ||xi_i|| Z given xi_i: its MGF E[e^{lambda^2 chi^2_d/2}] = (1 - lambda^2)^(-d/2) "
-             "= (E[e^{lambda g h}])^d (u = 1 - lambda^2)",
+             norm_mgf),
+        Step(Text(sp.Eq(Inner(xi_i, xi_l), Norm(xi_i) * sp.Symbol("Z"), evaluate=False), " given ", xi_i,
+                  ": its moment generating function ", (1 - lam ** 2) ** (-d / 2), " is the d-th power of ",
+                  E(sp.exp(lam * g * h)), " (", sp.Eq(u, 1 - lam ** 2, evaluate=False), ")"),
              sp.Eq(sp.Integral(sp.exp(-u * x / 2) * sp.exp(x / 2) * f, (x, 0, sp.oo)), u ** (-d / 2), evaluate=False),
-             lambda: is_zero(sp.integrate(sp.exp(-u * x / 2) * f * sp.exp(x / 2), (x, 0, sp.oo), conds="none")
-                             - u ** (-d / 2))
-             and is_zero(sp.integrate(sp.exp(-u * g ** 2 / 2) / sp.sqrt(2 * sp.pi), (g, -sp.oo, sp.oo), conds="none")
-                         - u ** sp.Rational(-1, 2))),
-        Step("<xi_i, mu_j> ~ N(0, d): its two-sided tail is 2 Phi(-t/sqrt d) = erfc(t/sqrt(2d))",
-             sp.Eq(2 * Phi(-t / sp.sqrt(d)), q3, evaluate=False),
-             lambda: is_zero((2 * Phi(-t / sp.sqrt(d)) - q3).rewrite(sp.erf))),
-        Step("union bound and its tightness for N independent events of probability q: "
-             "N q - N(N-1) q^2/2 <= 1 - (1-q)^N <= N q",
-             sp.And(sp.Le(1 - (1 - sp.Symbol("q")) ** sp.Symbol("N"), sp.Symbol("N") * sp.Symbol("q")),
-                    sp.Ge(1 - (1 - sp.Symbol("q")) ** sp.Symbol("N"),
-                          sp.Symbol("N") * sp.Symbol("q") * (1 - (sp.Symbol("N") - 1) * sp.Symbol("q") / 2)),
-                    evaluate=False),
-             _union_tightness, generality="instance", instances="N = 1..12, as polynomials in q on [0, 1]"),
-        Step("Chernoff bound of a pair (the textbook constant, reported beside the row): the optimal lambda of "
-             "e^{-lambda t} (1 - lambda^2)^(-d/2) solves t lambda^2 + d lambda - t = 0",
-             sp.Eq(sp.Derivative(-lam * t - d / 2 * sp.log(1 - lam ** 2), lam), 0, evaluate=False),
-             lambda: is_zero(sp.diff(-lam * t - d / 2 * sp.log(1 - lam ** 2), lam).subs(
-                 lam, (-d + sp.sqrt(d ** 2 + 4 * t ** 2)) / (2 * t)))),
+             pair_mgf),
+        Step(Text(Inner(xi_i, mu_j), " is normal with variance d: its two-sided tail is ",
+                  sp.Eq(2 * Phi(-t / sqrt_as_written(d)), q3, evaluate=False)),
+             sp.Eq(2 * Phi(-t / sp.sqrt(d)), q3, evaluate=False), feature_tail),
+        Step(Text("union bound and its tightness for ", N, " independent events of probability ", q, " in ",
+                  sp.Interval(0, 1), ": ", N * q * (1 - (N - 1) * q / 2), " (Bonferroni) and ", N * q,
+                  " bound the probability of their union, for every ", N),
+             sp.And(sp.Le(1 - (1 - q) ** N, N * q, evaluate=False),
+                    sp.Ge(1 - (1 - q) ** N, N * q * (1 - (N - 1) * q / 2), evaluate=False), evaluate=False),
+             _union_tightness),
+        Step(Text("Chernoff bound of a pair (the textbook constant, reported beside the row): the optimal ", lam,
+                  " of ", sp.exp(-lam * t) * (1 - lam ** 2) ** (-d / 2), " solves ",
+                  sp.Eq(t * lam ** 2 + d * lam - t, 0, evaluate=False)),
+             sp.Eq(sp.Symbol("lambda^*"), (-d + sp.sqrt(d ** 2 + 4 * t ** 2)) / (2 * t), evaluate=False), chernoff),
     )
     integrand = lemma_lambdify([t, d, r], q2_integrand, "integrand of q_2(t, d) over r = ||xi||^2")
     q2 = _integrate_q2(integrand)
@@ -141,33 +178,61 @@ def derive():
         "delta_features": lemma_lambdify([t, d, n, k, C], delta3, "delta_3 = C n k 2 Phi(-t/sqrt d): union over nk pairs"),
         "q_norms": q1_fn, "q_pairs": q2, "q_features": q3_fn,
     }
-    return Claim(id=ID, title="Noise norms and inner products concentrate (union bounds over n, n(n-1)/2, nk events)",
+    return Claim(id=ID, title=Text("Noise norms and inner products concentrate (union bounds over ", n, ", ", n_pairs,
+                                   ", ", n * k, " events)"),
                  statement=statement,
-                 assumptions="xi_i ~ N(0, I_d) i.i.d.; ||mu_j|| = sqrt d, mu_j orthogonal (Assumption 3.2); C = 1: "
-                             "the union bound over exact tails.",
+                 assumptions=Text(xi_i, " distributed as ", notation("N")(0, sp.Symbol("I_d")), " i.i.d.; ",
+                                  sp.Eq(Norm(mu_j), sqrt_as_written(d), evaluate=False), ", the ", mu_j,
+                                  " orthogonal (Assumption 3.2); ", sp.Eq(C, 1, evaluate=False),
+                                  ": the union bound over exact tails."),
                  regime="any n, d, k; checked at k = 10, d = 3072, n = 60 with each threshold set where its bound "
                         f"is {DELTA} (rare, nearly disjoint events: near-tight)",
                  steps=steps, predictions=preds, kind="lemma")
 
 
-def _union_tightness():
-    """``N q - (1 - (1-q)^N)`` and ``1 - (1-q)^N - N q (1 - (N-1) q/2)`` are >= 0 on [0, 1]: each,
-    divided by its root ``q = 0``, has no real root in (0, 1) and is >= 0 at q = 1/2 (or is 0)."""
-    q = sp.Symbol("q")
-    for N in range(1, 13):
-        p = 1 - (1 - q) ** N
-        for diff in (N * q - p, p - N * q * (1 - sp.Rational(N - 1, 2) * q)):
-            P = sp.Poly(sp.expand(diff), q)
-            if P.is_zero:
-                continue
-            if P.eval(0) != 0:
-                return False
-            Q = P.quo(sp.Poly(q, q))
-            if Q.is_zero:
-                continue
-            if any(0 < rt < 1 for rt in Q.real_roots()) or Q.eval(sp.Rational(1, 2)) < 0:
-                return False
-    return True
+def _union_tightness(st):
+    r"""Both inequalities of the statement, for every ``N >= 1`` and ``q`` in [0, 1], from their slacks.
+
+    ``B_M(q) = (1-q)^M - 1 + M q`` (Bernoulli's inequality, the slack of the union bound at ``M = N``)
+    vanishes at 0 and has derivative ``M (1 - (1-q)^(M-1))``, which is >= 0 since ``s^(M-1)``, ``s = 1 - q``
+    in [0, 1], increases in ``s`` to 1 at ``s = 1``; so ``B_M >= 0`` for ``M >= 1``. The Bonferroni slack
+    ``1 - (1-q)^N - N q (1 - (N-1) q/2)`` is 0 at ``N = 1`` and, for ``N >= 2``, vanishes at 0 with
+    derivative ``N B_(N-1)(q) >= 0``. Each relational of ``st`` must have one of these two slacks
+    (its larger side minus its smaller side), and both must occur.
+    """
+    q = sp.Symbol("q", real=True)
+    N = sp.Symbol("N", positive=True, integer=True)
+    M0 = sp.Symbol("M_0", nonnegative=True, integer=True)
+    s = sp.Symbol("s", positive=True)
+
+    def bernoulli(M):
+        return (1 - q) ** M - 1 + M * q
+
+    def bonferroni(N_):
+        return 1 - (1 - q) ** N_ - N_ * q * (1 - (N_ - 1) * q / 2)
+
+    M, N2 = M0 + 1, M0 + 2
+    power_below_one = sp.diff(s ** M0, s).is_nonnegative is True and (s ** M0).subs(s, 1) == 1
+    bernoulli_ok = (power_below_one and is_zero(bernoulli(M).subs(q, 0))
+                    and is_zero(sp.diff(bernoulli(M), q) - M * (1 - (1 - q) ** M0)))
+    bonferroni_ok = (bernoulli_ok and is_zero(bonferroni(1)) and is_zero(bonferroni(N2).subs(q, 0))
+                     and is_zero(sp.diff(bonferroni(N2), q) - N2 * bernoulli(N2 - 1)))
+    if not bonferroni_ok:
+        return False
+    proven = {"union": bernoulli(N), "Bonferroni": bonferroni(N)}
+    found = set()
+    for rel in (st.args if isinstance(st, sp.And) else (st,)):
+        if isinstance(rel, (sp.LessThan, sp.StrictLessThan)):
+            slack = rel.rhs - rel.lhs
+        elif isinstance(rel, (sp.GreaterThan, sp.StrictGreaterThan)):
+            slack = rel.lhs - rel.rhs
+        else:
+            return False
+        match = [name for name, value in proven.items() if is_zero(slack - value)]
+        if not match:
+            return False
+        found.update(match)
+    return found == set(proven)
 
 
 # ---- evidence -----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import sympy as sp
 from featavg.claims._lemma_sympy import chi_moment_steps, finite_d_bound, lemma_lambdify
 from featavg.evidence import Check, Rival, Term
 from featavg.lemmas import LEMMA_CONSTANT, exact_outcome, one_neuron_preactivations
-from featavg.theory import Claim, Step, is_zero, notation
+from featavg.theory import Claim, Step, Text, is_zero, notation
 from featavg.theory._common import Phi, explicit, phi
 
 ID = "L3.activation_fractions"
@@ -67,21 +67,42 @@ def derive():
     K = sp.Symbol("K")
     statement = sp.Eq(P(sp.Eq(K, x)), 1 / (nj + 1), evaluate=False)
     A = sp.Symbol("A", real=True)
+    b = sp.Symbol("b", real=True)
+    inverse = sp.sqrt(2) * sp.erfinv(2 * uu - 1)
+
+    def uniform(st):
+        # P(Phi(A) <= u) = P(A <= Phi^-1(u)) = Phi(Phi^-1(u)); sqrt 2 erfinv(2u - 1) inverts Phi from both sides
+        left_inverse = sp.simplify(explicit(sp.sqrt(2) * sp.erfinv(2 * Phi(A) - 1))) == A
+        return left_inverse and is_zero(Phi(inverse) - st.rhs)
+
+    def fires(st):
+        # P(A + B > 0 | A) = P(B > -A), B standard normal: the density integrated over (-A, oo)
+        return is_zero((sp.integrate(explicit(phi(b)), (b, -A, sp.oo)) - st.rhs).rewrite(sp.erf))
+
+    def beta_binomial(x_):
+        """C(n_j, x) B(x + 1, n_j - x + 1) in Gamma functions, simplified."""
+        return sp.gammasimp(sp.binomial(nj, x_).rewrite(sp.gamma) * sp.beta(x_ + 1, nj - x_ + 1).rewrite(sp.gamma))
+
+    def uniform_count(st):
+        return is_zero(beta_binomial(x) - st.rhs)
+
+    def quarter_probability(st):
+        return is_zero(sp.Sum(beta_binomial(x), (x, xlo, xhi)).doit() - st.rhs)
+
+    frac = sp.Symbol("K") / nj
     steps = (
-        Step("Phi(A) is uniform: P(Phi(A) <= u) = Phi(Phi^{-1}(u)) = u, Phi^{-1}(u) = sqrt 2 erfinv(2u - 1)",
-             sp.Eq(Phi(sp.sqrt(2) * sp.erfinv(2 * uu - 1)), uu, evaluate=False),
-             lambda: is_zero(Phi(sp.sqrt(2) * sp.erfinv(2 * uu - 1)) - uu)),
-        Step("given A, the neuron fires on a point with probability P(A + B > 0) = Phi(A)",
-             sp.Eq(sp.Integral(phi(sp.Symbol("b", real=True)), (sp.Symbol("b", real=True), -A, sp.oo)), Phi(A),
-                   evaluate=False),
-             lambda: is_zero((sp.integrate(explicit(phi(sp.Symbol("b", real=True))), (sp.Symbol("b", real=True), -A, sp.oo))
-                              - Phi(A)).rewrite(sp.erf))),
-        Step("P(K = x) = int_0^1 C(n_j, x) u^x (1-u)^(n_j - x) du = C(n_j, x) B(x+1, n_j-x+1) = 1/(n_j + 1)",
-             sp.Eq(pmf, 1 / (nj + 1), evaluate=False),
-             lambda: is_zero(sp.gammasimp(pmf.rewrite(sp.gamma)) - 1 / (nj + 1))),
-        Step("the fraction K/n_j falls in [x_lo/n_j, x_hi/n_j] with probability (x_hi - x_lo + 1)/(n_j + 1)",
-             sp.Eq(sp.Sum(1 / (nj + 1), (x, xlo, xhi)), quarter, evaluate=False),
-             lambda: is_zero(sp.Sum(1 / (nj + 1), (x, xlo, xhi)).doit() - quarter)),
+        Step(Text(Phi(A), " is uniform: ", sp.Eq(P(sp.Le(Phi(A), uu, evaluate=False)), uu, evaluate=False),
+                  ", since the inverse of the normal distribution function is ", inverse),
+             sp.Eq(Phi(inverse), uu, evaluate=False), uniform),
+        Step(Text("given ", A, ", the neuron fires on a point with probability ",
+                  sp.Eq(P(sp.Gt(A + sp.Symbol("B"), 0, evaluate=False)), Phi(A), evaluate=False)),
+             sp.Eq(sp.Integral(phi(b), (b, -A, sp.oo)), Phi(A), evaluate=False), fires),
+        Step(Text(sp.Eq(P(sp.Eq(K, x, evaluate=False)),
+                        sp.Integral(sp.binomial(nj, x) * uu ** x * (1 - uu) ** (nj - x), (uu, 0, 1)), evaluate=False),
+                  ", a binomial coefficient times a Beta function, is ", 1 / (nj + 1)),
+             sp.Eq(pmf, 1 / (nj + 1), evaluate=False), uniform_count),
+        Step(Text("the fraction ", frac, " falls in ", sp.Interval(xlo / nj, xhi / nj), " with probability ", quarter),
+             sp.Eq(sp.Sum(1 / (nj + 1), (x, xlo, xhi)), quarter, evaluate=False), quarter_probability),
         *chi_moment_steps(Step, is_zero),
     )
     preds = {
@@ -91,12 +112,14 @@ def derive():
         "quarter_derivative": lemma_lambdify([T, xlo, xhi, nj], h_prime,
                                              "h'(T): derivative of P(x_lo <= K <= x_hi | T), K ~ Bin(n_j, Phi(T))"),
     }
-    return Claim(id=ID, title="Each neuron fires on a uniform fraction Phi(A) of each cluster at initialisation",
+    sigma_b, sigma_w = sp.symbols("sigma_b sigma_w", positive=True)
+    return Claim(id=ID, title=Text("Each neuron fires on a uniform fraction ", Phi(A), " of each cluster at initialisation"),
                  statement=statement,
-                 assumptions="small initialisation (f ~ 0 is not needed: only signs of pre-activations); "
-                             "sigma_b = sigma_w; leading order in d, the correction bounded at finite d.",
-                 regime=f"initialisation; checked at n_j = {NJ}, d = {D_:.0e}", steps=steps, predictions=preds,
-                 kind="lemma")
+                 assumptions=Text("small initialisation (the output need not be near 0: only the signs of the "
+                                  "pre-activations matter); ", sp.Eq(sigma_b, sigma_w, evaluate=False),
+                                  "; leading order in d, the correction bounded at finite d."),
+                 regime=Text("initialisation; checked at ", sp.Eq(nj, NJ, evaluate=False), f", d = {D_:.0e}"),
+                 steps=steps, predictions=preds, kind="lemma")
 
 
 # ---- evidence -----------------------------------------------------------------------------------

@@ -54,8 +54,8 @@ import sympy as sp
 from featavg.claims._lemma_sympy import chi_moment_steps, finite_d_bound, lemma_lambdify
 from featavg.evidence import Check, Rival, Term
 from featavg.lemmas import LEMMA_CONSTANT, dead_at_init, exact_outcome, one_neuron_preactivations
-from featavg.theory import Claim, Step, is_zero, notation
-from featavg.theory._common import Phi, explicit, phi
+from featavg.theory import Claim, Step, Text, is_zero, notation
+from featavg.theory._common import Phi, explicit, phi, sqrt_as_written
 
 ID = "L4.dead_neurons"
 ORDER = (8, 3)
@@ -80,37 +80,89 @@ def derive():
     P = notation("P")
     stay_factor = Phi((-v + eps * c2 * H + eps * a_ / sp.sqrt(dd)) / (eps * c1))
     statement = sp.And(sp.Eq(P(sp.Symbol("dead")), sp.Product(1 / (sp.Symbol("n_j") + 1),
-                                                              (sp.Symbol("j"), 1, sp.Symbol("|J_s|"))), evaluate=False),
+                                                              (sp.Symbol("j"), 1, sp.Abs(sp.Symbol("J_s")))), evaluate=False),
                        sp.Eq(P(sp.Symbol("stays"), sp.Symbol("v, a")),
                              sp.Symbol("E_H") * sp.Product(stay_factor, (sp.Symbol("p"), 1, nj)), evaluate=False),
                        evaluate=False)
     z = sp.Symbol("z", real=True)
     kick_var = (eta / (2 * n * m)) ** 2 * (a_ ** 2 * dd + a_ * dd + a_ * dd) / (sw ** 2 * dd)
+    E, G, h = notation("E"), notation("G"), notation("h")
+    A, U = sp.Symbol("A", real=True), sp.Symbol("U", positive=True)
+    J_s = sp.Abs(sp.Symbol("J_s"))
+
+    def all_off(st):
+        # off on one point given A with probability Phi(-A) = 1 - Phi(A) (the reflection), uniform by
+        # L3.activation_fractions, so off on all n_j (independent given A) with E[U^n_j] = int_0^1 u^n_j du
+        reflection = sp.simplify(explicit(Phi(-A) + Phi(A))) == 1
+        return reflection and is_zero(sp.integrate(u1 ** nj, (u1, 0, 1)) - st.rhs)
+
+    def fubini(st):
+        # the last own cluster's uniform U_2 is independent of the others' (G carries them): Fubini integrates
+        # its factor out; from G = 1 (no cluster), by induction, P(dead) = prod_j 1/(n_j + 1)
+        step = sp.integrate(G(u1) * u2 ** n2, (u2, 0, 1), (u1, 0, 1))
+        two = sp.integrate(u1 ** n1 * u2 ** n2, (u1, 0, 1), (u2, 0, 1))
+        return is_zero(step - st.rhs) and is_zero(two - st.rhs.subs(G(u1), u1 ** n1).doit())
+
+    def sup_derivative(st):
+        # the chain rule on h(T) = Phi(-T)^n_j, Phi written out (erf)
+        derived = sp.diff(explicit(Phi(-T)) ** nj, T)
+        return sp.simplify(derived / explicit(st.rhs)) == 1
+
+    def zero_gradient(st):
+        # ReLU(z) = max(z, 0): its derivative at z = -w < 0, and the convention ReLU'(0) = Heaviside(0, 0) = 0 of
+        # the simulator; every term of the neuron's gradient carries that factor
+        w = sp.Symbol("w", positive=True)
+        below = sp.diff(sp.Max(z, 0), z).subs(z, -w)
+        return is_zero(below - st.rhs) and is_zero(sp.Heaviside(0, 0) - st.rhs)
+
+    def kick(st):
+        # the active opposite points: a features mu' (norm sqrt d) and u, the sum of their a noises; own point
+        # p = mu_j + xi_p. <a mu' + u, xi_p> has variance E||a mu' + u||^2 = a^2 d + 2a <mu', E u> + E||u||^2,
+        # E u = 0 and E||u||^2 = sum of a chi-square means d; <u, mu_j> (shared) has variance a d. In units of
+        # sigma_w sqrt d, times the step's scale eta/(2nm)
+        i_ = sp.Symbol("i", integer=True, positive=True)
+        noise_sq = sp.Sum(dd, (i_, 1, a_)).doit()
+        point = a_ ** 2 * dd + 2 * a_ * 0 + noise_sq
+        shared = sp.Sum(dd, (i_, 1, a_)).doit()
+        derived = (eta / (2 * n * m)) ** 2 * (point + shared) / (sw ** 2 * dd)
+        return is_zero(derived - st.lhs) and is_zero(derived - st.rhs)
+
+    def stays_off(st):
+        # with w = -v > 0, eps, c_1 > 0: the argument (w + eps c_2 H)/(eps c_1) tends to +oo, Phi to 1; and the
+        # probability of eps c_1 G >= v - eps c_2 H (- eps a/sqrt d) is the normal density integrated below it
+        w, e_, c_ = sp.symbols("w epsilon_0 c_0", positive=True)
+        limit = sp.limit(explicit(Phi((w + e_ * c2 * H) / (e_ * c_))), e_, 0, "+")
+        law = is_zero((sp.integrate(explicit(phi(z)), (z, -sp.oo, (-v + eps * c2 * H) / (eps * c1)))
+                       - stay_factor.subs(a_, 0)).rewrite(sp.erf))
+        return law and is_zero(limit - st.rhs)
+
     steps = (
-        Step("off on all n_j points given A: Phi(-A)^n_j; Phi(-A) = U uniform: E[U^n_j] = int_0^1 u^n_j du = 1/(n_j + 1)",
-             sp.Eq(sp.Integral(u1 ** nj, (u1, 0, 1)), dead, evaluate=False),
-             lambda: is_zero(sp.integrate(u1 ** nj, (u1, 0, 1)) - dead)),
-        Step("independent A_j over the own clusters: E[U_1^n_1 U_2^n_2] = 1/((n_1 + 1)(n_2 + 1))",
-             sp.Eq(sp.Integral(u1 ** n1 * u2 ** n2, (u1, 0, 1), (u2, 0, 1)), 1 / ((n1 + 1) * (n2 + 1)), evaluate=False),
-             lambda: is_zero(sp.integrate(u1 ** n1 * u2 ** n2, (u1, 0, 1), (u2, 0, 1)) - 1 / ((n1 + 1) * (n2 + 1)))),
-        Step("finite d: h(T) = Phi(-T)^n_j has h'(T) = -n_j Phi(-T)^(n_j - 1) phi(T) (the bound's sup|h'|)",
+        Step(Text("off on all ", nj, " points given ", A, " with probability ", Phi(-A) ** nj, "; ",
+                  sp.Eq(U, Phi(-A), evaluate=False), " is uniform, so ",
+                  sp.Eq(E(U ** nj), 1 / (nj + 1), evaluate=False)),
+             sp.Eq(sp.Integral(u1 ** nj, (u1, 0, 1)), dead, evaluate=False), all_off),
+        Step(Text("independent ", sp.Symbol("A_j"), " over the own clusters: the last cluster's factor integrates out "
+                  "(Fubini), so by induction over the ", J_s, " own clusters the probability is the product of their ",
+                  1 / (nj + 1)),
+             sp.Eq(sp.Integral(G(u1) * u2 ** n2, (u1, 0, 1), (u2, 0, 1)), sp.Integral(G(u1), (u1, 0, 1)) / (n2 + 1),
+                   evaluate=False), fubini),
+        Step(Text("finite d: ", sp.Eq(h(T), Phi(-T) ** nj, evaluate=False), " has ",
+                  sp.Eq(sp.Derivative(h(T), T), -nj * Phi(-T) ** (nj - 1) * phi(T), evaluate=False),
+                  " (the supremum of its absolute value enters the bound)"),
              sp.Eq(sp.Derivative(Phi(-T) ** nj, T), -nj * Phi(-T) ** (nj - 1) * phi(T), evaluate=False),
-             lambda: sp.simplify(sp.diff(explicit(Phi(-T)) ** nj, T) / (nj * explicit(Phi(-T)) ** (nj - 1) * explicit(phi(T)))) == -1),
+             sup_derivative),
         *chi_moment_steps(Step, is_zero),
-        Step("a neuron firing on no point has zero gradient: d ReLU(z)/dz = Heaviside(z, 0) = 0 for z <= 0",
-             sp.Eq(sp.Heaviside(-sp.Abs(z), 0), 0, evaluate=False),
-             lambda: sp.Heaviside(0, 0) == 0 and sp.Heaviside(-sp.Abs(z) - 1, 0) == 0
-             and sp.diff(sp.Max(z, 0), z).subs(z, -1) == 0),
-        Step("first-step kick on an own point, in units of sigma_w sqrt d: variance eps^2 (a^2 + a) per point plus "
-             "eps^2 a shared, eps = eta/(2 n m sigma_w)",
-             sp.Eq(kick_var, (eta / (2 * n * m * sw)) ** 2 * ((a_ ** 2 + a_) + a_), evaluate=False),
-             lambda: is_zero(kick_var - (eta / (2 * n * m * sw)) ** 2 * ((a_ ** 2 + a_) + a_))),
-        Step("given v < 0 and H, the point stays off iff eps c_1 G >= v - eps c_2 H - eps a/sqrt d: "
-             "probability Phi((-v + eps c_2 H + eps a/sqrt d)/(eps c_1)), -> 1 as eps -> 0 (stays dead)",
-             sp.Eq(sp.Limit(Phi((-v + eps * c2 * H) / (eps * c1)), eps, 0, "+"), 1, evaluate=False),
-             lambda: sp.limit(explicit(Phi((1 + eps * H) / (eps * sp.Symbol("c", positive=True)))), eps, 0, "+") == 1
-             and is_zero((sp.integrate(explicit(phi(z)), (z, -sp.oo, (-v + eps * c2 * H) / (eps * c1))) - stay_factor.subs(a_, 0))
-                         .rewrite(sp.erf))),
+        Step(Text("a neuron firing on no point has zero gradient: the ReLU derivative ", sp.Heaviside(z, 0),
+                  " vanishes for ", sp.Le(z, 0, evaluate=False)),
+             sp.Eq(sp.Heaviside(-sp.Abs(z), 0), 0, evaluate=False), zero_gradient),
+        Step(Text("first-step kick on an own point, in units of ", sw * sqrt_as_written(dd), ": variance ",
+                  eps ** 2 * (a_ ** 2 + a_), " per point plus ", eps ** 2 * a_, " shared, ",
+                  sp.Eq(eps, eta / (2 * n * m * sw), evaluate=False)),
+             sp.Eq(kick_var, (eta / (2 * n * m * sw)) ** 2 * ((a_ ** 2 + a_) + a_), evaluate=False), kick),
+        Step(Text("given ", sp.Lt(v, 0, evaluate=False), " and ", H, ", the point stays off iff ",
+                  sp.Ge(eps * c1 * sp.Symbol("G"), v - eps * c2 * H - eps * a_ / sp.sqrt(dd), evaluate=False),
+                  ": probability ", stay_factor, ", which tends to 1 as ", eps, " tends to 0 (stays dead)"),
+             sp.Eq(sp.Limit(Phi((-v + eps * c2 * H) / (eps * c1)), eps, 0, "+"), 1, evaluate=False), stays_off),
     )
     f_stay = lemma_lambdify([v, eps, c1, c2, H, a_, dd], stay_factor,
                             "P(own point with margin v stays off at step 1 | H)")
@@ -132,11 +184,16 @@ def derive():
         "dead_derivative": lemma_lambdify([T, nj], sp.diff(Phi(-T) ** nj, T), "h'(T) for h = Phi(-T)^n_j"),
         "revival": revival,
     }
-    return Claim(id=ID, title="Dead at init with probability prod 1/(n_j + 1); revived by the first step with a derived "
-                              "probability (stays dead as eps -> 0)",
+    f, sigma_b = sp.Symbol("f"), sp.Symbol("sigma_b", positive=True)
+    return Claim(id=ID, title=Text("Dead at init with probability the product of ", 1 / (nj + 1), " over the own "
+                                   "clusters; revived by the first step with a "
+                                   "derived probability (stays dead as ", eps, " tends to 0)"),
                  statement=statement,
-                 assumptions="small initialisation (sigma_w sqrt d << 1, so -l'(f) = 1/2 at step 0), sigma_b = sigma_w; "
-                             "leading order in 1/sqrt d (the finite-d corrections bounded); ReLU'(0) = 0.",
+                 assumptions=Text("small initialisation (", sw * sqrt_as_written(dd), " much smaller than 1, so ",
+                                  sp.Eq(-sp.Derivative(notation("l")(f), f), sp.Rational(1, 2), evaluate=False),
+                                  " at step 0), ", sp.Eq(sigma_b, sw, evaluate=False), "; leading order in ",
+                                  1 / sqrt_as_written(dd), " (the finite-d corrections bounded); the ReLU's derivative "
+                                  "at 0 is 0."),
                  regime="initialisation (dead) and the first GD step (revival); k = 2 for the trajectory check so that "
                         "every opposite point is switched off by the first step",
                  steps=steps, predictions=preds, kind="lemma")

@@ -39,11 +39,11 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from featavg.claims._lemma_sympy import lemma_lambdify
+from featavg.claims._lemma_sympy import binomial_theorem, lemma_lambdify
 from featavg.evidence import Check, Rival, Term
 from featavg.lemmas import LEMMA_CONSTANT, bound_outcome
-from featavg.theory import Claim, Step, is_zero, notation
-from featavg.theory._common import Phi, d, k, n
+from featavg.theory import Claim, Step, Text, explicit, is_zero, notation, sums_equal
+from featavg.theory._common import Phi, d, k, n, sqrt_as_written
 
 ID = "L5.early_sign_pattern"
 ORDER = (8, 4)
@@ -63,36 +63,73 @@ def derive():
     r"""The sign of the early coefficient: wrong only on pairs with no active point; the union bound."""
     e_inv = expected_inverse_count(n, k)
     delta = C * M * k * e_inv / 2
-    P = notation("P")
+    P, E, Bin = notation("P"), notation("E"), notation("Bin")
     statement = sp.Le(P(sp.Symbol("some sign y_j s_r violated")), delta, evaluate=False)
+    x = sp.Symbol("x", integer=True, nonnegative=True)
+    nj, K_rj = sp.Symbol("n_j", integer=True, nonnegative=True), sp.Symbol("K_r,j", integer=True, nonnegative=True)
+    integrand = (1 - (1 - uu) / k) ** n
+    antiderivative = k / (n + 1) * (1 - (1 - uu) / k) ** (n + 1)
+
+    def mean_inverse_count(st):
+        # E[1/(n_j + 1)] = E[int_0^1 u^n_j du] (int_0^1 u^m du = 1/(m + 1)), the integrand the generating
+        # function (next step); the antiderivative differentiates back to it, evaluated at 1 and 0
+        inverse = is_zero(sp.integrate(uu ** nj, (uu, 0, 1), conds="none") - 1 / (nj + 1))
+        anti = is_zero(sp.diff(antiderivative, uu) - integrand)
+        value = antiderivative.subs(uu, 1) - antiderivative.subs(uu, 0)
+        return inverse and anti and st.lhs == sp.Integral(integrand, (uu, 0, 1)) and is_zero(value - st.rhs)
+
+    pgf_series = sp.Sum(sp.binomial(n, x) * (1 / k) ** x * (1 - 1 / k) ** (n - x) * uu ** x, (x, 0, n))
+
+    def generating_function(st):
+        # the binomial theorem for symbolic n (a, b > 0), at a = u/k, b = 1 - 1/k (k >= 2)
+        theorem = binomial_theorem(n)
+        if theorem is None:
+            return False
+        a_, b_ = uu / k, 1 - 1 / k
+        series = sp.Sum(sp.binomial(n, x) * a_ ** x * b_ ** (n - x), (x, 0, n))
+        return sums_equal(st.lhs, series) and is_zero(theorem(a_, b_) - st.rhs)
+
+    def outvoted(st):
+        # wrong sign: the noise (sd sqrt(d K_r)/2) beats the signal d K/2; Gaussian tail at signal/sd
+        ratio = (d * Kc / 2) / (sp.sqrt(d * Kt) / 2)
+        return is_zero(sp.limit(explicit(Phi(-ratio)), d, sp.oo) - st.rhs)
+
+    def union(st):
+        # no active point of cluster j: P(K = 0 | n_j) = C(n_j, 0) B(1, n_j + 1) = 1/(n_j + 1) (the beta-binomial
+        # of L3.activation_fractions at x = 0), averaged over n_j: e_inv; the sign is then a fair coin; union over
+        # the M k pairs (r, j)
+        none_active = is_zero(sp.gammasimp(sp.beta(1, nj + 1).rewrite(sp.gamma)) - 1 / (nj + 1))
+        r_, j_ = sp.symbols("r j", integer=True, positive=True)
+        total = sp.Sum(sp.Sum(sp.Rational(1, 2) * e_inv, (j_, 1, k)), (r_, 1, M)).doit()
+        return none_active and is_zero(total - st.lhs) and is_zero(total - st.rhs)
+
     steps = (
-        Step("E[1/(n_j + 1)] = int_0^1 E[u^n_j] du = int_0^1 (1 - (1 - u)/k)^n du = k (1 - (1 - 1/k)^(n+1))/(n+1) "
-             "(antiderivative (k/(n+1)) (1 - (1-u)/k)^(n+1), evaluated at 1 and 0)",
-             sp.Eq(sp.Integral((1 - (1 - uu) / k) ** n, (uu, 0, 1)), e_inv, evaluate=False),
-             lambda: is_zero(sp.diff(k / (n + 1) * (1 - (1 - uu) / k) ** (n + 1), uu) - (1 - (1 - uu) / k) ** n)
-             and is_zero((k / (n + 1) * (1 - (1 - uu) / k) ** (n + 1)).subs(uu, 1)
-                         - (k / (n + 1) * (1 - (1 - uu) / k) ** (n + 1)).subs(uu, 0) - e_inv)),
-        Step("the probability generating function of Bin(n, 1/k) is (1 - (1 - u)/k)^n",
-             sp.Eq(sp.Sum(sp.binomial(n, sp.Symbol("x")) * (1 / k) ** sp.Symbol("x") * (1 - 1 / k) ** (n - sp.Symbol("x"))
-                          * uu ** sp.Symbol("x"), (sp.Symbol("x"), 0, n)), (1 - (1 - uu) / k) ** n, evaluate=False),
-             lambda: all(sp.expand(sum(sp.binomial(N, x) * sp.Rational(1, 3) ** x * sp.Rational(2, 3) ** (N - x) * uu ** x
-                                       for x in range(N + 1)) - (1 - (1 - uu) / 3) ** N) == 0 for N in range(1, 15)),
-             generality="instance", instances="k = 3, n = 1..14"),
-        Step("signal d K/2 against noise sd sqrt(d K_r)/2: for K >= 1 the wrong-sign probability Phi(-K sqrt(d/K_r)) "
-             "vanishes as d -> oo",
-             sp.Eq(sp.Limit(Phi(-Kc * sp.sqrt(d / Kt)), d, sp.oo), 0, evaluate=False),
-             lambda: sp.limit(Phi(-Kc * sp.sqrt(d / Kt)), d, sp.oo) == 0),
-        Step("union bound over the M k pairs, each wrong with probability (1/2) P(K_{r,j} = 0) = (1/2) E[1/(n_j + 1)]",
-             sp.Eq(delta.subs(C, 1), M * k * sp.Rational(1, 2) * e_inv, evaluate=False),
-             lambda: is_zero(delta.subs(C, 1) - M * k * e_inv / 2)),
+        Step(Text("the mean inverse count ", sp.Eq(E(1 / (nj + 1)), sp.Integral(E(uu ** nj), (uu, 0, 1)), evaluate=False),
+                  " is the integral of the generating function below; its antiderivative ", antiderivative,
+                  " evaluated at 1 and 0"),
+             sp.Eq(sp.Integral(integrand, (uu, 0, 1)), e_inv, evaluate=False), mean_inverse_count),
+        Step(Text("the probability generating function of ", Bin(n, 1 / k), " is ", integrand,
+                  " for every n (the binomial theorem, proved for symbolic n)"),
+             sp.Eq(pgf_series, integrand, evaluate=False), generating_function),
+        Step(Text("signal ", d * Kc / 2, " against noise of standard deviation ", sqrt_as_written(d * Kt) / 2, ": for ",
+                  sp.Ge(Kc, 1, evaluate=False), " the wrong-sign probability ", Phi(-Kc * sqrt_as_written(d / Kt)),
+                  " vanishes as d grows"),
+             sp.Eq(sp.Limit(Phi(-Kc * sp.sqrt(d / Kt)), d, sp.oo), 0, evaluate=False), outvoted),
+        Step(Text("union bound over the ", M * k, " pairs, each wrong with probability ",
+                  sp.Eq(P(sp.Eq(K_rj, 0, evaluate=False)) / 2, E(1 / (nj + 1)) / 2, evaluate=False)),
+             sp.Eq(delta.subs(C, 1), M * k * sp.Rational(1, 2) * e_inv, evaluate=False), union),
     )
     preds = {"delta": lemma_lambdify([n, k, M, C], delta,
                                      "delta(n, k, M, C) = C M k (1/2) k (1 - (1-1/k)^(n+1))/(n+1)")}
-    return Claim(id=ID, title="The early gradient's sign pattern y_j s_r holds for all M k pairs at once, up to "
-                              "M k (1/2) E[1/(n_j + 1)]",
+    y_j, s_r = sp.Symbol("y_j"), sp.Symbol("s_r")
+    f = sp.Symbol("f")
+    return Claim(id=ID, title=Text("The early gradient's sign pattern ", y_j * s_r, " holds for all ", M * k,
+                                   " pairs at once, up to ", M * k * E(1 / (nj + 1)) / 2),
                  statement=statement,
-                 assumptions="small initialisation (-l'(f) = 1/2), d >> n (the noise never outvotes one active point); "
-                             "C = 1: the union bound.",
+                 assumptions=Text("small initialisation (", sp.Eq(-sp.Derivative(notation("l")(f), f), sp.Rational(1, 2),
+                                                                 evaluate=False),
+                                  "), d much larger than n (the noise never outvotes one active point); ",
+                                  sp.Eq(C, 1, evaluate=False), ": the union bound."),
                  regime=f"initialisation; checked at k = {K_}, n = {N_}, m = {MM_} (M = {2 * MM_}), d = {D_:.0e}",
                  steps=steps, predictions=preds, kind="lemma")
 
