@@ -149,10 +149,13 @@ def derive():
 
     r1, r2 = sp.symbols("r_1 r_2", real=True)
 
+    zs = sp.symbols("z_+ z_- v_+ v_-", positive=True)  # pre-activations and the norms of their gradients
+
     def kkt_hyperplane(st):
-        sol, cost2, lam = kkt_min_norm([r1, r2], (Z_P + V_P * r1) - (Z_M + V_M * r2))
-        dual = is_zero(sol[lam] * (V_P ** 2 + V_M ** 2) / 2 - (Z_P - Z_M))  # lambda >= 0 iff z_+ > z_- at mu_j
-        return dual and is_zero(cost2 - st.rhs ** 2)
+        # solved for the pre-activations and gradient norms, then at C3's (z_+ = alpha_+ d + b_+, ...)
+        sol, cost2, lam = kkt_min_norm([r1, r2], (zs[0] + zs[2] * r1) - (zs[1] + zs[3] * r2))
+        dual = is_zero(sol[lam] * (zs[2] ** 2 + zs[3] ** 2) / 2 - (zs[0] - zs[1]))  # lambda >= 0 iff z_+ > z_-
+        return dual and sp.cancel(cost2.subs(dict(zip(zs, (Z_P, Z_M, V_P, V_M)))) - st.rhs ** 2) == 0
 
     bal = sp.simplify(HYPERPLANE.subs(BALANCED))
 

@@ -133,18 +133,25 @@ def derive():
     bal = {P_: k / 2, alpha_m: alpha_p, b_p: 0, b_m: 0}
     zP, zM, vP, vM = (x.subs(p_size, P_) for x in (Z_P, Z_M, V_P, V_M))
 
+    zs = sp.symbols("z_+ z_- v_+ v_-", positive=True)  # pre-activations and the norms of their gradients
+
     def averaging_is_c3(st):
-        # the flip set is C3's: the KKT costs of its two half-spaces, z_+ <= z_- and z_+ <= 0
-        _, hyper2, _ = kkt_min_norm([r1, r2], (zP + vP * r1) - (zM + vM * r2))
-        _, switch2, _ = kkt_min_norm([r1, r2], zP + vP * r1)
+        # the flip set is C3's: the KKT costs of its two half-spaces, z_+ <= z_- and z_+ <= 0, solved
+        # for the pre-activations and gradient norms, then at C3's (z_+ = alpha_+ d + b_+, ...)
+        at = dict(zip(zs, (zP, zM, vP, vM)))
+        _, hyper2, _ = kkt_min_norm([r1, r2], (zs[0] + zs[2] * r1) - (zs[1] + zs[3] * r2))
+        _, switch2, _ = kkt_min_norm([r1, r2], zs[0] + zs[2] * r1)
+        hyper2, switch2 = hyper2.subs(at), switch2.subs(at)
         if not (isinstance(st.rhs, sp.Min) and len(st.rhs.args) == 2):
             return False
         a_, b_ = st.rhs.args
-        matched = any(is_zero(x ** 2 - hyper2) and is_zero(y_ ** 2 - switch2) for x, y_ in ((a_, b_), (b_, a_)))
+        # squared costs are rational functions of the parameters: their difference cancels to 0
+        matched = any(sp.cancel(x ** 2 - hyper2) == 0 and sp.cancel(y_ ** 2 - switch2) == 0
+                      for x, y_ in ((a_, b_), (b_, a_)))
         hyper = next(x for x in st.rhs.args if x.has(b_m))
         switch = next(x for x in st.rhs.args if x is not hyper)
-        return (matched and is_zero(sp.simplify(hyper.subs(bal)) - sp.sqrt(d / k))
-                and is_zero(sp.simplify(switch.subs(bal)) - sp.sqrt(2 * d / k)))
+        return (matched and is_zero(hyper.subs(bal) - sp.sqrt(d / k))
+                and is_zero(switch.subs(bal) - sp.sqrt(2 * d / k)))
 
     zpos = sp.Symbol("z_+", positive=True)
 
