@@ -33,15 +33,15 @@ switch-off family; a figure of both radii against the slope.
 """
 
 import contextlib
-import itertools
 
 import numpy as np
 import sympy as sp
 
 from featavg.claims.c3_averaging_radius import HYPERPLANE, V_M, V_P, Z_M, Z_P, alpha_m, alpha_p, b_m, b_p
 from featavg.evidence import Band, Check, Fault, Figure, Outcome, Rival, Term, round_off
-from featavg.theory import Claim, ReLU, Step, activation, is_zero, kkt_min_norm, lambdify_prediction, notation
-from featavg.theory._common import K, d, k, p, sqrt_as_written
+from featavg.theory import (Claim, In, Norm, ReLU, Step, SumOver, Text, activation, evaluate_sums, is_zero, kkt_min_norm,
+                            lambdify_prediction, notation, sums_equal)
+from featavg.theory._common import K, d, k, p, ratio_as_written, sqrt_as_written
 
 ID = "A1.leaky_relu"
 ORDER = (8, 50)  # after the lemmas (8, 0..4); a dropped user module at (9, 0) still sorts last
@@ -59,125 +59,247 @@ def as_max(expr):
     return sp.sympify(expr).replace(ReLU, lambda x: sp.Max(x, 0))
 
 
+#: the slope as ``1/(1 + c)``, ``c > 0``: SymPy's assumptions cannot say ``0 < a < 1``; this does
+_C = sp.Symbol("c", positive=True)
+UNIT_SLOPE = {a: 1 / (1 + _C)}
+#: the sign cases of a real argument: they cover the line, ties (0) included
+_SIGNS = (sp.Symbol("t", positive=True), sp.Symbol("t", negative=True), sp.Integer(0))
+
+
+def positive(expr):
+    """True iff SymPy's assumptions show ``expr > 0`` (as written, factored, or simplified and factored)."""
+    expr = sp.sympify(expr)
+    return any(bool(f(expr).is_positive) for f in (lambda x: x, sp.factor, lambda x: sp.factor(sp.simplify(x))))
+
+
+def same_condition(u, v):
+    """True iff the conditions ``u`` and ``v`` agree: equal truth values, or relations of the same kind
+    (``<=``, ``<``, ...) whose sides' differences are positive multiples of each other."""
+    from sympy.logic.boolalg import BooleanAtom
+
+    if isinstance(u, BooleanAtom) or isinstance(v, BooleanAtom):
+        return u == v
+    kinds = (sp.LessThan, sp.StrictLessThan, sp.GreaterThan, sp.StrictGreaterThan)
+    if not (isinstance(u, kinds) and isinstance(v, kinds)):
+        return False
+    strict = (sp.StrictLessThan, sp.StrictGreaterThan)
+    if isinstance(u, strict) != isinstance(v, strict):
+        return False
+    gu, gv = u.gts - u.lts, v.gts - v.lts  # each relation says g >= 0 (or > 0)
+    return positive(gu / gv)
+
+
+def sign_cases(relation_f, other, variables, cases):
+    """True iff ``relation_f`` (with the activation, written ``Max``) and ``other`` are the same
+    condition in every case: ``cases`` are tuples of symbols with sign assumptions, substituted for
+    ``variables``, that together cover their range."""
+    for case in cases:
+        sub = dict(zip(variables, case))
+        u = relation_f.xreplace(sub)
+        u = type(u)(sp.simplify(as_max(u.lhs)), sp.simplify(as_max(u.rhs))) if isinstance(u, sp.Rel) else u
+        v = sp.simplify(other.xreplace(sub))
+        if isinstance(v, sp.Or):
+            live = [x for x in v.args if x is not sp.false]
+            v = live[0] if len(live) == 1 else v
+        if not same_condition(u, v):
+            return False
+    return True
+
+
 def derive():
     """The claim: strict monotonicity, the averaging net's single half-space, the sum readout's KKT."""
     z = sp.Symbol("z", real=True)
     zp, zm = sp.symbols("z_+ z_-", real=True)
     u_neg = sp.Symbol("u", negative=True)
     sigma = LEAKY.expr
+    sig_ = notation("sigma_a")
 
-    def strictly_increasing():
-        dpos, dneg = LEAKY.diff(sp.Symbol("t", positive=True)), LEAKY.diff(sp.Symbol("t", negative=True))
-        return is_zero(dpos - 1) and is_zero(dneg - a) and bool(a.is_positive) and is_zero(LEAKY.diff(0) - a)
+    def max_form(st):
+        # on each side of the kink, sigma_a is its linear piece (ReLU as Max under the sign), and so
+        # must the statement's right-hand side be (0 < a < 1 as a = 1/(1 + c))
+        own = {t: (t if t.is_positive else a * t) for t in _SIGNS}
+        return is_zero(st.lhs - sigma(z)) and all(
+            is_zero(as_max(sigma(t)) - w) and is_zero(as_max(st.rhs.subs(z, t)).subs(UNIT_SLOPE) - w.subs(UNIT_SLOPE))
+            for t, w in own.items())
 
-    def single_halfspace():
-        # f = sigma(z_+) - sigma(z_-) <= 0 iff z_+ <= z_-, on a grid including ties (a = 0.1, 0.5)
-        g = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
-        P2, M2 = np.meshgrid(g, g)
-        ok = True
-        for av in (0.1, 0.5):
-            s = lambda x: np.maximum(x, av * x)  # noqa: E731
-            ok &= bool(np.array_equal(s(P2) - s(M2) <= 0, P2 <= M2))
-        return ok
+    def strictly_increasing(st):
+        # the slopes of the two linear pieces, differentiated here, and the kink's convention a
+        # (H(0) = 0); the statement's derivative must be them on each side
+        t = sp.Symbol("t", real=True)
+        slopes = {_SIGNS[0]: sp.diff(t, t), _SIGNS[1]: sp.diff(a * t, t), _SIGNS[2]: a}
+        return bool(a.is_positive) and all(is_zero(sp.simplify(st.rhs.subs(z, v)) - s) for v, s in slopes.items()) \
+            and all(positive(s) for s in slopes.values())
 
-    def switch_off_does_not_flip():
-        out = as_max(sigma(0) - sigma(u_neg))
-        return bool(sp.simplify(out).is_positive) and is_zero(out + a * u_neg)
+    cases4 = tuple((sp.Symbol("z_+", **sp_), sp.Symbol("z_-", **sm_))
+                   for sp_ in ({"nonpositive": True}, {"positive": True}) for sm_ in ({"nonpositive": True},
+                                                                                       {"positive": True}))
+
+    def single_halfspace(st):
+        # four sign cases of (z_+, z_-), ties in the nonpositive ones: in each sigma_a is linear and
+        # f <= 0 must be the statement's condition (the same relation up to a positive factor, or the
+        # same truth value)
+        f_rel = sp.Le(sigma(zp) - sigma(zm), 0, evaluate=False)
+        lhs = next(x for x in st.args if x.has(ReLU))  # Equivalent orders its arguments itself
+        rhs = next(x for x in st.args if x is not lhs)
+        return same_condition(lhs, f_rel) and sign_cases(f_rel, rhs, (zp, zm), cases4)
+
+    def switch_off_does_not_flip(st):
+        out = sp.simplify(as_max(sigma(0) - sigma(u_neg)))
+        return is_zero(out + a * u_neg) and positive(out) and positive(as_max(st.gts - st.lts))
 
     r1, r2 = sp.symbols("r_1 r_2", real=True)
 
-    def kkt_hyperplane():
-        sol, cost2, lam = kkt_min_norm([r1, r2], (Z_P + V_P * r1) - (Z_M + V_M * r2))
-        return is_zero(cost2 - HYPERPLANE ** 2)
+    zs = sp.symbols("z_+ z_- v_+ v_-", positive=True)  # pre-activations and the norms of their gradients
+
+    def kkt_hyperplane(st):
+        # solved for the pre-activations and gradient norms, then at C3's (z_+ = alpha_+ d + b_+, ...)
+        sol, cost2, lam = kkt_min_norm([r1, r2], (zs[0] + zs[2] * r1) - (zs[1] + zs[3] * r2))
+        dual = is_zero(sol[lam] * (zs[2] ** 2 + zs[3] ** 2) / 2 - (zs[0] - zs[1]))  # lambda >= 0 iff z_+ > z_-
+        return dual and sp.cancel(cost2.subs(dict(zip(zs, (Z_P, Z_M, V_P, V_M)))) - st.rhs ** 2) == 0
 
     bal = sp.simplify(HYPERPLANE.subs(BALANCED))
 
-    # sum readout: the lower bound F >= z_s + a sum_{own others} z_j - max_A [sum_A z_l + a sum_rest z_l]
-    def flip_implies_halfspace():
-        rng = np.random.default_rng(0)
-        ok = True
-        for av in (0.1, 0.4):
-            s = lambda x: np.maximum(x, av * x)  # noqa: E731
-            for zz in rng.normal(size=(3000, 6)):
-                own, opp = zz[:3], zz[3:]  # own output s = 0, P = K = 3
-                if s(own).sum() <= s(opp).sum():
-                    fam = max(opp[list(A)].sum() + av * (opp.sum() - opp[list(A)].sum())
-                              for r in range(4) for A in itertools.combinations(range(3), r))
-                    ok &= own[0] + av * own[1:].sum() <= fam + 1e-12
-        return bool(ok)
+    # sum readout, symbolic sizes: own outputs z_1 (s = 1) .. z_P, opposite outputs zeta_1 .. zeta_K
+    zo, ze = sp.IndexedBase("z"), sp.IndexedBase("zeta")
+    j, l_ = sp.symbols("j l", integer=True, positive=True)
+    Pi = sp.Symbol("P", positive=True, integer=True)
+    H = lambda x: sp.Heaviside(x, 0)  # noqa: E731  (the set A = {l : zeta_l > 0})
+    chosen = lambda x: H(x) * x + a * (1 - H(x)) * x  # noqa: E731
+    F_sum = sigma(zo[1]) + sp.Sum(sigma(zo[j]), (j, 2, Pi)) - sp.Sum(sigma(ze[l_]), (l_, 1, K))
+    LB = zo[1] + a * sp.Sum(zo[j], (j, 2, Pi))
+    UB = sp.Sum(chosen(ze[l_]), (l_, 1, K))
 
-    def kkt_sum_full():
-        # full KKT (no symmetry): lower the own coordinate by r, the other own by u_j >= 0, raise the
-        # opposite by t_l; F = (sqrt d - r) - a sum u - sum t in the region (P = 3, K = 2, symbolic a, d)
-        rr = sp.Symbol("r", real=True)
-        us = sp.symbols("u_1:3", real=True)
-        ts = sp.symbols("t_1:3", real=True)
-        sol, cost2, _ = kkt_min_norm([rr, *us, *ts], (sp.sqrt(d) - rr) - a * sum(us) - sum(ts))
-        inside = all(bool(sp.simplify(sol[t]).is_positive) for t in ts) and all(
-            bool(sp.simplify(sol[u]).is_positive) for u in us) and bool(sp.simplify(sp.sqrt(d) - sol[rr]).is_positive)
-        return inside and is_zero(cost2 - R_SUM.subs({P_: 3, K: 2}) ** 2)
+    def flip_implies_halfspace(st):
+        # termwise, by the sign cases of t: sigma_a(t) >= t, sigma_a(t) >= a t (0 < a < 1), and
+        # sigma_a(t) = t on A, a t off it; linearity of the sums then gives, for every P and K,
+        # sum_own sigma_a - LB = (sigma_a(z_1) - z_1) + sum_j (sigma_a(z_j) - a z_j) >= 0 and
+        # sum_opp sigma_a = UB, so F <= 0 gives LB <= sum_own sigma_a <= sum_opp sigma_a = UB
+        def nonneg(e):
+            e = sp.simplify(as_max(e).subs(UNIT_SLOPE))
+            return e == 0 or positive(e)
 
-    rr, uu, tt = sp.symbols("r u t", real=True)
+        termwise = all(nonneg(sigma(t) - t) and nonneg(sigma(t) - a * t) and is_zero(as_max(sigma(t) - chosen(t)))
+                       for t in _SIGNS)
+        own_split = sums_equal(sigma(zo[1]) + sp.Sum(sigma(zo[j]), (j, 2, Pi)) - LB,
+                               (sigma(zo[1]) - zo[1]) + sp.Sum(sigma(zo[j]) - a * zo[j], (j, 2, Pi)))
+        opp_equal = sums_equal(sp.Sum(sigma(ze[l_]), (l_, 1, K)) - UB, sp.Sum(sigma(ze[l_]) - chosen(ze[l_]), (l_, 1, K)))
+        hyp, concl = st.args
+        ours = (isinstance(hyp, sp.LessThan) and sums_equal(hyp.lts - hyp.gts, F_sum)
+                and isinstance(concl, sp.LessThan) and sums_equal(concl.gts - concl.lts, UB - LB))
+        return termwise and own_split and opp_equal and ours
 
-    def kkt_sum_symmetric():
+    # the full KKT for symbolic P, K: lower the own coordinate by r, the other own ones by u_j, raise
+    # the opposite ones by t_l; in that region F = (sqrt d - r) - a sum u_j - sum t_l
+    uu, tt = sp.IndexedBase("u"), sp.IndexedBase("t")
+    i_ = sp.Symbol("i", integer=True, positive=True)
+    rr, lam = sp.symbols("r lambda", real=True)
+    P0 = sp.Symbol("P_0", nonnegative=True, integer=True)  # P = 1 + P_0 (P >= 1) for the signs
+
+    def kkt_sum_full(st):
+        obj = rr ** 2 + sp.Sum(uu[j] ** 2, (j, 2, Pi)) + sp.Sum(tt[l_] ** 2, (l_, 1, K))
+        con = sp.sqrt(d) - rr - a * sp.Sum(uu[j], (j, 2, Pi)) - sp.Sum(tt[l_], (l_, 1, K))
+        lag = obj + lam * con
+        # stationarity in every coordinate: d/du_i of the sums is a Kronecker-delta sum, i in its range
+        eqs = [sp.diff(lag, rr), evaluate_sums(sp.diff(lag, uu[i_]), [(i_, 2, Pi)]),
+               evaluate_sums(sp.diff(lag, tt[i_]), [(i_, 1, K)])]
+        sols = sp.solve(eqs, [rr, uu[i_], tt[i_]], dict=True)
+        if len(sols) != 1:
+            return False
+        sol = sols[0]
+
+        def plug(e):
+            return e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == uu, lambda x: sol[uu[i_]]).replace(
+                lambda x: isinstance(x, sp.Indexed) and x.base == tt, lambda x: sol[tt[i_]]).subs(rr, sol[rr]).doit()
+
+        lams = sp.solve(plug(con), lam)
+        if len(lams) != 1:
+            return False
+        at = {lam: lams[0]}
+        cost2 = sp.simplify(plug(obj).subs(at))
+        # the minimiser lies where F is affine: own output still positive, the others pushed below 0,
+        # the opposite ones raised (all for P = 1 + P_0 >= 1)
+        inside = [sp.sqrt(d) - sol[rr].subs(at), sol[uu[i_]].subs(at), sol[tt[i_]].subs(at)]
+        return (all(positive(x.subs(Pi, 1 + P0)) for x in inside)
+                and is_zero(cost2 - (st.rhs ** 2).subs(P_, Pi)))
+
+    uS, tS = sp.symbols("u t", real=True)
+
+    def kkt_sum_symmetric(st):
         # symbolic P, K: the symmetric minimiser of r^2 + (P-1) u^2 + K t^2 s.t. r + a (P-1) u + K t = sqrt d
-        _, cost2, _ = kkt_min_norm([rr, uu, tt], sp.sqrt(d) - rr - a * (P_ - 1) * uu - K * tt, weights=[1, P_ - 1, K])
-        return is_zero(cost2 - R_SUM ** 2)
+        _, cost2, _ = kkt_min_norm([rr, uS, tS], sp.sqrt(d) - rr - a * (P_ - 1) * uS - K * tS, weights=[1, P_ - 1, K])
+        return is_zero(cost2 - st.rhs ** 2)
 
     L = sp.Symbol("L", positive=True)
+    s_ = sp.Symbol("s", real=True)
+    den = 1 + a ** 2 * (P_ - 1) + L + a ** 2 * (K - L)
 
-    def raising_all_is_cheapest():
-        # family with |A| = L raised: d / (1 + a^2 (P - 1) + L + a^2 (K - L)), decreasing in L
-        cost2 = d / (1 + a ** 2 * (P_ - 1) + L + a ** 2 * (K - L))
-        dL = sp.simplify(sp.diff(cost2, L) * (1 + a ** 2 * (P_ - 1) + L + a ** 2 * (K - L)) ** 2 / d)
-        return is_zero(dL + 1 - a ** 2) and is_zero(cost2.subs(L, K) - R_SUM ** 2)
+    def raising_all_is_cheapest(st):
+        # the family with |A| = L raised (the K - L others count a z_l): KKT cost d/den; its
+        # derivative in L is -d (1 - a^2)/den^2 < 0 for 0 < a < 1, so L = K is cheapest
+        _, cost2, _ = kkt_min_norm([rr, uS, tS, s_], sp.sqrt(d) - rr - a * (P_ - 1) * uS - L * tS - a * (K - L) * s_,
+                                   weights=[1, P_ - 1, L, K - L])
+        signed = sp.simplify((st.gts - st.lts).doit() * den ** 2 / d)  # the statement says this is > 0
+        return (is_zero(cost2 - d / den) and is_zero(signed - (1 - a ** 2))
+                and positive((1 - a ** 2).subs(UNIT_SLOPE)) and positive(den.subs(UNIT_SLOPE).subs(P_, 1 + P0))
+                and is_zero(cost2.subs(L, K) - R_SUM ** 2))
 
-    def relu_limit():
-        return is_zero(sp.limit(R_SUM, a, 0) - sp.sqrt(d / (1 + K)))
+    def relu_limit(st):
+        return is_zero(sp.limit(R_SUM, a, 0) - st.rhs) and is_zero(st.lhs.doit() - st.rhs)
 
-    def argmax_bisector():
+    def argmax_bisector(st):
         sol, cost2, _ = kkt_min_norm([r1, r2], r2 - sp.sqrt(d) - r1)
-        return is_zero(cost2 - R_ARGMAX ** 2)
+        return is_zero(cost2 - st.rhs ** 2)
 
     f_ = notation("f")
+    F_ = notation("F")
+    r_ = notation("r")
+    mu_j, mu_i = sp.Symbol("mu_j"), sp.Symbol("mu_i")
+    w_p, w_m = sp.Symbol("w_+"), sp.Symbol("w_-")
     balanced = sp.And(*[sp.Eq(key, value, evaluate=False) for key, value in BALANCED.items()])
+    le = lambda x, y: sp.Le(x, y, evaluate=False)  # noqa: E731
+    fam_cost = d / (1 + a ** 2 * (P_ - 1) + L + a ** 2 * (K - L))
     steps = (
-        Step("leaky ReLU sigma_a(z) = a z + (1 - a) ReLU(z) equals max(z, a z) (z > 0 and z < 0)",
-             sp.Eq(sigma(z), sp.Max(z, a * z), evaluate=False),
-             lambda: all(is_zero(as_max(sigma(v)) - w) for v, w in ((sp.Symbol("t", positive=True), sp.Symbol("t", positive=True)),
-                                                             (sp.Symbol("t", negative=True), a * sp.Symbol("t", negative=True))))),
-        Step("sigma_a' = 1 (z > 0), a (z < 0), a at the kink (SymPy's derivative): strictly increasing for a > 0",
+        Step(Text("leaky ReLU ", sp.Eq(sig_(z), a * z + (1 - a) * ReLU(z), evaluate=False), " equals ",
+                  sp.Max(z, a * z), " (its two linear pieces, ", sp.Gt(z, 0, evaluate=False), " and ",
+                  sp.Lt(z, 0, evaluate=False), ")"),
+             sp.Eq(sigma(z), sp.Max(z, a * z), evaluate=False), max_form),
+        Step(Text(sp.Symbol("sigma_a'"), " is 1 for ", sp.Gt(z, 0, evaluate=False), ", ", a, " for ",
+                  sp.Lt(z, 0, evaluate=False), " and at the kink (SymPy's derivative): strictly increasing for ",
+                  sp.Gt(a, 0, evaluate=False)),
              sp.Eq(sp.Derivative(sigma(z), z), LEAKY.diff(z), evaluate=False), strictly_increasing),
-        Step("averaging net: f = sigma_a(z_+) - sigma_a(z_-) <= 0 iff z_+ <= z_- (one half-space; grid incl. ties, "
-             "a = 0.1, 0.5)",
-             sp.Equivalent(sp.Le(sigma(zp) - sigma(zm), 0, evaluate=False), sp.Le(zp, zm, evaluate=False), evaluate=False),
-             single_halfspace, generality="instance", instances="a 7 x 7 grid of (z_+, z_-), a = 0.1 and 0.5"),
-        Step("switching the own neurons off does not flip: at z_+ = 0, z_- < 0 the output is -a z_- > 0 (the inactive "
-             "side still contributes a z)",
+        Step(Text("averaging net: ", le(f_(sp.Symbol("x")), 0), " iff ", le(zp, zm),
+                  ", one half-space (the four sign cases of ", zp, " and ", zm, ", ties included)"),
+             sp.Equivalent(le(sigma(zp) - sigma(zm), 0), le(zp, zm), evaluate=False), single_halfspace),
+        Step(Text("switching the own neurons off does not flip: at ", sp.Eq(zp, 0, evaluate=False), " and ",
+                  sp.Lt(zm, 0, evaluate=False), " the output is ", sp.Gt(-a * zm, 0, evaluate=False),
+                  " (the inactive side still contributes ", a * z, ")"),
              sp.Gt(sigma(0) - sigma(u_neg), 0, evaluate=False), switch_off_does_not_flip),
-        Step("KKT to {z_+ <= z_-}: the radius is C3's hyperplane branch alone, (z_+ - z_-)/||w_+ - w_-||",
-             sp.Eq(notation("r")(sp.Symbol("mu_j")), HYPERPLANE, evaluate=False), kkt_hyperplane),
-        Step("balanced, no biases: sqrt(d/k), as for ReLU",
-             sp.Implies(balanced, sp.Eq(notation("r")(sp.Symbol("mu_j")), sqrt_as_written(d / k), evaluate=False)),
-             lambda: is_zero(bal - sp.sqrt(d / k))),
-        Step("decoupled net, argmax readout: f_s <= f_j' iff z_s <= z_j' (sigma_a increasing, no switch-off family): "
-             "the bisector, sqrt(d/2)", sp.Eq(sp.Symbol("r_argmax"), R_ARGMAX), argmax_bisector),
-        Step("sum readout: F <= 0 implies z_s + a sum_{own j != s} z_j <= sum_A z_l + a sum_{opposite, not A} z_l for some A "
-             "(sigma_a(z) >= z and >= a z; sum of sigma_a = max over A)",
-             sp.Implies(sp.Le(f_(sp.Symbol("x")), 0, evaluate=False),
-                        sp.Le(sp.Symbol("z_s") + a * sp.Symbol("Sigma_own"), sp.Symbol("Sigma_A") + a * sp.Symbol("Sigma_rest"),
-                              evaluate=False)),
-             flip_implies_halfspace, generality="instance", instances="3000 random pre-activations, P = K = 3, a = 0.1, 0.4"),
-        Step("raising all K opposite features is the cheapest family: d/(1 + a^2(P-1) + L + a^2(K-L)) decreases in L",
-             sp.Lt(sp.Derivative(d / (1 + a ** 2 * (P_ - 1) + L + a ** 2 * (K - L)), L), 0, evaluate=False),
-             raising_all_is_cheapest),
-        Step("KKT (symbolic P, K; symmetric minimiser): r_sum = sqrt(d/(1 + K + a^2 (P - 1)))",
+        Step(Text("KKT for the half-space ", le(zp, zm), ": the radius is C3's hyperplane branch alone, ",
+                  ratio_as_written(zp - zm, Norm(w_p - w_m))),
+             sp.Eq(r_(mu_j), HYPERPLANE, evaluate=False), kkt_hyperplane),
+        Step(Text("balanced, no biases: ", sqrt_as_written(d / k), ", as for ReLU"),
+             sp.Implies(balanced, sp.Eq(r_(mu_j), sqrt_as_written(d / k), evaluate=False)),
+             lambda st: is_zero(bal - st.args[1].rhs)),
+        Step(Text("decoupled net, argmax readout: ", le(sp.Symbol("f_s"), sp.Symbol("f_j'")), " iff ",
+                  le(sp.Symbol("z_s"), sp.Symbol("z_j'")), " (", sp.Symbol("sigma_a"), " increasing, no switch-off family): the "
+                  "bisector, ", sqrt_as_written(d / 2)),
+             sp.Eq(sp.Symbol("r_argmax"), R_ARGMAX), argmax_bisector),
+        Step(Text("sum readout, any ", P_, " and ", K, ": ", le(F_(sp.Symbol("x")), 0), " implies a half-space: the "
+                  "own output ", sp.Symbol("z_1"), " counted fully, the other own outputs times ", a, ", the opposite "
+                  "outputs with ", sp.Gt(sp.Symbol("zeta_l"), 0, evaluate=False), " fully and the others times ", a,
+                  " (termwise ", sp.Ge(sig_(z), z, evaluate=False), " and ", sp.Ge(sig_(z), a * z, evaluate=False),
+                  " by sign cases, then linearity of the sums)"),
+             sp.Implies(le(F_sum, 0), le(LB, UB), evaluate=False), flip_implies_halfspace),
+        Step(Text("raising all ", K, " opposite features is the cheapest family: with ", L, " raised the KKT cost is ",
+                  fam_cost, ", decreasing in ", L),
+             sp.Lt(sp.Derivative(fam_cost, L), 0, evaluate=False), raising_all_is_cheapest),
+        Step(Text("KKT (symbolic ", P_, ", ", K, "; symmetric minimiser): ", sp.Eq(sp.Symbol("r_sum"), R_SUM)),
              sp.Eq(sp.Symbol("r_sum"), R_SUM), kkt_sum_symmetric),
-        Step("full KKT without symmetry (P = 3, K = 2): the same cost, and the minimiser lies where F is affine (own "
-             "output still positive, other own outputs pushed below 0, opposite ones raised)",
-             sp.Eq(sp.Symbol("r_sum"), R_SUM.subs({P_: 3, K: 2})), kkt_sum_full,
-             generality="instance", instances="P = 3, K = 2 (symbolic a, d)"),
-        Step("a -> 0 recovers C5's ReLU sum-readout radius sqrt(d/(1+K))",
+        Step(Text("full KKT in every coordinate (symbolic ", P_, ", ", K, "; no symmetry assumed): the same cost, and "
+                  "the minimiser lies where ", sp.Symbol("F"), " is affine (own output still positive, the other own outputs "
+                  "pushed below 0, the opposite ones raised)"),
+             sp.Eq(sp.Symbol("r_sum"), R_SUM), kkt_sum_full),
+        Step(Text("as the slope ", a, " goes to 0: C5's ReLU sum-readout radius ", sqrt_as_written(d / (1 + K))),
              sp.Eq(sp.Limit(R_SUM, a, 0), sp.sqrt(d / (1 + K)), evaluate=False), relu_limit),
     )
     args = [d, k, p, alpha_p, alpha_m, b_p, b_m]
@@ -189,11 +311,18 @@ def derive():
                                                     "sqrt(d/(1 + K + a^2 (P - 1))), P = |J_y|, K = |J_{-y}|"),
         "radius_decoupled_argmax": lambdify_prediction([d], R_ARGMAX, "sqrt(d/2)"),
     }
+    i_s, J_s, alpha_s, w_s, b_s = (sp.Symbol(x) for x in ("i", "J_s", "alpha_s", "w_s", "b_s"))
+    alpha = sp.Symbol("alpha")
     return Claim(
-        id=ID, title="Leaky ReLU: the averaging radius loses its switch-off branch; the sum readout gains a^2 (P - 1)",
-        statement=sp.Tuple(sp.Eq(notation("r")(sp.Symbol("mu_j")), HYPERPLANE), sp.Eq(sp.Symbol("r_sum"), R_SUM)),
-        assumptions="sigma_a(z) = max(z, a z), 0 < a < 1; orthogonal equinorm features; averaging net w_s = alpha_s "
-                    "sum_{J_s} mu_i with biases b_s (z_+ > z_- at mu_j); decoupled net w_j = alpha mu_j, no bias, h = 1.",
+        id=ID, title=Text("Leaky ReLU: the averaging radius loses its switch-off branch; the sum readout gains ",
+                          a ** 2 * (P_ - 1)),
+        statement=sp.Tuple(sp.Eq(r_(mu_j), HYPERPLANE), sp.Eq(sp.Symbol("r_sum"), R_SUM)),
+        assumptions=Text(sp.Eq(sig_(z), sp.Max(z, a * z), evaluate=False), ", ", In(a, sp.Interval.open(0, 1)),
+                         "; orthogonal equinorm features; averaging net ",
+                         sp.Eq(w_s, alpha_s * SumOver(mu_i, i_s, J_s), evaluate=False), " with biases ", b_s, " (",
+                         sp.Gt(zp, zm, evaluate=False), " at ", mu_j, "); decoupled net ",
+                         sp.Eq(sp.Symbol("w_j"), alpha * mu_j, evaluate=False), ", no bias, ",
+                         sp.Eq(sp.Symbol("h"), 1, evaluate=False), "."),
         regime="noise-free points of idealised nets (trained binary nets: the check's regime)", steps=steps,
         predictions=preds)
 

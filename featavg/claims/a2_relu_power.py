@@ -37,11 +37,16 @@ ReLU^p net is derived here).
 import numpy as np
 import sympy as sp
 
-from featavg.claims.a1_leaky_relu import ACTIVATION_IGNORED, as_max  # noqa: F401 (the fault is registered here too)
-from featavg.claims.c3_averaging_radius import AVERAGING_RADIUS, SWITCH_OFF, V_P, alpha_m, alpha_p, b_m, b_p
+from featavg.claims.a1_leaky_relu import (ACTIVATION_IGNORED, as_max, positive,  # noqa: F401 (the fault is registered
+                                          same_condition)                         # here too)
+from featavg.claims.c3_averaging_radius import (AVERAGING_RADIUS, SWITCH_OFF, V_M, V_P, Z_M, Z_P, alpha_m, alpha_p, b_m,
+                                                b_p)
+from featavg.claims.c4_threshold_net import COST_RAISE, OPTIMUM
+from featavg.claims.c4_threshold_net import L_ as L_C4
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, round_off
-from featavg.theory import Claim, Step, activation, is_zero, kkt_min_norm, lambdify_prediction, notation
-from featavg.theory._common import K, d, k, sqrt_as_written
+from featavg.theory import (Claim, Norm, ReLU, Step, Text, activation, factor_sums, is_zero, kkt_min_norm,
+                            lambdify_prediction, notation)
+from featavg.theory._common import K, L, d, k, ratio_as_written, sqrt_as_written, tau
 from featavg.theory._common import p as p_size  # C3's |J+| (an integer size)
 
 ID = "A2.relu_power"
@@ -61,118 +66,216 @@ FIRST_ORDER = SWITCH / p_pow
 POWER = activation("relu_p", p_pow)
 
 
+def _settle_max(expr):
+    """``Max(...)`` with its arguments simplified, so that SymPy's assumptions decide it."""
+    return expr.replace(lambda x: isinstance(x, sp.Max), lambda x: sp.Max(*[sp.simplify(v) for v in x.args]))
+
+
+#: the two regimes of the power, each as a substitution that SymPy's assumptions can sign:
+#: p = 2/(1 + c) < 2 and p = 2 + c' >= 2 (c > 0, c' >= 0)
+_C = sp.Symbol("c", positive=True)
+_C0 = sp.Symbol("c", nonnegative=True)
+BELOW_TWO, FROM_TWO = {p_pow: 2 / (1 + _C)}, {p_pow: 2 + _C0}
+
+
 def derive():
     """The claim: the collapse and monotone reduction, then the decoupled net's KKT and Hoelder."""
     z, t = sp.Symbol("z", real=True), sp.Symbol("t", positive=True)
-    n_ = sp.Symbol("n", positive=True)
+    zp, zm = sp.symbols("z_+ z_-", real=True)
+    n_ = sp.Symbol("n", positive=True, integer=True)
+    i_ = sp.Symbol("i", positive=True, integer=True)
     phi = POWER.expr
+    phi_ = notation("phi_p")
 
-    def increasing():
-        return bool(sp.simplify(as_max(POWER.diff(t))).is_positive) and is_zero(as_max(phi(-t)))
+    def increasing(st):
+        # z > 0: phi_p = z^p, differentiated here; z < 0: phi_p = 0; at the kink the convention 0
+        own = {t: sp.diff(t ** p_pow, t), sp.Symbol("t", negative=True): sp.diff(sp.Integer(0), t), sp.Integer(0): 0}
+        return (is_zero(as_max(phi(-t))) and positive(own[t]) and is_zero(as_max(st.lhs.doit().subs(z, t)) - own[t])
+                and all(is_zero(sp.simplify(as_max(st.rhs.subs(z, v))) - w) for v, w in own.items()))
 
-    def copies():
-        return is_zero(as_max(n_ * phi(t) - phi(n_ ** (1 / p_pow) * t)))
+    def copies(st):
+        # n neurons at the same pre-activation t >= 0: the sum of n equal terms; and (n^(1/p) t)^p = n t^p
+        own = sp.Sum(t ** p_pow, (i_, 1, n_)).doit()
+        return is_zero(as_max(st.lhs) - own) and is_zero(sp.powdenest(as_max(st.rhs), force=True) - own)
 
-    def same_flip_set():
-        g = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
-        zp, zm = np.meshgrid(g, g)
-        ok = True
-        for pv in (1.5, 3.0):
-            f = np.maximum(zp, 0) ** pv - np.maximum(zm, 0) ** pv
-            ok &= bool(np.array_equal(f <= 0, (zp <= 0) | (zp <= zm)))
-        return ok
+    cases4 = tuple((sp.Symbol("z_+", **a_), sp.Symbol("z_-", **b_))
+                   for a_ in ({"nonpositive": True}, {"positive": True}) for b_ in ({"nonpositive": True},
+                                                                                    {"positive": True}))
+    y = sp.Symbol("y", positive=True)
 
-    def first_order():
-        # at mu_j with z_- <= 0 (one neuron per sign): f = z_+^p, grad f = p z_+^(p-1) w_+
-        zp_ = sp.Symbol("z_+", positive=True)
-        est = zp_ ** p_pow / (p_pow * zp_ ** (p_pow - 1) * V_P)
-        return is_zero(est - (SWITCH_OFF / p_pow).subs(alpha_p * d + b_p, zp_))
+    def same_flip_set(st):
+        # four sign cases of (z_+, z_-), ties in the nonpositive ones; in the last (both > 0)
+        # z_+^p <= z_-^p is mapped by the strictly increasing y -> y^(1/p) to z_+ <= z_-
+        f_side = next(x for x in st.args if x.has(ReLU))  # Equivalent orders its arguments itself
+        other = next(x for x in st.args if x is not f_side)
+        if not same_condition(f_side, sp.Le(phi(zp) - phi(zm), 0, evaluate=False)):
+            return False
+        root_increasing = positive(sp.diff(y ** (1 / p_pow), y))
+        for cp, cm in cases4:
+            sub = {zp: cp, zm: cm}
+            f = sp.simplify(as_max(phi(zp) - phi(zm)).xreplace(sub))
+            u = sp.Le(f, 0)
+            if cp.is_positive and cm.is_positive:  # f = z_+^p - z_-^p: apply y -> y^(1/p) to both sides
+                plus = [x for x in sp.Add.make_args(f) if not x.could_extract_minus_sign()]
+                minus = [-x for x in sp.Add.make_args(f) if x.could_extract_minus_sign()]
+                if not (root_increasing and len(plus) == len(minus) == 1):
+                    return False
+                u = sp.Le(sp.powdenest(plus[0] ** (1 / p_pow)), sp.powdenest(minus[0] ** (1 / p_pow)))
+            v = sp.simplify(other.xreplace(sub))
+            if isinstance(v, sp.Or):
+                live = [x for x in v.args if x is not sp.false]
+                v = live[0] if len(live) == 1 else v
+            if not same_condition(u, v):
+                return False
+        return True
 
+    r1, r2 = sp.symbols("r_1 r_2", real=True)
     bal = {P_: k / 2, alpha_m: alpha_p, b_p: 0, b_m: 0}
+    zP, zM, vP, vM = (x.subs(p_size, P_) for x in (Z_P, Z_M, V_P, V_M))
 
-    def averaging_is_c3():
-        hyper = next(x for x in AVG.args if x.has(b_m))
-        switch = next(x for x in AVG.args if not x.has(b_m))
-        return (is_zero(sp.simplify(hyper.subs(bal)) - sp.sqrt(d / k))
-                and is_zero(sp.simplify(switch.subs(bal)) - sp.sqrt(2 * d / k)))
+    zs = sp.symbols("z_+ z_- v_+ v_-", positive=True)  # pre-activations and the norms of their gradients
+
+    def averaging_is_c3(st):
+        # the flip set is C3's: the KKT costs of its two half-spaces, z_+ <= z_- and z_+ <= 0, solved
+        # for the pre-activations and gradient norms, then at C3's (z_+ = alpha_+ d + b_+, ...)
+        at = dict(zip(zs, (zP, zM, vP, vM)))
+        _, hyper2, _ = kkt_min_norm([r1, r2], (zs[0] + zs[2] * r1) - (zs[1] + zs[3] * r2))
+        _, switch2, _ = kkt_min_norm([r1, r2], zs[0] + zs[2] * r1)
+        hyper2, switch2 = hyper2.subs(at), switch2.subs(at)
+        if not (isinstance(st.rhs, sp.Min) and len(st.rhs.args) == 2):
+            return False
+        a_, b_ = st.rhs.args
+        # squared costs are rational functions of the parameters: their difference cancels to 0
+        matched = any(sp.cancel(x ** 2 - hyper2) == 0 and sp.cancel(y_ ** 2 - switch2) == 0
+                      for x, y_ in ((a_, b_), (b_, a_)))
+        hyper = next(x for x in st.rhs.args if x.has(b_m))
+        switch = next(x for x in st.rhs.args if x is not hyper)
+        return (matched and is_zero(hyper.subs(bal) - sp.sqrt(d / k))
+                and is_zero(switch.subs(bal) - sp.sqrt(2 * d / k)))
+
+    zpos = sp.Symbol("z_+", positive=True)
+
+    def first_order(st):
+        # at mu_j with z_- <= 0 (one neuron per sign): f = z_+^p, grad f = (d/dz_+ z_+^p) w_+
+        grad = sp.diff(zpos ** p_pow, zpos) * vP
+        est = (zpos ** p_pow / grad).subs(zpos, zP)
+        return is_zero(est - st.rhs)
 
     rr, tt = sp.symbols("r t_L", real=True)
 
-    def kkt_support():
+    def kkt_support(st):
         # lower the own coordinate by r, raise L opposite ones to t each: flip iff sqrt d - r <= L^(1/p) t
         _, cost2, _ = kkt_min_norm([rr, tt], sp.sqrt(d) - rr - L_ ** (1 / p_pow) * tt, weights=[1, L_])
-        return is_zero(cost2 - COST_L ** 2)
+        return is_zero(cost2 - st.rhs ** 2)
 
-    def hoelder():
-        rng = np.random.default_rng(0)
-        ok = True
-        for L in (2, 3, 5):
-            T = np.abs(rng.normal(size=(2000, L)))
-            n2 = np.linalg.norm(T, axis=1)
-            for pv in (1.2, 1.5, 2.0, 3.0, 4.0):
-                npw = (T ** pv).sum(axis=1) ** (1 / pv)
-                bound = n2 * (L ** (1 / pv - 0.5) if pv <= 2 else 1.0)
-                ok &= bool(np.all(npw <= bound * (1 + 1e-12)))
-                # equality cases: equal entries (p <= 2), one entry (p >= 2)
-                eq = np.ones(L) if pv <= 2 else np.eye(L)[0]
-                ok &= bool(abs((eq ** pv).sum() ** (1 / pv) - np.linalg.norm(eq) * (L ** (1 / pv - 0.5) if pv <= 2 else 1.0)) < 1e-12)
-        return ok
+    # Hoelder for symbolic L and p: S_q = sum_i t_i^q over the L raised features
+    T = sp.IndexedBase("t")
+    Sp_, S2_ = sp.symbols("S_p S_2", positive=True)
+    tau_ = sp.Symbol("tau", positive=True)
+    x_ = sp.Symbol("x", positive=True)
+    yn = sp.Symbol("y", nonnegative=True)
+    sums = {sp.Sum(T[i_] ** p_pow, (i_, 1, L)): Sp_, sp.Sum(T[i_] ** 2, (i_, 1, L)): S2_}
 
-    def best_support():
-        # cost_L^2 = d/(1 + L^(2/p - 1)): increasing in L for p > 2, decreasing for p < 2, constant at 2
-        dl = sp.diff(COST_L ** 2, L_)
-        grow = sp.simplify(dl.subs(p_pow, 3))
-        shrink = sp.simplify(dl.subs(p_pow, sp.Rational(3, 2)))
-        return (bool(sp.simplify(grow * (1 + L_ ** sp.Rational(-1, 3)) ** 2 * L_ ** sp.Rational(4, 3) / d).is_positive)
-                and bool(sp.simplify(-shrink * (1 + L_ ** sp.Rational(1, 3)) ** 2 * L_ ** sp.Rational(2, 3) / d).is_positive)
-                and is_zero(dl.subs(p_pow, 2)))
+    def hoelder(st):
+        if not isinstance(st, sp.LessThan):
+            return False
+        ratio = (st.gts / st.lts).xreplace(sums)  # the statement says ratio >= 1
+        # p < 2: Jensen for the convex x -> x^(2/p) (second derivative > 0): (S_p/L)^(2/p) <= S_2/L,
+        # and the statement's ratio squared is exactly (S_2/L)/(S_p/L)^(2/p); equality for equal entries
+        below = _settle_max(ratio.subs(BELOW_TWO))
+        jensen = (S2_ / L) / (Sp_ / L) ** (2 / p_pow)
+        convex = positive(sp.diff(x_ ** (2 / p_pow), x_, 2).subs(BELOW_TWO))
+        ok_below = convex and is_zero(sp.powsimp(sp.expand_power_base(below ** 2 - jensen.subs(BELOW_TWO), force=True),
+                                                  force=True))
+        equal = jensen.subs({Sp_: L * tau_ ** p_pow, S2_: L * tau_ ** 2})
+        # p >= 2: x_i = t_i^2/S_2 lies in [0, 1] and sums to 1; x^(p/2) = x x^(c'/2) <= x termwise
+        # (log x^(c'/2) <= 0 at x = 1/(1 + y)), so S_p/S_2^(p/2) <= 1: the statement's ratio to the p
+        from_two = _settle_max(ratio.subs(FROM_TWO))
+        unit_sum = is_zero(factor_sums(sp.Sum(T[i_] ** 2 / S2_, (i_, 1, L))).xreplace(sums) - 1)
+        termwise = bool((sp.log((1 / (1 + yn)) ** (_C0 / 2))).expand(force=True).is_nonpositive)
+        ok_from = termwise and unit_sum and is_zero(sp.powsimp(sp.expand_power_base(
+            from_two ** p_pow - S2_ ** (p_pow / 2) / Sp_, force=True), force=True).subs(FROM_TWO))
+        one_entry = (S2_ ** (p_pow / 2) / Sp_).subs({Sp_: tau_ ** p_pow, S2_: tau_ ** 2})
+        return ok_below and ok_from and is_zero(equal - 1) and is_zero(sp.powdenest(one_entry, force=True) - 1)
 
-    def endpoints():
-        return (is_zero(R_DEC.subs(p_pow, 1) - sp.sqrt(d / (1 + K))) and is_zero(R_DEC.subs(p_pow, 2) - BOUND)
-                and is_zero(R_DEC.subs(p_pow, 3) - BOUND) and is_zero(COST_L.subs(L_, 1) - BOUND))
+    dl = sp.diff(COST_L ** 2, L_)
 
-    def switch_off_costs_more():
-        # switching the own neuron off costs sqrt(d) >= sqrt(d/(1 + x)) for x >= 0
-        x = sp.Symbol("x", nonnegative=True)
-        return bool(sp.simplify(d - d / (1 + x)).is_nonnegative)
+    def best_support(st):
+        # d c_L^2/dL < 0 for p < 2 (all K raised), > 0 for p > 2 (one raised), 0 at p = 2; the
+        # statement's radius must be c_K below 2 and c_1 from 2 on
+        signs = positive(-dl.subs(BELOW_TWO)) and positive(dl.subs(p_pow, 2 + _C)) and is_zero(dl.subs(p_pow, 2))
+        below = is_zero(_settle_max(st.rhs.subs(BELOW_TWO)) - COST_L.subs(L_, K).subs(BELOW_TWO))
+        from_two = is_zero(_settle_max(st.rhs.subs(FROM_TWO)) - COST_L.subs(L_, 1).subs(FROM_TWO))
+        return signs and below and from_two
 
-    def unit_scale_bound():
-        u = sp.Matrix([1, 0]) - sp.Matrix([0, 1])  # mu_i - mu_j at unit norm
-        half = sp.sqrt((u.T * u)[0]) / 2
-        return is_zero(half - sp.sqrt(2) / 2) and is_zero(sp.sqrt(d) * half - BOUND)
+    def switch_off_costs_more(st):
+        # switching the own neuron off: lower its coordinate to 0, cost sqrt(d) (KKT); it exceeds r_dec
+        _, off2, _ = kkt_min_norm([rr], sp.sqrt(d) - rr)
+        return (is_zero(st.gts ** 2 - off2) and positive(st.lts) and positive(sp.simplify(st.gts ** 2 - st.lts ** 2)))
+
+    def endpoints(st):
+        # p = 1: C4's raise-all cost at tau = 0 (C4.threshold_net's KKT, L = K); p = 2: C4's optimum
+        own = {1: COST_RAISE.subs({tau: 0, L_C4: K}), 2: OPTIMUM}
+        eqs = [x for x in st.args if isinstance(x, sp.Equality)]
+        return len(eqs) == 2 and all(
+            isinstance(x.lhs, sp.Subs) and is_zero(x.lhs.doit() - own[int(x.lhs.point[0])])
+            and is_zero(x.rhs - own[int(x.lhs.point[0])]) for x in eqs)
+
+    u_ = sp.Symbol("u", positive=True)
+
+    def unit_scale_bound(st):
+        # two orthogonal features of norm u: ||mu_i - mu_j||^2 = 2 u^2, the midpoint half of it away
+        half = sp.sqrt(u_ ** 2 + u_ ** 2 - 2 * 0) / 2
+        return is_zero(st.lhs - sp.sqrt(d) * half.subs(u_, 1)) and is_zero(st.rhs - half.subs(u_, sp.sqrt(d)))
 
     r_ = notation("r")
+    mu_j = sp.Symbol("mu_j")
+    f_, x = notation("f"), sp.Symbol("x")
+    le = lambda a_, b_: sp.Le(a_, b_, evaluate=False)  # noqa: E731
+    norm_q = lambda q_: sp.Sum(T[i_] ** q_, (i_, 1, L)) ** (1 / sp.sympify(q_))  # noqa: E731
     steps = (
-        Step("phi_p = ReLU^p: SymPy's derivative p ReLU(z)^(p-1) H(z) is > 0 on z > 0 and phi_p = 0 on z <= 0",
+        Step(Text(sp.Eq(phi_(z), ReLU(z) ** p_pow, evaluate=False), ": SymPy's derivative ", POWER.diff(z), " is ",
+                  sp.Gt(sp.Symbol("phi_p'"), 0, evaluate=False), " on ", sp.Gt(z, 0, evaluate=False), ", and ",
+                  sp.Eq(phi_(z), 0, evaluate=False), " on ", le(z, 0)),
              sp.Eq(sp.Derivative(phi(z), z), POWER.diff(z), evaluate=False), increasing),
-        Step("n identical neurons: n phi_p(z) = phi_p(n^(1/p) z) (z >= 0)",
+        Step(Text(n_, " identical neurons: ", sp.Eq(n_ * phi_(z), phi_(n_ ** (1 / p_pow) * z), evaluate=False), " (",
+                  sp.Ge(z, 0, evaluate=False), ")"),
              sp.Eq(n_ * phi(t), phi(n_ ** (1 / p_pow) * t), evaluate=False), copies),
-        Step("averaging net: f = phi_p(z_+) - phi_p(z_-) <= 0 iff z_+ <= 0 or z_+ <= z_-, the ReLU net's flip set "
-             "(grid incl. ties, p = 1.5, 3)",
-             sp.Equivalent(sp.Le(phi(sp.Symbol("z_+")) - phi(sp.Symbol("z_-")), 0, evaluate=False),
-                           sp.Or(sp.Le(sp.Symbol("z_+"), 0, evaluate=False),
-                                 sp.Le(sp.Symbol("z_+"), sp.Symbol("z_-"), evaluate=False)), evaluate=False),
-             same_flip_set, generality="instance", instances="a 7 x 7 grid of (z_+, z_-), p = 1.5 and 3"),
-        Step("so the averaging net's radius is C3's at every p (P = |J+|); sqrt(d/k) when balanced",
-             sp.Eq(r_(sp.Symbol("mu_j")), AVG, evaluate=False), averaging_is_c3),
-        Step("the first-order estimate f/||grad f|| at mu_j is the switch-off cost / p (not the radius)",
-             sp.Eq(sp.Symbol("f/||grad f||"), FIRST_ORDER, evaluate=False), first_order),
-        Step("decoupled net, support of L raised features, equal on it (KKT): cost sqrt(d/(1 + L^(2/p - 1)))",
+        Step(Text("averaging net: ", le(f_(x), 0), " iff ", le(zp, 0), " or ", le(zp, zm),
+                  ", the ReLU net's flip set (the four sign cases of ", zp, " and ", zm, ", ties included; where "
+                  "both are positive the map ", y ** (1 / sp.Symbol("p")), " is strictly increasing)"),
+             sp.Equivalent(le(phi(zp) - phi(zm), 0), sp.Or(le(zp, 0), le(zp, zm), evaluate=False), evaluate=False),
+             same_flip_set),
+        Step(Text("so the averaging net's radius is C3's at every power (", sp.Eq(P_, sp.Abs(sp.Symbol("J_+")),
+                                                                                   evaluate=False),
+                  "): the KKT costs of its two half-spaces; ", sqrt_as_written(d / k), " when balanced"),
+             sp.Eq(r_(mu_j), AVG, evaluate=False), averaging_is_c3),
+        Step(Text("the first-order estimate ", ratio_as_written(f_(mu_j), Norm(sp.Symbol("nabla") * f_(mu_j))),
+                  " at ", mu_j, " is the switch-off cost over ", p_pow, " (not the radius)"),
+             sp.Eq(ratio_as_written(f_(mu_j), Norm(sp.Symbol("nabla") * f_(mu_j))), FIRST_ORDER, evaluate=False),
+             first_order),
+        Step(Text("decoupled net, a support of ", L_, " raised features, equal on it (KKT): cost ", COST_L),
              sp.Eq(sp.Symbol("c_L"), COST_L), kkt_support),
-        Step("Hoelder: ||t||_p <= L^(1/p - 1/2) ||t||_2 (p <= 2, equality for equal entries), ||t||_p <= ||t||_2 "
-             "(p >= 2, equality for one entry)",
-             sp.Le(notation("Norm_p")(sp.Symbol("t")), sp.Symbol("L") ** sp.Max(0, 1 / p_pow - sp.Rational(1, 2))
-                   * notation("Norm_2")(sp.Symbol("t")), evaluate=False),
-             hoelder, generality="instance", instances="2000 random vectors, L = 2, 3, 5, p = 1.2 ... 4"),
-        Step("cost_L decreases in L for p < 2 (all K raised), increases for p > 2 (one raised), is constant at p = 2",
-             sp.Eq(sp.Symbol("r_dec"), R_DEC), best_support,
-             generality="instance", instances="sign of dc_L/dL at p = 3/2, 2, 3 (symbolic L, d)"),
-        Step("switching the own neuron off (cost sqrt(d)) never binds", sp.Ge(sp.sqrt(d), R_DEC, evaluate=False),
-             switch_off_costs_more),
-        Step("p = 1 gives C4's sqrt(d/(1+K)) at tau = 0; p >= 2 the optimum sqrt(d/2)",
-             sp.And(sp.Eq(R_DEC.subs(p_pow, 1), sp.sqrt(d / (1 + K)), evaluate=False),
-                    sp.Eq(R_DEC.subs(p_pow, 2), BOUND, evaluate=False)), endpoints),
-        Step("Min & Vidal's bound for any classifier: sqrt(2)/2 at unit feature norm is sqrt(d/2) at ||mu|| = sqrt(d)",
+        Step(Text("Hoelder, for any ", L, " and ", p_pow, ": the ", p_pow, "-norm of the ", L, " raised entries is at most ",
+                  L ** (1 / p_pow - sp.Rational(1, 2)), " times their 2-norm for ", le(p_pow, 2),
+                  " (Jensen for the convex ", x_ ** (2 / p_pow), "; equality for equal entries), and at most their 2-norm "
+                  "for ", sp.Ge(p_pow, 2, evaluate=False), " (termwise ", le(x_ ** (p_pow / 2), x_), " on ",
+                  sp.Interval(0, 1), "; equality for one entry)"),
+             le(norm_q(p_pow), L ** sp.Max(0, 1 / p_pow - sp.Rational(1, 2)) * norm_q(2)), hoelder),
+        Step(Text("the cost ", sp.Symbol("c_L"), " decreases in ", L_, " for ", sp.Lt(p_pow, 2, evaluate=False),
+                  " (all ", K, " raised), increases for ", sp.Gt(p_pow, 2, evaluate=False),
+                  " (one raised), is constant at ", sp.Eq(p_pow, 2, evaluate=False), " (sign of its derivative for "
+                  "symbolic ", p_pow, ", ", L_, ", ", d, ")"),
+             sp.Eq(sp.Symbol("r_dec"), R_DEC), best_support),
+        Step(Text("switching the own neuron off (cost ", sp.sqrt(d), ") never binds"),
+             sp.Ge(sp.sqrt(d), R_DEC, evaluate=False), switch_off_costs_more),
+        Step(Text(sp.Eq(p_pow, 1, evaluate=False), " gives C4's ", sqrt_as_written(d / (1 + K)), " at ",
+                  sp.Eq(tau, 0, evaluate=False), "; ", sp.Ge(p_pow, 2, evaluate=False), " the optimum ",
+                  sqrt_as_written(d / 2)),
+             sp.And(sp.Eq(sp.Subs(R_DEC, p_pow, 1), sp.sqrt(d / (1 + K)), evaluate=False),
+                    sp.Eq(sp.Subs(R_DEC, p_pow, 2), BOUND, evaluate=False), evaluate=False), endpoints),
+        Step(Text("Min & Vidal's bound for any classifier: ", sp.sqrt(2) / 2, " at unit feature norm is ",
+                  sqrt_as_written(d / 2), " at ", sp.Eq(Norm(sp.Symbol("mu")), sp.sqrt(d), evaluate=False)),
              sp.Eq(sp.sqrt(d) * sp.sqrt(2) / 2, sqrt_as_written(d / 2), evaluate=False), unit_scale_bound),
     )
     preds = {
@@ -186,12 +289,17 @@ def derive():
         "radius_decoupled": lambdify_prediction([d, K, p_pow], R_DEC, "sqrt(d/(1 + K^max(0, 2/p - 1)))"),
         "bound_any_classifier": lambdify_prediction([d], BOUND, "sqrt(d/2) (Min & Vidal's sqrt(2)/2 at ||mu|| = sqrt d)"),
     }
+    relu_p = ReLU(z) ** p_pow
+    alpha, mu_ = sp.Symbol("alpha"), sp.Symbol("mu_j")
     return Claim(
-        id=ID, title="ReLU^p: the averaging net keeps sqrt(d/k) at every p; the decoupled net reaches sqrt(d/2) for p >= 2",
-        statement=sp.Tuple(sp.Eq(r_(sp.Symbol("mu_j")), AVG), sp.Eq(sp.Symbol("r_dec"), R_DEC)),
-        assumptions="phi_p(z) = ReLU(z)^p, p >= 1, elementwise (no normalisation by ||w||^(p-1)); orthogonal equinorm "
-                    "features; averaging net with identical neurons per sign; decoupled net w_j = alpha mu_j/sqrt(d), "
-                    "no threshold.",
+        id=ID, title=Text("Powers of ReLU, ", relu_p, ": the averaging net keeps ", sqrt_as_written(d / k),
+                          " at every power; the decoupled net reaches ", sqrt_as_written(d / 2), " for ",
+                          sp.Ge(p_pow, 2, evaluate=False)),
+        statement=sp.Tuple(sp.Eq(r_(mu_j), AVG), sp.Eq(sp.Symbol("r_dec"), R_DEC)),
+        assumptions=Text(sp.Eq(phi_(z), relu_p, evaluate=False), ", ", sp.Ge(p_pow, 1, evaluate=False),
+                         ", elementwise (no normalisation by ", Norm(sp.Symbol("w")) ** (p_pow - 1),
+                         "); orthogonal equinorm features; averaging net with identical neurons per sign; decoupled "
+                         "net ", sp.Eq(sp.Symbol("w_j"), alpha * mu_ / sp.sqrt(d), evaluate=False), ", no threshold."),
         regime="noise-free points of idealised nets; trained nets are measured in the report, not predicted",
         steps=steps, predictions=preds)
 

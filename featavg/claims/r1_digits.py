@@ -41,7 +41,9 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import CONFIDENCE, Band, Check, Fault, Figure, Outcome, Rival, Term, mean_interval, t_quantile
-from featavg.theory import Claim, Norm, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
+from featavg.theory import (Claim, Inner, Norm, Step, Text, evaluate_sums, factor_sums, is_zero, lambdify_prediction,
+                            notation, sums_equal)
+from featavg.theory._common import ratio_as_written
 
 ID = "R1.digits"
 ORDER = (9, 0)
@@ -57,83 +59,132 @@ def derive():
     t = sp.Symbol("t", real=True)
     w, x = sp.Symbol("w"), sp.Symbol("x")
     b = sp.Symbol("b", real=True)
+    # symbolic dimension n: w, x, rho in R^n as IndexedBase entries
+    n = sp.Symbol("n", integer=True, positive=True)
+    wi, xi, rho = sp.IndexedBase("w"), sp.IndexedBase("x"), sp.IndexedBase("rho")
+    i, j = sp.symbols("i j", integer=True, positive=True)
+    lam = sp.Symbol("lambda", real=True)
+    W2, A0 = sp.symbols("W_2 A_0", real=True)
+    S_ww, S_wx = sp.Sum(wi[i] ** 2, (i, 1, n)), sp.Sum(wi[i] * xi[i], (i, 1, n))
+    named = {S_ww: W2, S_wx: A0}
+    signs = (sp.Symbol("v", positive=True), sp.Symbol("v", negative=True), sp.Integer(0))
 
-    def along_w():
+    def along_w(st):
         # rho = t w (a component orthogonal to w changes w.(x + rho) not at all and adds to the norm):
-        # a + t W^2 = 0, so t = -a/W^2 and ||rho|| = |t| W = |a|/W
+        # a + t W^2 = 0, so t = -a/W^2 and ||rho|| = |t| W
         sol = sp.solve(sp.Eq(a_ + t * wn ** 2, 0), t)
-        return len(sol) == 1 and is_zero(sp.Abs(sol[0]) * wn - DIST_L2)
+        return len(sol) == 1 and is_zero(sp.Abs(sol[0]) * wn - st.rhs.subs(Norm(w), wn))
 
-    def kkt_instances():
-        ok = True
-        for n in (2, 3, 4):
-            ws = sp.symbols(f"w1:{n + 1}", real=True)
-            xs = sp.symbols(f"x1:{n + 1}", real=True)
-            rs = sp.symbols(f"r1:{n + 1}", real=True)
-            lin = sum(wi * (xi + ri) for wi, xi, ri in zip(ws, xs, rs)) + b
-            _, cost2, _ = kkt_min_norm(list(rs), lin)
-            val = sum(wi * xi for wi, xi in zip(ws, xs)) + b
-            ok &= is_zero(cost2 - val ** 2 / sum(wi ** 2 for wi in ws))
-        return ok
+    def kkt_general(st):
+        # min sum_i rho_i^2 s.t. sum_i w_i (x_i + rho_i) + b = 0, every coordinate: stationarity
+        # 2 rho_j + lambda w_j = 0 (a Kronecker-delta sum, j in 1..n), then the constraint gives lambda;
+        # strictly convex objective, affine constraint: the stationary point is the minimum
+        obj = sp.Sum(rho[i] ** 2, (i, 1, n))
+        con = sp.Sum(wi[i] * (xi[i] + rho[i]), (i, 1, n)) + b
+        grad = evaluate_sums(sp.diff(obj + lam * con, rho[j]), [(j, 1, n)])
+        sols = sp.solve(grad, rho[j])
+        if len(sols) != 1:
+            return False
 
-    def linf_vertex():
-        # Hoelder: |a| = |w.rho| <= ||w||_1 ||rho||_inf, with equality at rho = -(a/||w||_1) sign(w);
-        # SymPy: that rho is feasible and has ||rho||_inf = |a|/||w||_1, for w of mixed signs
-        w1, w2, w3 = sp.Symbol("w1", positive=True), sp.Symbol("w2", negative=True), sp.Symbol("w3", positive=True)
-        ws = (w1, w2, w3)
-        l1 = sum(sp.Abs(v) for v in ws)
-        r = [-(a_ / l1) * sp.sign(v) for v in ws]
-        feasible = is_zero(a_ + sum(v * ri for v, ri in zip(ws, r)))
-        norms = [sp.simplify(sp.Abs(ri) - sp.Abs(a_) / l1) for ri in r]
-        return feasible and all(nv == 0 for nv in norms)
+        def plug(e):
+            return factor_sums(e.replace(lambda y: isinstance(y, sp.Indexed) and y.base == rho,
+                                         lambda y: sols[0].xreplace({j: y.indices[0]})))
 
-    def linf_lp():
-        # the Hoelder lower bound, checked against an LP: min s s.t. -s <= rho_i <= s, w.rho = -a
-        from scipy.optimize import linprog
+        lams = sp.solve(plug(con).xreplace(named), lam)
+        if len(lams) != 1:
+            return False
+        cost2 = plug(obj).xreplace(named).subs(lam, lams[0])
+        return is_zero(cost2 - st.rhs.xreplace(named))
 
-        gen = np.random.default_rng(19)
-        for _ in range(5):
-            wv, av = gen.standard_normal(4), float(gen.standard_normal())
-            n = wv.size
-            c = np.r_[np.zeros(n), 1.0]
-            A_ub = np.block([[np.eye(n), -np.ones((n, 1))], [-np.eye(n), -np.ones((n, 1))]])
-            res = linprog(c, A_ub=A_ub, b_ub=np.zeros(2 * n), A_eq=np.r_[wv, 0.0][None, :], b_eq=[-av],
-                          bounds=[(None, None)] * (n + 1), method="highs")
-            if not (res.status == 0 and abs(res.fun - abs(av) / np.abs(wv).sum()) < 1e-9):
-                return False
-        return True
+    W1 = sp.Symbol("W_1", positive=True)
+    s_ = sp.Symbol("s", nonnegative=True)  # ||rho||_inf
+    S_abs = sp.Sum(sp.Abs(wi[i]), (i, 1, n))
 
-    def median_monotone():
-        # pointwise u_i <= v_i implies median(u) <= median(v) (order statistics are monotone)
-        gen = np.random.default_rng(7)
-        for n in (1, 2, 5, 50, 51):
-            u = gen.standard_normal(n)
-            v = u + np.abs(gen.standard_normal(n))
-            if np.median(u) > np.median(v):
-                return False
-        return True
+    def termwise_zero(summand, var):
+        """``summand`` (of the entry ``var``) is 0 for every sign of the entry: a sum of it is 0."""
+        return all(sp.simplify(summand.xreplace({var: v})) == 0 for v in signs)
+
+    def linf_lower(st):
+        # Hoelder: |a| = |sum_i w_i rho_i| <= sum_i |w_i| |rho_i| (triangle inequality; |w rho| = |w| |rho|)
+        # <= s sum_i |w_i| = s W_1 when every |rho_i| <= s: so s >= |a|/W_1, for every n
+        v, r = sp.Symbol("v", real=True), sp.Symbol("r", real=True)
+        product = sp.simplify(sp.Abs(v * r) - sp.Abs(v) * sp.Abs(r)) == 0
+        bounded = is_zero(factor_sums(sp.Sum(sp.Abs(wi[i]) * s_, (i, 1, n))) - s_ * S_abs)
+        hyp, concl = st.args
+        feasible = isinstance(hyp, sp.Equality) and sums_equal(hyp.lhs - hyp.rhs, sp.Sum(wi[i] * rho[i], (i, 1, n)) + a_)
+        own = sp.Ge(s_, sp.Abs(a_) / W1, evaluate=False)
+        return (product and bounded and feasible and isinstance(concl, sp.GreaterThan)
+                and is_zero((concl.gts - concl.lts) - (own.gts - own.lts)))
+
+    def linf_vertex(st):
+        # the vertex rho_i = -(a/W_1) sign(w_i) is feasible (w sign(w) = |w| termwise, sum = W_1) and
+        # has |rho_i| = |a|/W_1 |sign(w_i)| <= |a|/W_1 (equality where w_i != 0): it attains the bound
+        vv = sp.Symbol("v", real=True)
+        r = -(a_ / W1) * sp.sign(wi[i])
+        feas = factor_sums(sp.Sum(wi[i] * r, (i, 1, n)))
+        ident = termwise_zero(vv * sp.sign(vv) - sp.Abs(vv), vv)
+        feas = feas.replace(lambda e: isinstance(e, sp.Sum) and e.function == sp.sign(wi[i]) * wi[i],
+                            lambda e: S_abs).xreplace({S_abs: W1})
+        entries = all(bool(sp.Le(sp.Abs(sp.sign(v)), 1)) for v in signs)
+        value = sp.Abs(a_) / W1  # |rho_i| at an entry w_i != 0
+        return (ident and is_zero(feas + a_) and entries
+                and is_zero(sp.Abs(r.xreplace({wi[i]: signs[0]})) - value) and is_zero(value - st.rhs))
+
+    def median_monotone(st):
+        # the count N_x(t) = sum_i 1[x_i <= t]; u_i <= v_i gives 1[u_i <= t] >= 1[v_i <= t] termwise (three
+        # cases of t against u_i <= v_i), so N_u >= N_v for every n; the k-th order statistic
+        # min{t : N_x(t) >= k} is then smaller for u, and so is the median, a mean of one or two of them
+        ind = lambda y, tt: sp.Piecewise((1, y <= tt), (0, True))  # noqa: E731
+        uu, e_ = sp.Symbol("u", real=True), sp.Symbol("e", nonnegative=True)
+        pos, nonneg = sp.Symbol("s", positive=True), sp.Symbol("s", nonnegative=True)
+        q_ = sp.Symbol("q", positive=True)
+        cases = ((uu - pos, e_), (uu + nonneg, nonneg + q_), (uu + e_ + nonneg, e_))  # (t, e = v - u)
+        termwise = all(sp.simplify(ind(uu, tt) - ind(uu + ee, tt)).is_nonnegative for tt, ee in cases)
+        U, V = sp.IndexedBase("u"), sp.IndexedBase("v")
+        tt = sp.Symbol("t", real=True)
+        counts = sums_equal(sp.Sum(ind(U[i], tt), (i, 1, n)) - sp.Sum(ind(V[i], tt), (i, 1, n)),
+                            sp.Sum(ind(U[i], tt) - ind(V[i], tt), (i, 1, n)))
+        da, db = sp.symbols("delta_a delta_b", nonnegative=True)  # v_(a) - u_(a), v_(b) - u_(b)
+        ua, ub = sp.symbols("u_a u_b", real=True)
+        mean_of_two = bool(sp.simplify(((ua + da) + (ub + db)) / 2 - (ua + ub) / 2).is_nonnegative)
+        hyp, concl = st.args
+        u_, v_ = r10 - r2, rp - r2
+        pointwise = isinstance(hyp, sp.LessThan) and is_zero((v_ - u_) - (hyp.gts - hyp.lts))
+        ours = (isinstance(concl, sp.LessThan) and concl.lts.func == med and concl.gts.func == med
+                and is_zero(concl.lts.args[0] - u_) and is_zero(concl.gts.args[0] - v_))
+        return termwise and counts and mean_of_two and pointwise and ours
 
     r10, r2, rp = sp.Symbol("r_10"), sp.Symbol("r_2"), sp.Symbol("r_PGD")
     med = notation("median_x")
     dist = notation("dist")
+    rho_ = sp.Symbol("rho")
+    wx = Inner(w, x)
+    hyperplane = sp.Eq(wx + b, 0, evaluate=False)
     steps = (
-        Step("L2 distance to w.x + b = 0 along w: t = -a/||w||^2, so ||rho|| = |a|/||w|| (a = w.x + b)",
-             sp.Eq(dist(x, sp.Eq(sp.Symbol("w.x") + b, 0, evaluate=False)), sp.Abs(a_) / Norm(w), evaluate=False),
-             along_w),
-        Step("KKT of min ||rho||^2 s.t. w.(x + rho) + b = 0: squared cost (w.x + b)^2/||w||^2",
-             sp.Eq(sp.Symbol("r") ** 2, a_ ** 2 / Norm(w) ** 2, evaluate=False), kkt_instances,
-             generality="instance", instances="dimension n = 2, 3, 4, symbolic w, x, b"),
-        Step("L-infinity distance |a|/||w||_1 (dual norm): the vertex -(a/||w||_1) sign(w) is feasible and attains it",
-             sp.Eq(sp.Symbol("r_inf"), DIST_LINF, evaluate=False), linf_vertex,
-             generality="instance", instances="n = 3, w of mixed signs (symbolic magnitudes)"),
-        Step("the L-infinity distance is the LP optimum min ||rho||_inf s.t. w.(x + rho) + b = 0",
-             sp.Eq(sp.Symbol("r_inf"), DIST_LINF, evaluate=False), linf_lp,
-             generality="instance", instances="5 random w in R^4 and offsets a (HiGHS LP, 1e-9)"),
-        Step("PGD's verified perturbations bound the exact radius pointwise, so the paired median gain D <= "
-             "median(||rho_PGD|| - r_2)",
+        Step(Text("L2 distance to the hyperplane ", hyperplane, " along ", w, ": ",
+                  sp.Eq(t, -a_ / Norm(w) ** 2, evaluate=False), ", so ", sp.Eq(Norm(rho_), sp.Abs(a_) / Norm(w),
+                                                                              evaluate=False),
+                  " (", sp.Eq(a_, wx + b, evaluate=False), ")"),
+             sp.Eq(dist(x, hyperplane), sp.Abs(a_) / Norm(w), evaluate=False), along_w),
+        Step(Text("KKT of the least ", Norm(rho_) ** 2, " with ", sp.Eq(Inner(w, x + rho_) + b, 0, evaluate=False),
+                  ", in every coordinate of ", sp.Symbol("R") ** n, " (symbolic ", n, "): the squared cost is ",
+                  ratio_as_written((wx + b) ** 2, Norm(w) ** 2)),
+             sp.Eq(sp.Symbol("r") ** 2, (S_wx + b) ** 2 / S_ww, evaluate=False), kkt_general),
+        Step(Text("L-infinity lower bound (Hoelder, any ", n, "): a ", rho_, " with ",
+                  sp.Eq(Inner(w, x + rho_) + b, 0, evaluate=False), " and every entry at most ", s_,
+                  " in size has ", sp.Ge(s_, sp.Abs(a_) / sp.Symbol("W_1"), evaluate=False), ", ",
+                  sp.Eq(sp.Symbol("W_1"), sp.Sum(sp.Abs(wi[i]), (i, 1, n)), evaluate=False)),
+             sp.Implies(sp.Eq(sp.Sum(wi[i] * rho[i], (i, 1, n)), -a_, evaluate=False),
+                        sp.Ge(s_, sp.Abs(a_) / W1, evaluate=False), evaluate=False), linf_lower),
+        Step(Text("L-infinity distance ", sp.Abs(a_) / sp.Symbol("W_1"), " (the dual norm): the vertex ",
+                  sp.Eq(sp.Symbol("rho_i"), -(a_ / sp.Symbol("W_1")) * sp.sign(sp.Symbol("w_i")), evaluate=False),
+                  " is feasible and attains the bound, for any ", n),
+             sp.Eq(sp.Symbol("r_inf"), DIST_LINF, evaluate=False), linf_vertex),
+        Step(Text("PGD's verified perturbations bound the exact radius pointwise, so the paired median gain is at most ",
+                  med(rp - r2), " (counts of the points below a level, for any number of points)"),
              sp.Implies(sp.Le(r10, rp, evaluate=False), sp.Le(med(r10 - r2), med(rp - r2), evaluate=False),
                         evaluate=False),
-             median_monotone, generality="instance", instances="random pairs u <= v of sizes 1, 2, 5, 50, 51"),
+             median_monotone),
     )
     preds = {
         "hyperplane_distance": lambdify_prediction([a_, wn], DIST_L2,
@@ -141,17 +192,19 @@ def derive():
         "hyperplane_distance_linf": lambdify_prediction([a_, wn1], DIST_LINF,
                                                         "|a|/||w||_1: L-infinity distance to w.x + b = 0"),
     }
+    eta, m_, h_ = sp.Symbol("eta"), sp.Symbol("m"), sp.Symbol("h")
+    eq = lambda u, v: sp.Eq(u, v, evaluate=False)  # noqa: E731
     return Claim(
         id=ID,
         title="Real digits (measured finding, not a theorem): the 10-class net (argmax) is more robust than the "
               "parity net",
         statement=sp.Gt(notation("E_seed")(med(r10 - r2)), 0, evaluate=False),
-        assumptions="Measured finding, not a theorem: scikit-learn's 1,797 8x8 digits, standardised, stratified "
-                    "75/25 splits; parity labels (J+ = even digits) train the binary net (m = 4 per sign), the digit "
-                    "labels the 10-class net (h = 1), both by the synthetic GD (eta = 1, 1000 steps, init 1e-3). "
-                    "The digit means are neither orthogonal nor equinorm, so the theory's assumptions do not hold; "
-                    "the paper's finding on MNIST/CIFAR-10 (fine-grained supervision is more robust) is the "
-                    "comparison made. Needs the extra featavg[data] (scikit-learn).",
+        assumptions=Text("Measured finding, not a theorem: scikit-learn's 1,797 8x8 digits, standardised, stratified "
+                         "75/25 splits; parity labels (", sp.Symbol("J_+"), " the even digits) train the binary net (",
+                         eq(m_, 4), " per sign), the digit labels the 10-class net (", eq(h_, 1), "), both by the "
+                         "synthetic GD (", eq(eta, 1), ", 1000 steps, init 1e-3). The digit means are neither orthogonal nor equinorm, so the theory's assumptions do not "
+                         "hold; the paper's finding on MNIST/CIFAR-10 (fine-grained supervision is more robust) is the "
+                         "comparison made. Needs the extra featavg[data] (scikit-learn)."),
         regime="certified exact L2 radii on test points; independent seeds (split and initialisations)",
         steps=steps, predictions=preds)
 

@@ -42,8 +42,8 @@ import sympy as sp
 import contextlib
 
 from featavg.evidence import Band, Check, Fault, Figure, Outcome, Rival, Term
-from featavg.theory import Claim, Step, is_zero, lambdify_prediction
-from featavg.theory._common import d, k, m, p
+from featavg.theory import Claim, Inner, Norm, Step, Text, is_zero, lambdify_prediction, notation
+from featavg.theory._common import d, k, m, p, ratio_as_written, sqrt_as_written
 
 ID = "R2.regime"
 ORDER = (9, 1)
@@ -70,30 +70,55 @@ def derive():
     late_E = late.subs(eta, E / d)
     threshold = sp.solve(sp.Eq(late_E.subs(g, sp.Rational(1, 2)), 1), E)[0]
     norm_ratio = (sigma_w * sp.sqrt(d) / (q * sp.sqrt(p / d))).subs(sigma_w, S / d)
-    w_r0 = sp.Symbol("w_r(0)")
 
+    # each check derives its side (a sum over the d entries, a substitution, a solve) and compares it
+    # with the statement's right-hand side: a changed coefficient there fails
+    def init_scale(st):
+        return is_zero(init2 - st.rhs)
+
+    def first_step(st):
+        return is_zero(ratio - st.rhs) and is_zero(sp.diff(st.rhs, d))
+
+    def late_step(st):
+        return is_zero(late_E - st.rhs) and is_zero(sp.limit(st.rhs, d, sp.oo) - E * g / (m * k))
+
+    def overshoot(st):
+        # the statement's threshold moves the margin by exactly 1 at g = 1/2, and it is the solve's root
+        one_step = late_E.subs({g: sp.Rational(1, 2), E: st.rhs})
+        return is_zero(one_step - 1) and is_zero(threshold - st.rhs)
+
+    def norm_ratio_check(st):
+        return is_zero(norm_ratio - st.rhs) and is_zero(sp.diff(st.rhs, d))
+
+    w_r0 = notation("w_r")(0)
+    mu_j, E_ = sp.Symbol("mu_j"), notation("E")
+    Dq = notation("Delta")(q)
+    at_scales = ((eta, sigma_w), (E / d, S / d))
+    sqd = sp.sqrt(d)
+    at = Text(", with ", sp.Eq(eta, E / d, evaluate=False), " and ", sp.Eq(sigma_w, S / d, evaluate=False))
     steps = (
-        Step("E ||w_r(0)||^2 = sum_{i<=d} sigma_w^2 = d sigma_w^2 (i.i.d. entries): the initial weights' scale "
-             "is sigma_w sqrt(d)",
-             sp.Eq(sp.Symbol("E||w_r(0)||^2"), d * sigma_w ** 2, evaluate=False),
-             lambda: is_zero(init2 - d * sigma_w ** 2)),
-        Step("first GD step: its change of <w_r, mu_j>/||mu_j|| (g = 1/2, a fraction a_j of cluster j's n_j points "
-             "active) over ||w_r(0)|| is E a_j n_j/(2 m n S) with eta = E/d, sigma_w = S/d: independent of d",
-             sp.Eq(ratio, E * a_j * n_j / (2 * m * n_ * S), evaluate=False),
-             lambda: is_zero(ratio - E * a_j * n_j / (2 * m * n_ * S)) and is_zero(sp.diff(ratio, d))),
-        Step("late phase (C7.gd_step): Delta q = eta (d + p) g/(m k) = E g (1 + p/d)/(m k), d-free as d -> oo",
-             sp.Eq(late_E, E * g * (1 + p / d) / (m * k), evaluate=False),
-             lambda: is_zero(late_E - E * g * (1 + p / d) / (m * k))
-             and is_zero(sp.limit(late_E, d, sp.oo) - E * g / (m * k))),
-        Step("one late step at q = 0 (g = 1/2) moves the margin by more than 1 iff E > 2 m k/(1 + p/d)",
-             sp.Eq(sp.Symbol("E_*"), threshold, evaluate=False),
-             lambda: is_zero(threshold - 2 * m * k / (1 + p / d))
-             and is_zero(sp.limit(threshold, d, sp.oo) - 2 * m * k)),
-        Step("initial over learned weight norm at margin q: sigma_w sqrt(d)/(q sqrt(p/d)) = S/(q sqrt(p)), d-free",
-             sp.Eq(norm_ratio, S / (q * sp.sqrt(p)), evaluate=False),
-             lambda: is_zero(norm_ratio - S / (q * sp.sqrt(p))) and is_zero(sp.diff(norm_ratio, d))),
+        Step(Text("initial weights of ", d, " i.i.d. entries of variance ", sigma_w ** 2, ": ",
+                  sp.Eq(E_(Norm(w_r0) ** 2), sp.Sum(sigma_w ** 2, (i, 1, d)), evaluate=False),
+                  ", so their scale is ", sigma_w * sqd),
+             sp.Eq(E_(Norm(w_r0) ** 2), d * sigma_w ** 2, evaluate=False), init_scale),
+        Step(Text("first GD step (", sp.Eq(g, sp.Rational(1, 2), evaluate=False), ", a fraction ", a_j, " of cluster ",
+                  sp.Symbol("j"), "'s ", n_j, " points active): its change of ", Inner(notation("w_r")(sp.Symbol("t")),
+                                                                                       mu_j / Norm(mu_j)),
+                  " over ", Norm(w_r0), at, ", does not depend on ", d),
+             sp.Eq(sp.Subs(first / (sigma_w * sqd), *at_scales), E * a_j * n_j / (2 * m * n_ * S), evaluate=False),
+             first_step),
+        Step(Text("late phase (C7.gd_step): ", sp.Eq(Dq, eta * (d + p) * g / (m * k), evaluate=False), " with ",
+                  sp.Eq(eta, E / d, evaluate=False), ", free of ", d, " as ", d, " grows"),
+             sp.Eq(late_E, E * g * (1 + p / d) / (m * k), evaluate=False), late_step),
+        Step(Text("one late step at ", sp.Eq(q, 0, evaluate=False), " (", sp.Eq(g, sp.Rational(1, 2), evaluate=False),
+                  ") moves the margin by more than 1 iff ", sp.Gt(E, sp.Symbol("E^*"), evaluate=False)),
+             sp.Eq(sp.Symbol("E^*"), 2 * m * k / (1 + p / d), evaluate=False), overshoot),
+        Step(Text("initial over learned weight norm at margin ", q, ", ",
+                  ratio_as_written(sigma_w * sqd, q * sqrt_as_written(p / d)), ", with ",
+                  sp.Eq(sigma_w, S / d, evaluate=False), ": free of ", d),
+             sp.Eq(sp.Subs(ratio_as_written(sigma_w * sqd, q * sqrt_as_written(p / d)), sigma_w, S / d),
+                   S / (q * sp.sqrt(p)), evaluate=False), norm_ratio_check),
     )
-    del w_r0
     preds = {
         "first_step_ratio": lambdify_prediction([E, S, a_j, n_j, n_, m], ratio,
                                                 "first step's change of <w, mu_j> over the initial sigma_w d"),
@@ -102,14 +127,18 @@ def derive():
         "late_step": lambdify_prediction([E, g, p, d, m, k], late_E, "Delta q of one late-phase GD step"),
     }
     statement = sp.Eq(sp.Derivative(sp.Function("ratio")(d), d), 0, evaluate=False)
+    eta_d, sigma_d = eta * d, sigma_w * d
     return Claim(
-        id=ID, title="Regime maps (a measured finding, not a theorem): where C1, C3, C5 hold over d/n and eta d",
+        id=ID, title=Text("Regime maps (a measured finding, not a theorem): where C1, C3, C5 hold over ", d / n_,
+                          " and ", eta_d),
         statement=statement,
-        assumptions="A measured finding, not a theorem: the boundaries are measured by running the claims' checks on "
-                    "a grid; derived (SymPy) is only the d-invariance of the dynamics under eta d and sigma_w d fixed "
-                    "(leading order in p/d) that makes eta d the right axis.",
-        regime="binary and cluster labels at the paper's k, m, T, sigma, init sigma_w d = 0.03072; d/n and eta d "
-               "mapped (reduced engine); cached map, " + REGENERATE,
+        assumptions=Text("A measured finding, not a theorem: the boundaries are measured by running the claims' checks "
+                         "on a grid; derived (SymPy) is only the invariance in ", d, " of the dynamics under ", eta_d,
+                         " and ", sigma_d, " fixed (leading order in ", p / d, ") that makes ", eta_d,
+                         " the right axis."),
+        regime=Text("binary and cluster labels at the paper's ", k, ", ", m, ", ", sp.Symbol("T"), ", ",
+                    sp.Symbol("sigma"), ", initialisation ", sp.Eq(sigma_d, sp.Float("0.03072", 4), evaluate=False),
+                    "; ", d / n_, " and ", eta_d, " mapped (reduced engine); cached map, " + REGENERATE),
         steps=steps, predictions=preds)
 
 
