@@ -52,8 +52,7 @@ def derive():
         return sp.Sum(sp.Sum(W[cc, r, a] * MU[cc, a], (a, 1, d)) + B[cc, r], (r, 1, h)) / h
 
     Mc = margin(cp)
-    ce_Mc = ce_c.subs(qq, Mc)
-    L = sp.Sum(ce_Mc, (cp, 1, k)) / k
+    ce_Mc = ce_c.subs(qq, Mc)  # L = (1/k) sum_c' ce_Mc
 
     def minus_grad(var):  # the derivative of the finite sum over c' is the sum of the summands' derivatives
         e = sp.simplify(evaluate_sums((-sp.diff(ce_Mc, var)).xreplace({Mc: Q[cp]}), ranges))
