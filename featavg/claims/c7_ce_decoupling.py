@@ -81,11 +81,13 @@ def derive():
     delta_cj = sp.Symbol("delta_cj")  # 1{c = j}
     weight = (delta_cj - 1 / k) / h
     steps = steps + (
-        Step("weight of cluster c in neuron (j, r)'s gradient at f = 0: omega_c = (1{c=j} - 1/k)/h; "
-             "the mixture mean omega_c Phi/k is the own and other coefficient above",
+        Step(Text("weight of cluster ", c, " in neuron ", sp.Tuple(j, sp.Symbol("r")), "'s gradient at ",
+                  sp.Eq(sp.Symbol("f"), 0, evaluate=False), " (", sp.Eq(delta_cj, sp.KroneckerDelta(c, j), evaluate=False),
+                  "): the mixture mean ", sp.Symbol("omega_c") * Phi(a_s / s_) / k,
+                  " is the own and the other coefficient above"),
              sp.Eq(sp.Symbol("omega_c"), weight, evaluate=False),
-             lambda: is_zero(weight.subs(delta_cj, 1) * Phi(a_s / s_) / k - own)
-             and is_zero(weight.subs(delta_cj, 0) * Phi(a_s / s_) / k - other)),)
+             lambda st: is_zero(st.rhs.subs(delta_cj, 1) * Phi(a_s / s_) / k - own)
+             and is_zero(st.rhs.subs(delta_cj, 0) * Phi(a_s / s_) / k - other)),)
     preds = {**preds, "weight": lambdify_prediction(
         [delta_cj, k, h], weight, "omega_c = (1{c = j} - 1/k)/h: cluster c's weight in -<grad_{w_j,r} L, .>/d at f = 0")}
     return Claim(id=ID, title="Cross-entropy with cluster labels: the early gradient decouples the features",

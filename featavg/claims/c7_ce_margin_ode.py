@@ -52,11 +52,11 @@ def derive():
         return sp.Sum(sp.Sum(W[cc, r, a] * MU[cc, a], (a, 1, d)) + B[cc, r], (r, 1, h)) / h
 
     Mc = margin(cp)
-    L = sp.Sum(ce_c.subs(qq, Mc), (cp, 1, k)) / k
+    ce_Mc = ce_c.subs(qq, Mc)  # L = (1/k) sum_c' ce_Mc
 
-    def minus_grad(var):
-        e = evaluate_sums((-sp.diff(L, var)).xreplace({Mc: Q[cp]}), ranges)
-        return e.replace(lambda x: isinstance(x, sp.Sum), lambda x: sp.Sum(sp.simplify(x.function), *x.limits))
+    def minus_grad(var):  # the derivative of the finite sum over c' is the sum of the summands' derivatives
+        e = sp.simplify(evaluate_sums((-sp.diff(ce_Mc, var)).xreplace({Mc: Q[cp]}), ranges))
+        return evaluate_sums(sp.Sum(e, (cp, 1, k)), ranges) / k
 
     dW, db = minus_grad(W[c0, r0, a0]), minus_grad(B[c0, r0])
     qc = margin(c)
@@ -89,7 +89,7 @@ def derive():
                 ok &= is_zero(D_.xreplace({sp.KroneckerDelta(c, cp): 0, sp.KroneckerDelta(cp, c): 0}) - conj.rhs)
             else:
                 # negative for k >= 2 (k -> k + 1 makes the sign visible to SymPy)
-                diag = sp.simplify(evaluate_sums(sp.diff(qdot, Q[c]), ranges)).subs(k, k + 1)
+                diag = sp.factor(sp.simplify(evaluate_sums(sp.diff(qdot, Q[c]), ranges))).subs(k, k + 1)
                 ok &= isinstance(conj, sp.StrictLessThan) and conj.rhs == 0 and bool(diag.is_negative)
         return ok
 
@@ -144,61 +144,87 @@ def _finite_n(rhs, h):
     ``d/(d + k - 1)`` when the neuron sits at its activation boundary on the ``k - 1`` other
     clusters (the identity of C7.margin_ode's appendix with ``K = k - 1``).
     """
-    dd, nn, et, sg = sp.symbols("d n eta sigma", positive=True)
-    ell = sp.Function("ell")
-    kk, H, sizes = 2, 2, (2, 1)
-    cl = [c for c, s_ in enumerate(sizes) for _ in range(s_)]
-    N_, D_ = len(cl), kk + len(cl)
-    basis = sp.eye(D_)
-    mu = [sp.sqrt(dd) * basis[:, c] for c in range(kk)]
-    X = [mu[c] + sg * sp.sqrt(dd) * basis[:, kk + i] for i, c in enumerate(cl)]
-    W = sp.Matrix(kk * H, D_, lambda r, a: sp.Symbol(f"w_{r}_{a}", real=True))  # row c*H + r: neuron (c, r)
-    b = sp.Matrix(kk * H, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
+    from featavg.claims import c7_margin_ode as ode
 
-    def f(c, x):
-        return sum((W[c * H + r, :] * x)[0] + b[c * H + r] for r in range(H)) / H
-
-    u = [sp.expand(f(c, X[i])) for i, c in enumerate(cl)]
-    qc = [f(c, mu[c]) for c in range(kk)]
-    L = sum(ell(ui) for ui in u) / nn
-    params = list(W) + list(b)
-    G = sp.symbols(f"gamma_0:{N_}", positive=True)
-    xs = sp.Symbol("x")
-    minus_g = {sp.Subs(sp.Derivative(ell(xs), xs), xs, u[i]): -G[i] for i in range(N_)}
-    new = {th: th - et * sp.diff(L, th).xreplace(minus_g) for th in params}
+    nn, et, sg = ode.n_tot, ode.eta_n, ode.sigma_n
+    MU, XIP, CL, U, I, I0, A = ode.MU, ode.XIP, ode.CL, ode.U, ode.I, ode.I0, ode.A
+    c, c0, r, r0, a0 = sp.symbols("c c_0 r r_0 a_0", positive=True, integer=True)
+    W, B = sp.IndexedBase("w", real=True), sp.IndexedBase("b", real=True)      # w[c, r, a]: neuron (c, r)
+    GAM, GBAR, PI = sp.IndexedBase("gamma", positive=True), sp.IndexedBase("gammabar", positive=True), ode.PI
+    ranges = [(c, 1, k), (c0, 1, k), (r0, 1, h), (a0, 1, d), (I0, 1, nn), (CL[I], 1, k), (CL[I0], 1, k)]
     pi_c, g_c, kap = sp.symbols("pi_c gamma_c kappa", nonnegative=True)
     dq_map = et / h * (d + kap) * pi_c * g_c
     self_map = et * sg ** 2 * d * g_c / (h * nn)
     gam = (k - 1) / (sp.exp(q) + k - 1)
+    ell_k = sp.log(1 + (k - 1) * sp.exp(-q))
 
-    def gd_identity():
-        ok = True
-        for c in range(kk):
-            mine = [i for i in range(N_) if cl[i] == c]
-            target = dq_map.subs({h: H, d: dd, pi_c: len(mine) / nn, g_c: sum(G[i] for i in mine) / len(mine), kap: 1})
-            ok &= is_zero(qc[c].xreplace(new) - qc[c] - target)
-        for i in range(N_):
-            dqc = qc[cl[i]].xreplace(new) - qc[cl[i]]
-            ok &= is_zero(u[i].xreplace(new) - u[i] - dqc - self_map.subs({h: H, d: dd, g_c: G[i]}))
-        return ok
+    # one GD step of every neuron (c, r) on L = (1/n) sum_i ell(u_i), u_i = f_{c_i}(x_i) (the point's other
+    # outputs are off, so only its own cluster's neurons see it), in every coordinate; leading-order Gram
+    def out(cc, x):
+        return sp.Sum(sp.Sum(W[cc, r, A] * x(A), (A, 1, d)) + B[cc, r], (r, 1, h)) / h
 
-    def limit_l2():
-        step = dq_map.subs({pi_c: 1 / k, g_c: gam, kap: 1})
-        return is_zero(step - et * rhs) and sp.limit(self_map, nn, sp.oo) == 0
+    Si = h * out(CL[I], lambda a_: MU[CL[I], a_] + XIP[I, a_])     # h u_i
+
+    def minus_grad(var):  # of L = (1/n) sum_i ell(u_i): the sum over the points of the derivatives
+        return sp.Sum(ode.loss_weight_times(sp.diff(ode.LOSS(Si / h), var), GAM[I], ranges), (I, 1, nn)) / nn
+
+    gW, gb = minus_grad(W[c0, r0, a0]), minus_grad(B[c0, r0])
+
+    def gd(x):  # w -> w - eta dL/dw, b -> b - eta dL/db, for any neuron (c, r) and coordinate
+        if x.base == W:
+            return x + et * gW.xreplace(dict(zip((c0, r0, a0), x.indices)))
+        return x + et * gb.xreplace(dict(zip((c0, r0), x.indices)))
+
+    def change(margin):
+        stepped = margin.replace(lambda x: isinstance(x, sp.Indexed) and x.base in (W, B), gd)
+        after = factor_sums(sum_innermost(factor_sums(stepped), A))
+        return evaluate_sums(factor_sums(ode._point_gram(after)), ranges) - margin
+
+    dq = change(out(c, lambda a_: MU[c, a_]))
+    du = change(out(CL[I0], lambda a_: MU[CL[I0], a_] + XIP[I0, a_]))
+    Dq, Du, Dqc = (notation("Delta")(x) for x in (sp.IndexedBase("q")[c], U[I0], sp.IndexedBase("q")[CL[I0]]))
+
+    def counts(e):
+        r""":math:`\pi_c = n_c/n`, :math:`\bar\gamma_c = \frac1{n_c}\sum_{i: c_i = c}\gamma_i`, by definition
+        (:math:`\gamma_i = -\ell'(u_i)`, the point's loss weight)."""
+        def n_c(c_):
+            return sp.Sum(sp.KroneckerDelta(c_, CL[I]), (I, 1, nn))
+        e = e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == PI, lambda x: n_c(x.indices[0]) / nn)
+        e = e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == GBAR,
+                      lambda x: sp.Sum(sp.KroneckerDelta(x.indices[0], CL[I]) * GAM[I], (I, 1, nn)) / n_c(x.indices[0]))
+        return e
+
+    def gd_identity(st):
+        eqs = {eq.lhs: eq.rhs for eq in st.args}
+        if set(eqs) != {Dq, Du}:
+            return False
+        point = counts(eqs[Du]).xreplace({Dqc: dq.xreplace({c: CL[I0]})})
+        return sums_equal(dq, counts(eqs[Dq]), ranges) and sums_equal(du, point, ranges)
+
+    def weight(st):
+        return is_zero(-sp.diff(ell_k, q) - st.rhs)
+
+    def limit_l2(st):
+        step_ = dq_map.subs({pi_c: 1 / k, g_c: gam, kap: 1})
+        return is_zero(step_ - st.lhs) and is_zero(et * rhs - st.rhs) and sp.limit(self_map, nn, sp.oo) == 0
 
     Kk, Zz = sp.symbols("K Z", real=True)
     factor = d / (d + Kk)
-    Dq, Du = notation("Delta")(sp.Symbol("q_c")), notation("Delta")(sp.Symbol("u_i"))
+    uu = sp.Symbol("u", real=True)
+    pic, nc_, gbc = sp.Symbol("pi_c"), sp.Symbol("n_c"), sp.Symbol("gammabar_c")
     steps = (
-        Step("cross-entropy of a decoupled point: -d/du log(1 + (k-1)e^{-u}) = (k-1)/(e^u + k - 1)",
-             sp.Eq(-sp.Derivative(sp.log(1 + (k - 1) * sp.exp(-q)), q), gam, evaluate=False),
-             lambda: is_zero(-sp.diff(sp.log(1 + (k - 1) * sp.exp(-q)), q) - gam)),
-        Step("one GD step at finite n: the centre margin moves by (eta/h)(d + 1) pi_c gammabar_c, each training "
-             "point's by that plus eta sigma^2 d gamma(u_i)/(h n)",
-             sp.And(sp.Eq(Dq, dq_map.subs(kap, 1), evaluate=False),
-                    sp.Eq(Du, Dq + self_map.subs(g_c, sp.Symbol("gamma_i")), evaluate=False)),
-             gd_identity, generality="instance", instances="k = 2, h = 2, clusters of 2 and 1 training points"),
-        Step("n -> oo (pi_c = 1/k, no self term, bias term 1): the map is the Euler step of the ODE",
+        Step(Text("cross-entropy of a decoupled point: its loss weight is ",
+                  sp.Eq(-sp.Derivative(ell_k.subs(q, uu), uu), gam.subs(q, uu), evaluate=False)),
+             sp.Eq(-sp.Derivative(ell_k, q), gam, evaluate=False), weight),
+        Step(Text("one GD step of rate ", et, " at finite ", nn, ", in every coordinate of every neuron (any ", k, ", ",
+                  h, ", ", d, ", cluster sizes ", nc_, "; leading-order Gram matrix as in C7.margin_ode): the centre "
+                  "margin moves with the cluster weight ", sp.Eq(pic, nc_ / nn, evaluate=False), " and mean weight ",
+                  gbc, ", each training point's by that plus its own noise's share"),
+             sp.And(sp.Eq(Dq, dq_map.subs({kap: 1, pi_c: PI[c], g_c: GBAR[c]}), evaluate=False),
+                    sp.Eq(Du, Dqc + self_map.subs(g_c, GAM[I0]), evaluate=False), evaluate=False),
+             gd_identity),
+        Step(Text("infinitely many points (", sp.Eq(pic, 1 / k, evaluate=False), ", no self term, bias term 1): "
+                  "the map is the Euler step of the ODE"),
              sp.Eq(dq_map.subs({pi_c: 1 / k, g_c: gam, kap: 1}), et * rhs, evaluate=False), limit_l2),
     )
     preds = {

@@ -178,19 +178,34 @@ def _sampling():
     ind, eps, Y = sp.symbols("1_A varepsilon Y")  # 1_A = 1{a + u > 0}
     E, Ec = notation("E"), notation("E_c")
     E1, E2, EY, EY2 = E(ind * eps), E(ind * eps ** 2), Ec(Y), Ec(Y ** 2)
+    # the moments of a point of cluster c from their definitions: Y = omega 1{a + u > 0} (delta + eps), delta^2 = delta
+    active = sp.integrate(explicit(phi(z)), (z, -al, sp.oo))              # P(a + u > 0)
+    mean_def = om * (dl * active + e1)
+    second_def = om ** 2 * (dl * active + 2 * dl * e1 + e2)
+
+    def same(x, y):
+        return is_zero((x - y).rewrite(sp.erf))
+
+    Wn, ind_s, epsn = Norm(sp.Symbol("w")), sp.Symbol("1"), notation("E")
+    alw = a / Wn
     steps = (
-        Step("Stein for a correlated projection: E[1{a+u>0} eps] = kappa phi(a/||w||)/||w||",
-             sp.Eq(E1, first, evaluate=False), lambda: is_zero((e1 - first).rewrite(sp.erf))),
-        Step("second moment: E[1{a+u>0} eps^2] = Phi(a/||w||)/d - (kappa/||w||)^2 (a/||w||) phi(a/||w||)",
-             sp.Eq(E2, second, evaluate=False), lambda: is_zero((e2 - second).rewrite(sp.erf))),
-        Step("a point of cluster c: E[Y] = omega (delta Phi + kappa phi/||w||), E[Y^2] = omega^2 (delta Phi + "
-             "2 delta kappa phi/||w|| + E[1 eps^2]); with kappa -> 0 the mixture mean is the claim",
-             sp.And(sp.Eq(EY, point_mean, evaluate=False), sp.Eq(EY2, point_second, evaluate=False)),
-             lambda: is_zero(point_mean.subs(kap, 0) - om * dl * Phi(al))
-             and is_zero(sp.expand(point_second - om ** 2 * (dl * Phi(al) + 2 * dl * first + second)))),
-        Step("binary weight of a cluster: -l'(0) y_c s/m = y_c s/(2m)",
+        Step(Text("Stein for a correlated projection: ",
+                  sp.Eq(epsn(ind_s * eps), kap * phi(alw) / Wn, evaluate=False), " (", ind_s, " the neuron's activity, ",
+                  sp.Eq(eps, Inner(sp.Symbol("xi_i"), sp.Symbol("mu_j")) / d, evaluate=False), ")"),
+             sp.Eq(E1, first, evaluate=False), lambda st: same(e1, st.rhs)),
+        Step(Text("second moment: ", sp.Eq(epsn(ind_s * eps ** 2), Phi(alw) / d - (kap / Wn) ** 2 * alw * phi(alw),
+                                          evaluate=False)),
+             sp.Eq(E2, second, evaluate=False), lambda st: same(e2, st.rhs)),
+        Step(Text("a point of cluster ", sp.Symbol("c"), ": the two moments of its term ", Y, " (with ",
+                  sp.Eq(kap, 0, evaluate=False), " the mixture mean is the claim)"),
+             sp.And(sp.Eq(EY, point_mean, evaluate=False), sp.Eq(EY2, point_second, evaluate=False), evaluate=False),
+             lambda st: all(same({EY: mean_def, EY2: second_def}[eq.lhs], eq.rhs) for eq in st.args)
+             and is_zero(point_mean.subs(kap, 0) - om * dl * Phi(al))),
+        Step(Text("binary weight of a cluster: ",
+                  sp.Eq(-sp.Subs(sp.Derivative(notation("ell")(qq), qq), qq, 0) * yc * sr / m, yc * sr / (2 * m),
+                        evaluate=False)),
              sp.Eq(sp.Symbol("omega_c"), weight, evaluate=False),
-             lambda: is_zero(weight - yc * sr / (2 * m))),
+             lambda st: is_zero(-sp.diff(sp.log(1 + sp.exp(-qq)), qq).subs(qq, 0) * yc * sr / m - st.rhs)),
     )
     preds = {
         "point_mean": lambdify_prediction(

@@ -125,23 +125,53 @@ def _offsets():
 
     Ci, Cj = sp.symbols("C_i C_j", positive=True)
     limit = sp.log(Ci / Cj)
+    ci, cj = sp.symbols("c_i c_j", real=True)
+    tp = sp.Symbol("t", positive=True)
+    ui, uj, wi, wj = sp.Symbol("u_i", real=True), sp.Symbol("u_j", real=True), *sp.symbols("w_i w_j", positive=True)
+    ri, rj = sp.symbols("rho_i rho_j", nonnegative=True)                 # rho = u/t
+    uf = sp.Function("u", real=True)(tp)
+    # u_i - u_j = log(e^{u_i}/e^{u_j}), and e^u = C t + c - u on the implicit solution u + e^u = C t + c
+    diff_over_t = sp.log((Ci + ci / tp - ri) / (Cj + cj / tp - rj))
+    upper = {Ci: sp.log(Ci * tp + ci) / tp, Cj: sp.log(Cj * tp + cj) / tp}  # rho <= log(C t + c)/t once u >= 0
 
-    def lambert_offsets():
-        # u(t) = c + C t - W(e^{c + C t}) for two constants and starts, at t = 1e8, 1e16 (50 digits):
-        # the difference approaches log(C_i/C_j) like 1/t
+    def lambert_offsets(st):
+        # (1) the identity: with w = e^u, u_i - u_j = log(w_i/w_j), w = C t + c - u = t (C + c/t - rho)
+        ok = is_zero(sp.expand_log(sp.log(wi / wj)) - (sp.log(wi) - sp.log(wj)))
+        ok &= is_zero(tp * (Ci + ci / tp - ui / tp) - (Ci * tp + ci - ui))
+        # (2) u increases (implicit differentiation of u + e^u = C t + c: du/dt = C/(1 + e^u) > 0) without bound,
+        # so u >= 0 for large t, and then e^u = C t + c - u <= C t + c: 0 <= u/t <= log(C t + c)/t
+        dudt = sp.solve(sp.diff(uf + sp.exp(uf) - Ci * tp - ci, tp), sp.Derivative(uf, tp))[0]
+        ok &= is_zero(dudt - Ci / (1 + sp.exp(uf))) and bool(dudt.is_positive)
+        ok &= sp.limit(upper[Ci], tp, sp.oo) == 0 and sp.limit(upper[Cj], tp, sp.oo) == 0
+        # (3) the difference decreases in rho_i and increases in rho_j (the arguments are e^u/t > 0): squeezed
+        # between its values at the ends of the bounds, whose limits are the attractor
+        X_i, X_j = sp.symbols("X_i X_j", positive=True)
+        ok &= bool((sp.diff(diff_over_t, ri).xreplace({Ci + ci / tp - ri: X_i}) + 1 / X_i).equals(0))
+        ok &= bool((sp.diff(diff_over_t, rj).xreplace({Cj + cj / tp - rj: X_j}) - 1 / X_j).equals(0))
+        low = sp.limit(diff_over_t.subs({ri: upper[Ci], rj: 0}), tp, sp.oo)
+        high = sp.limit(diff_over_t.subs({ri: 0, rj: upper[Cj]}), tp, sp.oo)
+        ok &= is_zero(low - st.rhs) and is_zero(high - st.rhs)
+        # a guard on SymPy's limits (it gets LambertW ratios wrong): u = c + C t - W(e^{c + C t}) at t = 1e16,
+        # 50 digits, two pairs of constants and starts
         mpmath.mp.dps = 50
-        ok = True
+        target = sp.lambdify((Ci, Cj), st.rhs, "mpmath")
         for ci_, cj_, c1, c2 in ((2.0, 1.0, 0.3, 1.7), (1.1, 0.9, 2.0, 0.0)):
-            for T in (mpmath.mpf(10) ** 8, mpmath.mpf(10) ** 16):
-                u1 = c1 + ci_ * T - mpmath.lambertw(mpmath.e ** (c1 + ci_ * T)).real
-                u2 = c2 + cj_ * T - mpmath.lambertw(mpmath.e ** (c2 + cj_ * T)).real
-                ok &= abs(u1 - u2 - mpmath.log(mpmath.mpf(ci_) / cj_)) < 10 * (1 + abs(c1) + abs(c2)) / T
+            T = mpmath.mpf(10) ** 16
+            u1 = c1 + ci_ * T - mpmath.lambertw(mpmath.e ** (c1 + ci_ * T)).real
+            u2 = c2 + cj_ * T - mpmath.lambertw(mpmath.e ** (c2 + cj_ * T)).real
+            ok &= abs(u1 - u2 - target(mpmath.mpf(ci_), mpmath.mpf(cj_))) < 10 * (1 + abs(c1) + abs(c2)) / T
         return bool(ok)
 
-    steps = (Step("finite n: u_i - u_j -> log(Ct_i/Ct_j), the attractor of the differences",
+    Ct_i, Ct_j = sp.Symbol("Ctilde_i"), sp.Symbol("Ctilde_j")
+    steps = (Step(Text("finite ", sp.Symbol("n"), ": each cluster's points solve ",
+                       sp.Eq(ui + sp.exp(ui), Ct_i * t + ci, evaluate=False), " (C7.lambert_w), so ",
+                       sp.Eq(ui - uj, sp.log(sp.exp(ui) / sp.exp(uj)), evaluate=False), " with ",
+                       sp.Eq(sp.exp(ui), Ct_i * t + ci - ui, evaluate=False), " and ",
+                       sp.Le(ui / t, sp.log(Ct_i * t + ci) / t, evaluate=False),
+                       ": the differences are squeezed to the attractor ", sp.log(Ct_i / Ct_j),
+                       ", whatever the start"),
                   sp.Eq(sp.Limit(sp.Symbol("u_i") - sp.Symbol("u_j"), t, sp.oo), limit, evaluate=False),
-                  lambert_offsets, generality="instance",
-                  instances="C_i/C_j = 2 and 1.1/0.9, t = 1e8 and 1e16 (50-digit arithmetic)"),)
+                  lambert_offsets),)
     preds = {"offset_limit": lambdify_prediction([Ci, Cj], limit, "lim u_i - u_j = log(Ct_i/Ct_j)")}
     return steps, preds
 

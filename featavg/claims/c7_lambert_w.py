@@ -159,42 +159,47 @@ def _finite_n_and_gd():
     dq = eta_ / m * (d * (nj / nn) * gj + kap * p_ * (nj / nn) * gj)
     du = dq + eta_ * sg ** 2 * d * gj / (m * nn)
 
-    def equalised():
-        return is_zero(du - eta_ * Ct * gj) and is_zero(dq / du - share)
+    def equalised(st):  # du = eta Ct_j g_j defines the points' constant; the centre's share dq/du
+        return is_zero(sp.cancel(du / (eta_ * gj)) - st.rhs) and is_zero(dq / du - share)
 
-    def sizes_limit():
-        return is_zero(sp.limit(Ct.subs({nj: nn / k, kap: 1}), nn, sp.oo) - (d + p_) / (m * k))
+    def sizes_limit(st):
+        return is_zero(sp.limit(Ct.subs({nj: nn / k, kap: 1}), nn, sp.oo) - st.rhs)
 
     F = notation("F")
     qf = sp.Function("q")(t)
     q0_ = sp.Symbol("q_0", real=True)
     e = eta_ / 2 * F(qf) * sp.log(F(q0_) / F(qf))
 
-    def error_equation():
-        de = sp.diff(e, t).subs(sp.Derivative(qf, t), F(qf))
+    def error_equation(st):  # the stated error solves the error equation with e(0) = 0
+        e_st = st.rhs
+        de = sp.diff(e_st, t).subs(sp.Derivative(qf, t), F(qf))
         Fp = sp.Subs(sp.Derivative(F(sp.Symbol("x")), sp.Symbol("x")), sp.Symbol("x"), qf).doit()
-        return is_zero(de - (Fp * e - eta_ / 2 * Fp * F(qf))) and e.subs(qf, q0_) == 0
+        return is_zero(de - (Fp * e_st - eta_ / 2 * Fp * F(qf))) and is_zero(e_st.subs(qf, q0_))
 
-    def local_error():
+    def local_error(st):
         # the flow's second derivative along dq/dt = F(q) is F'(q) F(q): Euler drops (eta^2/2) F' F
         second = sp.diff(F(qf), t).subs(sp.Derivative(qf, t), F(qf))
-        Fp = sp.Subs(sp.Derivative(F(sp.Symbol("x")), sp.Symbol("x")), sp.Symbol("x"), qf).doit()
-        return is_zero(second - Fp * F(qf))
+        return is_zero(second - st.rhs.doit())
 
     qt_, qq0 = sp.symbols("q_t q_0", real=True)
+    uf, Ctj, Fq, err = notation("u")(t), sp.Symbol("Ctilde_j"), notation("F'"), notation("e")
     corr = eta_ * C / 2 * g_(qt_) * sp.log(g_(qq0) / g_(qt_))
     steps = (
-        Step("finite n, equalised margins: the points' margin obeys du/dt = Ct_j g(u), "
-             "Ct_j = ((d + kappa p) n_j + sigma^2 d)/(m n); the centre takes the share (d + kappa p) n_j/(...)",
+        Step(Text("finite ", nn, ", equalised margins: the points' margin obeys ",
+                  sp.Eq(sp.Derivative(uf, t), Ctj * notation("g")(uf), evaluate=False),
+                  " with the constant below; the centre takes the share ", share),
              sp.Eq(sp.Symbol("Ctilde_j"), Ct, evaluate=False), equalised),
-        Step("n_j = n/k, n -> oo, kappa = 1: Ct_j -> C = (d + p)/(m k)",
+        Step(Text(sp.Eq(nj, nn / k, evaluate=False), ", infinitely many points, ", sp.Eq(kap, 1, evaluate=False), ": ",
+                  Ctj, " tends to ", sp.Eq(C, (d + p_) / (m * k), evaluate=False)),
              sp.Eq(sp.Limit(Ct.subs({nj: nn / k, kap: 1}), nn, sp.oo), (d + p_) / (m * k), evaluate=False),
              sizes_limit),
-        Step("Euler's local error: d^2q/dt^2 = F'(q) F(q) along the flow, so GD drops (eta^2/2) F'F per step",
+        Step(Text("Euler's local error: along the flow ", sp.Eq(sp.Derivative(qf, (t, 2)), Fq(qf) * F(qf), evaluate=False),
+                  ", so GD drops ", eta_ ** 2 * Fq(qf) * F(qf) / 2, " per step"),
              sp.Eq(sp.Derivative(qf, (t, 2)), sp.Subs(sp.Derivative(F(sp.Symbol("x")), sp.Symbol("x")), sp.Symbol("x"), qf)
                    * F(qf), evaluate=False), local_error),
-        Step("GD runs ahead of the flow by e = (eta/2) F(q_t) log(F(q_0)/F(q_t)) + O(eta^2): e solves "
-             "de/dt = F'(q) e - (eta/2) F'(q) F(q), e(0) = 0",
+        Step(Text("GD runs ahead of the flow by ", err(t), " to first order in ", eta_, ": it solves ",
+                  sp.Eq(sp.Derivative(err(t), t), Fq(qf) * err(t) - eta_ * Fq(qf) * F(qf) / 2, evaluate=False),
+                  " with ", sp.Eq(err(0), 0, evaluate=False)),
              sp.Eq(sp.Symbol("q_GD") - qf, e, evaluate=False), error_equation),
     )
     preds = {

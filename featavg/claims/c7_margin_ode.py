@@ -40,7 +40,7 @@ from featavg.evidence import Band, Check, Outcome, Rival, Term, quantile
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._claim import Inner, Norm, Text
 from featavg.theory._common import (Phi, d, evaluate_sums, explicit, factor_sums, g, k, logistic, m, p, phi,
-                                    sums_equal)
+                                    sum_innermost, sums_equal)
 
 t = sp.Symbol("t", nonnegative=True)
 q, q0 = sp.symbols("q q_0", real=True)
@@ -130,6 +130,96 @@ def network_flow():
     qdot = sp.Sum(sp.Sum(sp.Sum(dq_dW * summand(dW), (A0, 1, d)) + dq_db * summand(db), (I, 1, p)), (R0, 1, m))
     qdot = evaluate_sums(factor_sums(_gram(factor_sums(qdot))), RANGES)
     return dW, db, qdot
+
+
+# ---- one GD step at finite n, for symbolic m, p, d, n and any cluster sizes (appended, issue 14) ----
+I0, C1 = sp.symbols("i_0 c", positive=True, integer=True)        # a training point, a cluster
+NS = sp.Symbol("n_s", positive=True, integer=True)                  # training points of the own class
+# c[i]: the cluster of point i, in 1..p (its label symbol carries no assumptions, so it is not the index c)
+CL = sp.IndexedBase(sp.Symbol("c"), integer=True, positive=True)
+XIP = sp.IndexedBase("xi", real=True)                               # xi[i, a]: point i's own noise
+U = sp.IndexedBase("u", real=True)                                  # u[i]: point i's margin
+GP = sp.IndexedBase("g", positive=True)                             # g[i] = g(u_i)
+PI, GBAR = sp.IndexedBase("pi", positive=True), sp.IndexedBase("gbar", positive=True)
+sigma_n, eta_n, n_tot = sp.Symbol("sigma", positive=True), sp.Symbol("eta", positive=True), sp.Symbol("n", positive=True)
+LABEL_RANGES = [(R0, 1, m), (A0, 1, d), (J, 1, p), (I0, 1, NS), (CL[I0], 1, p), (CL[I], 1, p)]
+
+
+def _point_gram(expr, index=A):
+    r"""The leading-order Gram matrix of the data, on the sums over the coordinate ``index``:
+    :math:`\langle\mu_x,\mu_y\rangle = d\delta_{xy}`, :math:`\langle\xi_i,\xi_{i'}\rangle = \sigma^2 d\,\delta_{ii'}`,
+    :math:`\langle\mu_x,\xi_i\rangle = 0` (the dropped inner products are bounded by the evidence)."""
+    X_, Y_, Z_ = sp.Wild("X"), sp.Wild("Y"), sp.Wild("Z")
+
+    def rep(s):
+        (idx, lo, hi), = s.limits
+        f = sp.expand(s.function)
+        if (lo, hi) != (1, d):
+            return s
+        hit = f.match(MU[X_, idx] * MU[Y_, idx])
+        if hit is not None:
+            return d * sp.KroneckerDelta(hit[X_], hit[Y_])
+        hit = f.match(XIP[X_, idx] * XIP[Z_, idx])
+        if hit is not None:
+            return sigma_n ** 2 * d * sp.KroneckerDelta(hit[X_], hit[Z_])
+        return sp.S.Zero if f.match(MU[X_, idx] * XIP[Y_, idx]) is not None else s
+
+    return expr.replace(lambda s: isinstance(s, sp.Sum) and len(s.limits) == 1 and s.limits[0][0] == index, rep)
+
+
+def sum_over_clusters(expr, index=C1, size=p, labels=CL):
+    """Evaluate the sums over the cluster ``index`` (1..``size``), moved innermost (finite sums with
+    fixed ranges exchange): there a cluster label ``labels[i]`` is a fixed integer in 1..``size``
+    (every point lies in a cluster), so ``sum_c delta(c, c_i) f = f(c_i)``. Other sums are left as
+    they are."""
+    def one(s):
+        limits = list(s.limits)
+        pos = [lim[0] for lim in limits].index(index) if index in [lim[0] for lim in limits] else None
+        if pos is None or any(x.has(index) for lim in limits for x in lim[1:]):
+            return s
+        (idx, lo, hi), outer = limits.pop(pos), limits  # finite sums with fixed ranges exchange (Fubini)
+        labs = sorted({x for x in s.function.atoms(sp.Indexed) if x.base == labels}, key=sp.default_sort_key)
+        sym = {lab: sp.Symbol(f"_label_{n_}", positive=True, integer=True) for n_, lab in enumerate(labs)}
+        inner = evaluate_sums(sp.Sum(s.function.xreplace(sym), (idx, lo, hi)), [(v, 1, size) for v in sym.values()])
+        inner = inner.xreplace({v: lab for lab, v in sym.items()})
+        return sp.Sum(inner, *outer) if outer else inner
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), one)
+
+
+LOSS = sp.Function("ell")  # the loss, kept abstract: its weight g = -ell' (a step of its own) enters as g[i]
+
+
+def loss_weight_times(expr, weight, ranges):
+    """``-expr`` with every ``ell'(.)`` replaced by ``-weight``, and the sums evaluated: the derivative of
+    ``ell(margin)`` in a parameter, written with the point's loss weight ``weight = -ell'(margin)``."""
+    e = expr.replace(lambda x: isinstance(x, sp.Subs) and x.expr.has(sp.Derivative) and x.expr.has(LOSS),
+                     lambda x: -weight)
+    e = e.replace(lambda x: isinstance(x, sp.Derivative) and x.expr.func == LOSS, lambda x: -weight)
+    return evaluate_sums(-e, ranges)
+
+
+def finite_n_step():
+    r"""``(dq, du)``: one GD step (rate :math:`\eta`) of the own neurons on the training risk
+    :math:`L = \frac1n\sum_{i=1}^{n_s}\ell(u_i)` (the own class's :math:`n_s` points, of clusters
+    :math:`c_i \in 1..p`; the other class's points do not reach these neurons), computed in every
+    coordinate: the change of the centre margin :math:`q_j` and of a point's margin :math:`u_{i_0}`,
+    with the leading-order Gram matrix of the data (:func:`_point_gram`)."""
+    S = sp.Sum(sp.Sum(W[R, A] * (MU[CL[I], A] + XIP[I, A]), (A, 1, d)) + B[R], (R, 1, m))
+
+    def minus_grad(var):  # the derivative of the finite sum over the points is the sum of the derivatives
+        return sp.Sum(loss_weight_times(sp.diff(LOSS(S / m), var), GP[I], LABEL_RANGES), (I, 1, NS)) / n_tot
+
+    step = {W[R, A]: W[R, A] + eta_n * minus_grad(W[R0, A0]).xreplace({R0: R, A0: A}),
+            B[R]: B[R] + eta_n * minus_grad(B[R0]).xreplace({R0: R})}
+
+    def change(margin):
+        after = factor_sums(sum_innermost(factor_sums(margin.xreplace(step)), A))
+        return evaluate_sums(factor_sums(_point_gram(after)), LABEL_RANGES) - margin
+
+    qj = sp.Sum(sp.Sum(W[R, A] * MU[J, A], (A, 1, d)) + B[R], (R, 1, m)) / m
+    ui = sp.Sum(sp.Sum(W[R, A] * (MU[CL[I0], A] + XIP[I0, A]), (A, 1, d)) + B[R], (R, 1, m)) / m
+    return change(qj), change(ui)
 
 
 def derive():
@@ -314,83 +404,86 @@ def _finite_n():
     :math:`\Delta b = (d B + \sum_{j'}\Delta z_{j'})/(d + K)`: a factor :math:`d/(d+K)` on the
     coupling when the boundary is stationary, and a drift term.
     """
-    dd, nn, et, sg = sp.symbols("d n eta sigma", positive=True)
-    ell = sp.Function("ell")
-    M_, sizes = 2, (2, 1)  # m = 2 neurons, two own clusters of 2 and 1 training points
-    P_ = len(sizes)
-    cl = [c for c, s_ in enumerate(sizes) for _ in range(s_)]
-    N_, D_ = len(cl), len(sizes) + len(cl)
-    basis = sp.eye(D_)
-    mu = [sp.sqrt(dd) * basis[:, j] for j in range(P_)]                  # mu_j = sqrt(d) e_j
-    X = [mu[c] + sg * sp.sqrt(dd) * basis[:, P_ + i] for i, c in enumerate(cl)]  # x_i = mu_c + xi_i
-    W = sp.Matrix(M_, D_, lambda r, a: sp.Symbol(f"w_{r}_{a}", real=True))
-    b = sp.Matrix(M_, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
-
-    def z(r, x):
-        return (W[r, :] * x)[0] + b[r]
-
-    u = [sp.expand(sum(z(r, X[i]) for r in range(M_)) / M_) for i in range(N_)]
-    qc = [sum(z(r, mu[j]) for r in range(M_)) / M_ for j in range(P_)]
-    L = sum(ell(ui) for ui in u) / nn  # the other class's points do not reach these neurons
-    params = list(W) + list(b)
-    G = sp.symbols(f"g_0:{N_}", positive=True)  # g(u_i) = -ell'(u_i)
-    xs = sp.Symbol("x")
-    minus_g = {sp.Subs(sp.Derivative(ell(xs), xs), xs, u[i]): -G[i] for i in range(N_)}
-    new = {th: th - et * sp.diff(L, th).xreplace(minus_g) for th in params}
+    nn, et, sg = n_tot, eta_n, sigma_n
     pi_j, g_j, S_, kap = sp.symbols("pi_j g_j S kappa", nonnegative=True)
     dq_map = et / m * (d * pi_j * g_j + kap * S_)
     self_map = et * sg ** 2 * d * g_j / (m * nn)
+    dq, du = finite_n_step()
 
-    def gd_identity():
-        ok = True
-        for j in range(P_):
-            mine = [i for i in range(N_) if cl[i] == j]
-            Sj = sum(G[i] for i in mine)
-            target = dq_map.subs({m: M_, d: dd, pi_j: len(mine) / nn, g_j: Sj / len(mine),
-                                  S_: sum(G) / nn, kap: 1})
-            ok &= is_zero(qc[j].xreplace(new) - qc[j] - target)
-        for i in range(N_):
-            dqc = qc[cl[i]].xreplace(new) - qc[cl[i]]
-            ok &= is_zero(u[i].xreplace(new) - u[i] - dqc - self_map.subs({m: M_, d: dd, g_j: G[i]}))
-        return ok
+    def flatten(e):  # Sum(Sum(f, i), c) -> Sum(f, i, c)
+        return e.replace(lambda x: isinstance(x, sp.Sum) and isinstance(x.function, sp.Sum),
+                         lambda x: sp.Sum(x.function.function, *x.function.limits, *x.limits))
 
-    def logistic_derivative():
-        return is_zero(sp.diff(sp.log(1 + sp.exp(-q)), q) + g(q))
+    def counts(e):
+        r"""The cluster weights and means by their definitions: :math:`\pi_c = n_c/n`,
+        :math:`\bar g_c = \frac1{n_c}\sum_{i: c_i = c} g_i`, :math:`n_c = \sum_i \delta_{c, c_i}`
+        (:math:`g_i = g(u_i)`, the point's loss weight)."""
+        def n_c(c_):
+            return sp.Sum(sp.KroneckerDelta(c_, CL[I]), (I, 1, NS))
+        e = e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == PI, lambda x: n_c(x.indices[0]) / nn)
+        e = e.replace(lambda x: isinstance(x, sp.Indexed) and x.base == GBAR,
+                      lambda x: sp.Sum(sp.KroneckerDelta(x.indices[0], CL[I]) * GP[I], (I, 1, NS)) / n_c(x.indices[0]))
+        return e
+
+    Dq, Du, Dqc = (notation("Delta")(x) for x in (Q[J], U[I0], Q[CL[I0]]))
+
+    def gd_identity(st):
+        eqs = {eq.lhs: eq.rhs for eq in st.args}
+        if set(eqs) != {Dq, Du}:
+            return False
+        centre = sum_over_clusters(flatten(factor_sums(counts(eqs[Dq]))))
+        point = counts(eqs[Du]).xreplace({Dqc: dq.xreplace({J: CL[I0]})})
+        return sums_equal(dq, centre, LABEL_RANGES) and sums_equal(du, point, LABEL_RANGES)
+
+    def logistic_derivative(st):
+        return is_zero(sp.diff(sp.log(1 + sp.exp(-q)), q) - st.rhs)
 
     Kk, Bb, Zz, Ab, db = sp.symbols("K B Z A Delta_b", real=True)  # Delta_b: the biases' change
     # Delta z_{j'} = -d Abar_{j'} + Delta b (summed: Z = -d A + K Delta b), Delta b = B - A
     bias_sol = sp.solve([sp.Eq(Zz, -d * Ab + Kk * db), sp.Eq(db, Bb - Ab)], [db, Ab], dict=True)
     bias_rhs = (d * Bb + Zz) / (d + Kk)
 
-    def boundary():
-        return len(bias_sol) == 1 and is_zero(bias_sol[0][db] - bias_rhs)
+    def boundary(st):
+        return len(bias_sol) == 1 and is_zero(bias_sol[0][db] - st.rhs)
 
-    qs = sp.symbols("Q_0:3", real=True)
+    gi_, ii = notation("g_i")(t), sp.Symbol("i")
+    Sg = sp.Sum(gi_, (ii, 1, sp.Abs(sp.Symbol("J_s"))))
+    ode_step = et * ((d * g(Q[J]) + sp.Sum(g(Q[I]), (I, 1, p))) / (m * k)).xreplace(
+        {g(Q[J]): g_j, sp.Sum(g(Q[I]), (I, 1, p)): Sg})                 # eta times the margin ODE's rate
 
-    def limit_l2():
+    def limit_l2(st):
         # pi_j = 1/k, the self term gone (n -> oo), kappa = 1, u = q: the Euler step of the ODE
-        S_l2 = sum(g(qi) for qi in qs) / k
-        step = dq_map.subs({pi_j: 1 / k, g_j: g(qs[0]), S_: S_l2, kap: 1})
-        return is_zero(step - et * margin_rhs(qs, 0)) and sp.limit(self_map, nn, sp.oo) == 0
+        step = dq_map.subs({pi_j: 1 / k, S_: Sg / k, kap: 1})
+        return is_zero(step - st.lhs) and is_zero(ode_step - st.rhs) and sp.limit(self_map, nn, sp.oo) == 0
 
     Delta = notation("Delta")
-    Dq, Du = Delta(sp.Symbol("q_j")), Delta(sp.Symbol("u_i"))
-    gi_, ii = notation("g_i")(t), sp.Symbol("i")
+    ci = sp.Symbol("c_i")
+    pij, nj, gbj = sp.Symbol("pi_j"), sp.Symbol("n_j"), sp.Symbol("gbar_j")
+    xi_i, xi_l, mu_j, mu_c = sp.Symbol("xi_i"), sp.Symbol("xi_l"), sp.Symbol("mu_j"), sp.Symbol("mu_c")
+    ell = notation("ell")
     steps = (
-        Step("logistic loss: ell'(q) = -g(q)", sp.Eq(sp.Derivative(sp.log(1 + sp.exp(-q)), q), -g(q), evaluate=False),
-             logistic_derivative),
-        Step("one GD step at finite n (leading-order Gram, own neurons active on own points): centre margins "
-             "move by (eta/m)(d pi_j gbar_j + sum_c pi_c gbar_c), each training point's margin by that plus its "
-             "own noise's eta sigma^2 d g(u_i)/(m n)",
-             sp.And(sp.Eq(Dq, dq_map.subs(kap, 1), evaluate=False), sp.Eq(Du, Dq + self_map.subs(g_j, sp.Symbol("g_i")),
-                                                                         evaluate=False)),
-             gd_identity, generality="instance", instances="m = 2, clusters of 2 and 1 training points"),
-        Step("opposite neurons at their boundary pull the biases: Delta b = (d B + sum_j' Delta z_j')/(d + K)",
+        Step(Text("logistic loss: ", sp.Eq(sp.Derivative(ell(q), q), -notation("g")(q), evaluate=False)),
+             sp.Eq(sp.Derivative(sp.log(1 + sp.exp(-q)), q), -g(q), evaluate=False), logistic_derivative),
+        Step(Text("one GD step of rate ", et, " on the training risk at finite ", nn, ", in every coordinate of every "
+                  "own neuron (any ", m, ", ", p, ", ", d, ", ", NS, " own points and cluster sizes ", nj, "; own "
+                  "neurons active on own points; leading-order Gram matrix ",
+                  sp.Eq(Inner(mu_c, mu_j), d * sp.KroneckerDelta(sp.Symbol("c"), J), evaluate=False), ", ",
+                  sp.Eq(Inner(xi_i, xi_l), sg ** 2 * d * sp.KroneckerDelta(ii, sp.Symbol("l")), evaluate=False), ", ",
+                  sp.Eq(Inner(mu_j, xi_i), 0, evaluate=False), "): the centre margins move with the cluster weights ",
+                  sp.Eq(pij, nj / nn, evaluate=False), " and mean weights ", gbj, ", and a training point of cluster ",
+                  ci, " by that plus its own noise's share"),
+             sp.And(sp.Eq(Dq, dq_map.subs({kap: 1, pi_j: PI[J], g_j: GBAR[J], S_: sp.Sum(PI[C1] * GBAR[C1], (C1, 1, p))}),
+                          evaluate=False),
+                    sp.Eq(Du, Dqc + self_map.subs(g_j, GP[I0]), evaluate=False), evaluate=False),
+             gd_identity),
+        Step(Text("opposite neurons at their boundary pull the biases: the biases' change from the coupling's "
+                  "increment ", Bb, " and the drift ", sp.Eq(Zz, sp.Sum(Delta(sp.Symbol("z_j'")), (sp.Symbol("j'"), 1, Kk)),
+                                                           evaluate=False), " of the opposite pre-activations"),
              sp.Eq(db, bias_rhs, evaluate=False), boundary),
-        Step("n -> oo (pi_j = 1/k, no self term, kappa = 1, u = q): the map is the Euler step of the ODE",
-             sp.Eq(dq_map.subs({pi_j: 1 / k, kap: 1, S_: sp.Sum(gi_, (ii, 1, sp.Abs(sp.Symbol("J_s")))) / k}),
-                   et * (d * g_j + sp.Sum(gi_, (ii, 1, sp.Abs(sp.Symbol("J_s"))))) / (m * k), evaluate=False),
-             limit_l2),
+        Step(Text("infinitely many points (", sp.Eq(pij, 1 / k, evaluate=False), ", no self term, ",
+                  sp.Eq(kap, 1, evaluate=False), ", ", sp.Eq(U[I0], Q[CL[I0]], evaluate=False),
+                  "): the map is the Euler step of the ODE"),
+             sp.Eq(dq_map.subs({pi_j: 1 / k, kap: 1, S_: Sg / k}), ode_step, evaluate=False), limit_l2),
     )
     preds = {
         "finite_n_increment": lambdify_prediction(
