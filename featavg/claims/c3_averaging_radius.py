@@ -23,6 +23,7 @@ the radius against ``d`` and ``k``.
 import numpy as np
 import sympy as sp
 
+from featavg.claims.c1_feature_averaging import dead_neuron_note
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, fit_power_law
 from featavg.theory import Claim, ReLU, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._claim import In, SumOver, Text
@@ -149,19 +150,6 @@ def derive():
         regime=Text("noise-free point (the noise correction, of order ", notation("O")(1), ", is C3.noise_correction). ",
                     dead_neuron_note("so the averaged net of the claim is the one of the live neurons")),
         steps=steps, predictions=preds)
-
-
-def dead_neuron_note(conclusion):
-    """The regime's note on dead neurons (lemma L4), typeset; ``conclusion`` ends it."""
-    j_, J_s = sp.Symbol("j", integer=True, positive=True), sp.Symbol("J_s")
-    n_j = sp.Symbol("n_j")
-    return Text("Dead neurons (lemma L4): a neuron that fires on no own-class training point at initialisation, "
-                "probability the product of ", 1 / (n_j + 1), " over ", In(j_, J_s),
-                " (the dead-neuron probability of the lemmas module; 1e-10 at the paper's ",
-                sp.Eq(n_j, 100, evaluate=False), " and ", sp.Eq(sp.Abs(J_s), 5, evaluate=False),
-                ", 5.6% at a single cluster of 17), is revived by the first GD step only with the probability that "
-                "lemma L4 derives for its trajectories; one that stays dead does not average, ", conclusion,
-                " (the lemmas module's dead-at-initialisation test tells them apart).")
 
 
 # ---- evidence -----------------------------------------------------------------------------------
