@@ -862,32 +862,34 @@ def _finite_n_dynamics():
     weight = eta * g(q) / (n * m)
     first_step = sp.Sum(eta * g(0) / (n * m), (i, 1, a))
 
-    # (2) count-weighted margin map, instance m = 2, p = 2
-    M_, P_ = 2, 2
-    uu = sp.Matrix(M_, P_, lambda r, j: sp.Symbol(f"u_{r}_{j}", real=True))
-    bb = sp.Matrix(M_, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
-    pis = sp.symbols(f"pi_0:{P_}", positive=True)
-    qs = [sum(sp.sqrt(d) * uu[r, j] + bb[r] for r in range(M_)) / M_ for j in range(P_)]
-    ell = sp.Function("ell")                      # the loss l, its derivative written l'
-    Q = sp.symbols(f"Q_0:{P_}", real=True)        # the margins' values before the step
-    risk = sum(pis[j] * ell(qs[j]) for j in range(P_))
-    params = list(uu) + list(bb)
-    new = {th: th - eta * sp.diff(risk, th) for th in params}
+    # (2) count-weighted margin map, for every m and |J_s| (P clusters): q_j = (1/m) sum_r (sqrt(d) u_rj + b_r)
+    P_ = sp.Symbol("P", integer=True, positive=True)
+    r_, s_, l_, i_, j_ = sp.symbols("r s l i j", integer=True, positive=True)
+    U_, B_ = sp.IndexedBase("u", real=True), sp.IndexedBase("b", real=True)
+    Qm, PIm = sp.IndexedBase("Q", real=True), sp.IndexedBase("pi", positive=True)  # margins before the step, weights
+    ranges = [(s_, 1, m), (l_, 1, P_), (i_, 1, P_), (j_, 1, P_)]
     rate_coeff = eta * pi_ * g(q) / m
 
-    def count_map():
-        # q_j is linear in (u, b), so the step's change is exact: -eta sum_theta dq_j/dtheta dL/dtheta with
-        # dL/dtheta = sum_i pi_i l'(q_i) dq_i/dtheta; with l' = -g it is eta (d pi_j g_j + sum_i pi_i g_i)/m
-        def l_prime(e):   # Subs(l'(x), x, q_i) -> -g(Q_i)
-            return -g(Q[qs.index(e.point[0])]) if e.point[0] in qs else e
+    def count_map(st):
+        # q_j is linear in (u, b), so one GD step on sum_i pi_i l(q_i) changes it exactly by
+        # -eta sum_theta dq_j/dtheta dL/dtheta, dL/dtheta = sum_i pi_i l'(q_i) dq_i/dtheta, l' = -g: that is
+        # eta sum_i pi_i g_i K_ij with the kernel K_ij = <grad q_j, grad q_i> = (d delta_ij + 1)/m
+        def margin(jj):
+            return sp.Sum(sp.sqrt(d) * U_[r_, jj] + B_[r_], (r_, 1, m)) / m
 
-        for j in range(P_):
-            change = (qs[j].xreplace(new) - qs[j]).doit()
-            change = change.replace(lambda e: isinstance(e, sp.Subs), l_prime)
-            target = eta * (d * pis[j] * g(Q[j]) + sum(pis[i_] * g(Q[i_]) for i_ in range(P_))) / M_
-            if not is_zero(change - target):
-                return False
-        return True
+        def grad(jj):
+            return (evaluate_sums(sp.diff(margin(jj), U_[s_, l_]), ranges),
+                    evaluate_sums(sp.diff(margin(jj), B_[s_]), ranges))
+
+        (gu_j, gb_j), (gu_i, gb_i) = grad(j_), grad(i_)
+        kernel = evaluate_sums(sp.Sum(sp.Sum(gu_j * gu_i, (l_, 1, P_)), (s_, 1, m)) + sp.Sum(gb_j * gb_i, (s_, 1, m)),
+                               ranges)
+        loss_slope = is_zero(sp.diff(logistic(q), q) + g(q))  # l' = -g
+        change = evaluate_sums(eta * sp.Sum(PIm[i_] * g(Qm[i_]) * kernel, (i_, 1, P_)), ranges)
+        q_now = sp.Symbol("q_j,t")
+        stated = st.rhs.xreplace({q_now: Qm[j_], pi_: PIm[j_],
+                                  sp.Symbol("Sigma_i pi_i g_i"): sp.Sum(PIm[i_] * g(Qm[i_]), (i_, 1, P_))})
+        return isinstance(st, sp.Equality) and loss_slope and sums_equal(Qm[j_] + change, stated)
 
     # (3) linearised difference mode of the margins about their mean qbar
     x_sol = (dl * (qb + sp.exp(qb) - q1 - sp.exp(q1)) + x1 * (1 + sp.exp(q1))) / (1 + sp.exp(qb))
@@ -993,7 +995,7 @@ def _finite_n_dynamics():
                   eta / m, " times the weighted loss derivatives (C7.margin_ode with ",
                   sp.Eq(pi_, n_j / n, evaluate=False), "; exact, the margin is linear in the parameters)"),
              sp.Eq(sp.Symbol("q_j,t+1"), q_jt + eta * (d * pi_ * g(q_jt) + sp.Symbol("Sigma_i pi_i g_i")) / m,
-                   evaluate=False), count_map, generality="instance", instances="m = 2, |J_s| = 2"),
+                   evaluate=False), count_map),
         Step(Text("linearised offsets: ", sp.Eq(sp.Symbol("x"), sp.Symbol("q_j") - qbar, evaluate=False), " with ",
                   sp.Eq(sp.Symbol("pi_j"), pibar * (1 + dl), evaluate=False), " obeys ",
                   sp.Eq(sp.Derivative(sp.Function("x")(qbar), qbar), dl - (1 - G(qbar)) * sp.Symbol("x"),
