@@ -63,10 +63,9 @@ from featavg.theory._common import d, k, p
 ID = "C3.linf_averaging"
 ORDER = (3, 2)
 
-# the paper's notation, as in C3.averaging_radius (the predictions keep the keywords alpha_p, alpha_m, b_p, b_m)
-alpha_p, alpha_m = sp.symbols("alpha_+ alpha_-", positive=True)
-b_p, b_m = sp.symbols("b_+ b_-", real=True)
-nu_p, nu_m = sp.symbols("nu_+ nu_-", real=True)   # <w_+, xi>, <w_-, xi> at a noisy point mu_j + xi
+alpha_p, alpha_m = sp.symbols("alpha_p alpha_m", positive=True)
+b_p, b_m = sp.symbols("b_p b_m", real=True)
+nu_p, nu_m = sp.symbols("nu_p nu_m", real=True)   # <w_+, xi>, <w_-, xi> at a noisy point mu_j + xi
 D = sp.Symbol("D", positive=True)                 # dimension of a uniformly distributed direction
 n_ = sp.Symbol("n", positive=True)
 ell = sp.Symbol("ell", real=True)                 # value of a hyperplane's affine function at x
