@@ -23,7 +23,7 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, mean_interval
 from featavg.theory import Claim, Norm, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._claim import SumOver, Text
+from featavg.theory._claim import In, SumOver, Text
 from featavg.theory._common import d, evaluate_sums, k, n, p
 
 ID = "C1.feature_averaging"
@@ -102,12 +102,21 @@ def derive():
                          " orthogonal to the features; late-phase weights in which every own-class point of cluster ",
                          j, " carries ", 1 / sp.Symbol("n_j"), " of the cluster's weight."),
         regime=Text("binary labels, after the late phase has run (C7); leading order in ", 1 / sp.Symbol("n_j"),
-                    ". "" Dead neurons (L4.dead_neurons): a neuron that fires on no own-class training point at "
-                    "initialisation, probability prod_{j in J_s} 1/(n_j + 1) (featavg.lemmas.dead_neuron_probability; "
-                    "1e-10 at the paper's n_j = 100, |J_s| = 5, 5.6% at a single cluster of 17), is revived by the first "
-                    "GD step only with the probability L4.dead_neurons.trajectories derives; one that stays dead does not"
-                    " average, so the claim holds for the live neurons (featavg.lemmas.dead_at_init tells them apart)."),
+                    ". ", dead_neuron_note("so the claim holds for the live neurons")),
         steps=steps, predictions=preds)
+
+
+def dead_neuron_note(conclusion):
+    """The regime's note on dead neurons (lemma L4), typeset; ``conclusion`` ends it."""
+    j_, J_s = sp.Symbol("j", integer=True, positive=True), sp.Symbol("J_s")
+    n_j = sp.Symbol("n_j")
+    return Text("Dead neurons (lemma L4): a neuron that fires on no own-class training point at initialisation, "
+                "probability the product of ", 1 / (n_j + 1), " over ", In(j_, J_s),
+                " (the dead-neuron probability of the lemmas module; 1e-10 at the paper's ",
+                sp.Eq(n_j, 100, evaluate=False), " and ", sp.Eq(sp.Abs(J_s), 5, evaluate=False),
+                ", 5.6% at a single cluster of 17), is revived by the first GD step only with the probability that "
+                "lemma L4 derives for its trajectories; one that stays dead does not average, ", conclusion,
+                " (the lemmas module's dead-at-initialisation test tells them apart).")
 
 
 # ---- evidence -----------------------------------------------------------------------------------
@@ -833,7 +842,8 @@ def _finite_n_dynamics():
       cluster weights ``lambda_j/n_j`` per point;
     * the tail moments of the standard normal the bounds use.
     """
-    from featavg.theory._common import K, Phi, explicit, g, logistic, m, n, phi
+    from featavg.theory import Inner
+    from featavg.theory._common import K, Phi, explicit, g, logistic, m, n, phi, sums_equal
 
     q, qb, q1, x1, dl, u, z = sp.symbols("q qbar q_1 x_1 delta u z", real=True)
     eta = sp.Symbol("eta", positive=True)
@@ -852,32 +862,34 @@ def _finite_n_dynamics():
     weight = eta * g(q) / (n * m)
     first_step = sp.Sum(eta * g(0) / (n * m), (i, 1, a))
 
-    # (2) count-weighted margin map, instance m = 2, p = 2
-    M_, P_ = 2, 2
-    uu = sp.Matrix(M_, P_, lambda r, j: sp.Symbol(f"u_{r}_{j}", real=True))
-    bb = sp.Matrix(M_, 1, lambda r, _: sp.Symbol(f"b_{r}", real=True))
-    pis = sp.symbols(f"pi_0:{P_}", positive=True)
-    qs = [sum(sp.sqrt(d) * uu[r, j] + bb[r] for r in range(M_)) / M_ for j in range(P_)]
-    ell = sp.Function("ell")                      # the loss l, its derivative written l'
-    Q = sp.symbols(f"Q_0:{P_}", real=True)        # the margins' values before the step
-    risk = sum(pis[j] * ell(qs[j]) for j in range(P_))
-    params = list(uu) + list(bb)
-    new = {th: th - eta * sp.diff(risk, th) for th in params}
+    # (2) count-weighted margin map, for every m and |J_s| (P clusters): q_j = (1/m) sum_r (sqrt(d) u_rj + b_r)
+    P_ = sp.Symbol("P", integer=True, positive=True)
+    r_, s_, l_, i_, j_ = sp.symbols("r s l i j", integer=True, positive=True)
+    U_, B_ = sp.IndexedBase("u", real=True), sp.IndexedBase("b", real=True)
+    Qm, PIm = sp.IndexedBase("Q", real=True), sp.IndexedBase("pi", positive=True)  # margins before the step, weights
+    ranges = [(s_, 1, m), (l_, 1, P_), (i_, 1, P_), (j_, 1, P_)]
     rate_coeff = eta * pi_ * g(q) / m
 
-    def count_map():
-        # q_j is linear in (u, b), so the step's change is exact: -eta sum_theta dq_j/dtheta dL/dtheta with
-        # dL/dtheta = sum_i pi_i l'(q_i) dq_i/dtheta; with l' = -g it is eta (d pi_j g_j + sum_i pi_i g_i)/m
-        def l_prime(e):   # Subs(l'(x), x, q_i) -> -g(Q_i)
-            return -g(Q[qs.index(e.point[0])]) if e.point[0] in qs else e
+    def count_map(st):
+        # q_j is linear in (u, b), so one GD step on sum_i pi_i l(q_i) changes it exactly by
+        # -eta sum_theta dq_j/dtheta dL/dtheta, dL/dtheta = sum_i pi_i l'(q_i) dq_i/dtheta, l' = -g: that is
+        # eta sum_i pi_i g_i K_ij with the kernel K_ij = <grad q_j, grad q_i> = (d delta_ij + 1)/m
+        def margin(jj):
+            return sp.Sum(sp.sqrt(d) * U_[r_, jj] + B_[r_], (r_, 1, m)) / m
 
-        for j in range(P_):
-            change = (qs[j].xreplace(new) - qs[j]).doit()
-            change = change.replace(lambda e: isinstance(e, sp.Subs), l_prime)
-            target = eta * (d * pis[j] * g(Q[j]) + sum(pis[i_] * g(Q[i_]) for i_ in range(P_))) / M_
-            if not is_zero(change - target):
-                return False
-        return True
+        def grad(jj):
+            return (evaluate_sums(sp.diff(margin(jj), U_[s_, l_]), ranges),
+                    evaluate_sums(sp.diff(margin(jj), B_[s_]), ranges))
+
+        (gu_j, gb_j), (gu_i, gb_i) = grad(j_), grad(i_)
+        kernel = evaluate_sums(sp.Sum(sp.Sum(gu_j * gu_i, (l_, 1, P_)), (s_, 1, m)) + sp.Sum(gb_j * gb_i, (s_, 1, m)),
+                               ranges)
+        loss_slope = is_zero(sp.diff(logistic(q), q) + g(q))  # l' = -g
+        change = evaluate_sums(eta * sp.Sum(PIm[i_] * g(Qm[i_]) * kernel, (i_, 1, P_)), ranges)
+        q_now = sp.Symbol("q_j,t")
+        stated = st.rhs.xreplace({q_now: Qm[j_], pi_: PIm[j_],
+                                  sp.Symbol("Sigma_i pi_i g_i"): sp.Sum(PIm[i_] * g(Qm[i_]), (i_, 1, P_))})
+        return isinstance(st, sp.Equality) and loss_slope and sums_equal(Qm[j_] + change, stated)
 
     # (3) linearised difference mode of the margins about their mean qbar
     x_sol = (dl * (qb + sp.exp(qb) - q1 - sp.exp(q1)) + x1 * (1 + sp.exp(q1))) / (1 + sp.exp(qb))
@@ -899,16 +911,14 @@ def _finite_n_dynamics():
     # (6) own-class noise share with cluster weights lambda_j/n_j per point
     nj = sp.IndexedBase("n")
     lj = sp.IndexedBase("lambda")
-    share_sum = d * sp.Sum(nj[jj] * (lj[jj] / nj[jj]) ** 2, (jj, 1, p))
     share = p * sp.Sum(lj[jj] ** 2 / nj[jj], (jj, 1, p))
-    c1_, c2_, c3_ = sp.symbols("c_1 c_2 c_3", real=True)
 
     # (7) standard normal tail moments: E[Z - z | Z > z], E[(Z - z)^2 | Z > z]
     t_ = sp.Symbol("t", real=True)
     tail1 = phi(z) / Phi(-z) - z
     tail2 = 1 - z * phi(z) / Phi(-z) + z ** 2
 
-    def tails_ok():
+    def tails_ok(st):
         ph, Ph = (lambda x: explicit(phi(x))), (lambda x: explicit(Phi(x)))  # written out: SymPy differentiates them
         # antiderivatives: (-phi)' = t phi and (Phi - t phi)' = t^2 phi, both vanishing at +oo, so
         # int_z^oo t phi = ph(z), int_z^oo t^2 phi = z ph(z) + Ph(-z), int_z^oo phi = Ph(-z)
@@ -918,55 +928,107 @@ def _finite_n_dynamics():
         tail = Ph(-z)
         e1 = (ph(z) - z * tail) / tail
         e2_ = (z * ph(z) + tail - 2 * z * ph(z) + z ** 2 * tail) / tail
-        return anti and is_zero(e1 - explicit(tail1)) and is_zero(e2_ - explicit(tail2))
+        stated = {eq.lhs: eq.rhs for eq in st.args if isinstance(eq, sp.Equality)}
+        return (anti and len(stated) == 2 and is_zero(e1 - explicit(stated[sp.Symbol("m_1")]))
+                and is_zero(e2_ - explicit(stated[sp.Symbol("m_2")])))
 
+    ss = sp.Symbol("s", real=True)
+
+    def point_weight(st):
+        # -eta dL/dw of the loss l(y f)/n at an active neuron: eta g(y f) y s x/(n m), with q = y f the margin
+        return is_zero(update - st.rhs.xreplace({q: yy * f1, y_s: yy * ss}))
+
+    def opposite_variance(st):
+        # <w, xi> = Lambda sum_{J_s} <mu_i, xi> + u Lambda sum_{J_-s} <mu_i, xi>: independent terms of variance
+        # d Lambda^2 (own) and d u^2 Lambda^2 (opposite)
+        return is_zero(var_sum.doit() - st.rhs)
+
+    def fixed_point(st):
+        # the opposite point's pre-activation: mean <w, mu_j'> + b = u Lambda d + (p + K u) Lambda, standard deviation
+        # Lambda sqrt(d (p + K u^2)) (the variance step): active with probability Phi(mean/sd - s); self-similarity
+        # (u = -P) makes u + Phi(...) vanish; the residual increases in u (u < 1), so its zero is unique
+        mean = u * Lam * d + (p + K * u) * Lam
+        sd = sp.sqrt(d * Lam ** 2 * (p + K * u ** 2))
+        increasing = is_zero(sp.simplify(sp.diff(mean / sd, u) * sp.sqrt(d) * (p + K * u ** 2) ** sp.Rational(3, 2))
+                             - p * (d + K - K * u))
+        return increasing and is_zero(st.lhs - (u + Phi(mean / sd - shift))) and is_zero(st.rhs)
+
+    cb = sp.IndexedBase("c", real=True)
+    Nc = sp.Symbol("N", integer=True, positive=True)
+    cs_sum = sp.Sum(cb[i], (i, 1, Nc))
+
+    def cauchy_schwarz(st):
+        # sum c_i^2 - (sum c_i)^2/N = sum_i (c_i - cbar)^2 >= 0, cbar = (sum c)/N: for every N
+        cbar = sp.Sum(cb[jj], (jj, 1, Nc)) / Nc
+        gap = st.gts - st.lts  # the statement says gap >= 0
+        return (isinstance(st, (sp.LessThan, sp.GreaterThan)) and sums_equal(gap, sp.Sum((cb[i] - cbar) ** 2, (i, 1, Nc)))
+                and bool(((cb[i] - cbar) ** 2).is_nonnegative))
+
+    Sl = sp.Sum(lj[jj], (jj, 1, p))
+    ii = sp.Symbol("i", integer=True, positive=True)
+
+    def noise_share(st):
+        # ||eta||^2 = d sum_j sum_{i <= n_j} (lambda_j/n_j)^2 (independent training noises, E||xi||^2 = d), over the
+        # feature part's d p lambdabar^2, lambdabar = (sum_j lambda_j)/p; equal lambda_j: the mean of 1/n_j
+        noise2 = d * sp.Sum(sp.Sum((lj[jj] / nj[jj]) ** 2, (ii, 1, nj[jj])), (jj, 1, p))
+        derived_times_sl2 = noise2 * p / d  # eps^2 (sum lambda)^2 = ||eta||^2 / (d p lambdabar^2) (sum lambda)^2
+        equal = sp.simplify(st.rhs.xreplace({lj[jj]: 1}).doit() - sp.Sum(1 / nj[jj], (jj, 1, p)) / p)
+        return sums_equal(derived_times_sl2, sp.expand(st.rhs * Sl ** 2)) and is_zero(equal)
+
+    eps_sym = sp.Symbol("varepsilon")
+    G = notation("g")  # the loss derivative -l', as notation in the prose
+    n_j, lam_j, qbar, pibar = sp.Symbol("n_j"), sp.Symbol("lambda_j"), sp.Symbol("qbar"), sp.Symbol("pibar")
+    J_s, J_o, mu = sp.Symbol("J_s"), sp.Symbol("J_-s"), sp.Symbol("mu")
+    w_, xi, q_jt = sp.Symbol("w"), sp.Symbol("xi"), sp.Symbol("q_j,t")
     steps = (
-        Step("a point of margin q adds eta g(q)/(n m) times y s x_i to each neuron active on it",
-             sp.Eq(sp.Symbol("Delta w"), eta * g(q) * y_s * x_ / (n * m), evaluate=False),
-             lambda: is_zero(update - eta * g(yy * f1) * yy * sp.Symbol("s", real=True) * x_ / (n * m))),
-        Step("first step (f = 0, g(0) = 1/2): a pair's coefficient grows by eta a_rj/(2nm) from its a_rj active "
-             "points (C7.early_gradient with the sample's active fraction)",
+        Step(Text("a point of margin ", q, " adds ", eta * G(q) / (n * m), " times ",
+                  sp.Symbol("y_i") * ss * sp.Symbol("x_i"),
+                  " to each neuron active on it"),
+             sp.Eq(sp.Symbol("Delta w"), eta * g(q) * y_s * x_ / (n * m), evaluate=False), point_weight),
+        Step(Text("first step (", sp.Eq(sp.Symbol("f"), 0, evaluate=False), ", ",
+                  sp.Eq(G(0), sp.Rational(1, 2), evaluate=False), "): a pair's coefficient grows by ",
+                  eta * sp.Symbol("a_rj") / (2 * n * m), " from its ", sp.Symbol("a_rj"),
+                  " active points (C7.early_gradient with the sample's active fraction)"),
              sp.Eq(first_step, eta * a / (2 * n * m), evaluate=False),
-             lambda: is_zero(first_step.doit() - eta * a / (2 * n * m))),
-        Step("count-weighted margin map: one GD step on sum_j pi_j l(q_j) maps q_j to "
-             "q_j + eta (d pi_j g_j + sum_i pi_i g_i)/m (C7.margin_ode with pi_j = n_j/n; exact, q is linear)",
-             sp.Eq(sp.Symbol("q_j,t+1"), sp.Symbol("q_j,t") + eta * (d * pi_ * g(sp.Symbol("q_j,t"))
-                                                                     + sp.Symbol("Sigma_i pi_i g_i")) / m,
-                   evaluate=False), count_map, generality="instance", instances="m = 2, |J_s| = 2"),
-        Step("linearised offsets: x = q_j - qbar with pi_j = pibar (1 + delta) obeys dx/dqbar = delta - (1 - g(qbar)) x; "
-             "solution from x(q_1) = x_1",
+             lambda st: is_zero(sp.Sum(eta * g(0) / (n * m), (i, 1, a)).doit() - st.rhs)),
+        Step(Text("count-weighted margin map: one GD step on the cluster-weighted risk moves each margin by ",
+                  eta / m, " times the weighted loss derivatives (C7.margin_ode with ",
+                  sp.Eq(pi_, n_j / n, evaluate=False), "; exact, the margin is linear in the parameters)"),
+             sp.Eq(sp.Symbol("q_j,t+1"), q_jt + eta * (d * pi_ * g(q_jt) + sp.Symbol("Sigma_i pi_i g_i")) / m,
+                   evaluate=False), count_map),
+        Step(Text("linearised offsets: ", sp.Eq(sp.Symbol("x"), sp.Symbol("q_j") - qbar, evaluate=False), " with ",
+                  sp.Eq(sp.Symbol("pi_j"), pibar * (1 + dl), evaluate=False), " obeys ",
+                  sp.Eq(sp.Derivative(sp.Function("x")(qbar), qbar), dl - (1 - G(qbar)) * sp.Symbol("x"),
+                        evaluate=False), "; the solution from ", sp.Eq(sp.Function("x")(q1), x1, evaluate=False)),
              sp.Eq(sp.Symbol("x"), x_sol, evaluate=False),
-             lambda: is_zero(sp.diff(x_sol, qb) - (dl - (1 - g(qb)) * x_sol)) and is_zero(x_sol.subs(qb, q1) - x1)),
-        Step("deep late phase: x -> delta (to first order log(n_j/nbar), C7.equal_margins_attract)",
+             lambda st: is_zero(sp.diff(st.rhs, qb) - (dl - (1 - g(qb)) * st.rhs)) and is_zero(st.rhs.subs(qb, q1) - x1)),
+        Step(Text("deep late phase: the offset tends to ", dl, " (to first order ", sp.log(n_j / sp.Symbol("nbar")),
+                  ", C7.equal_margins_attract)"),
              sp.Eq(sp.Limit(x_sol, qb, sp.oo), dl, evaluate=False),
-             lambda: is_zero(sp.limit(x_sol, qb, sp.oo) - dl)),
-        Step("opposite point x = mu_j' + xi on w = Lambda sum_{J_s} mu + u Lambda sum_{J_-s} mu, b = (p + K u) Lambda: "
-             "Var <w, xi> = d Lambda^2 (p + K u^2)",
-             sp.Eq(var_sum, d * Lam ** 2 * (p + K * u ** 2), evaluate=False),
-             lambda: is_zero(var_sum.doit() - d * Lam ** 2 * (p + K * u ** 2))),
-        Step("self-similar opposite coefficient lambda_o = u Lambda of dlambda_o/dLambda = -P needs u = -P",
+             lambda st: is_zero(sp.limit(x_sol, qb, sp.oo) - st.rhs)),
+        Step(Text("opposite point ", sp.Symbol("mu_j'") + xi, " on ",
+                  sp.Eq(w_, Lam * SumOver(mu, sp.Symbol("i"), J_s) + u * Lam * SumOver(mu, sp.Symbol("i"), J_o),
+                        evaluate=False), ", ", sp.Eq(sp.Symbol("b"), (p + K * u) * Lam, evaluate=False),
+                  ": the variance of ", Inner(w_, xi)),
+             sp.Eq(var_sum, d * Lam ** 2 * (p + K * u ** 2), evaluate=False), opposite_variance),
+        Step(Text("a self-similar opposite coefficient ", sp.Eq(lam_opp(Lam), u * Lam, evaluate=False),
+                  " needs ", sp.Eq(u, -P_act, evaluate=False)),
              sp.Eq(sp.Derivative(lam_opp(Lam), Lam), -P_act, evaluate=False),
-             lambda: sp.solve(sp.Eq(sp.diff(u * Lam, Lam), -P_act), u) == [-P_act]),
-        Step("fixed point u* = -Phi((d u + p + K u)/sqrt(d (p + K u^2)) - s) is unique: d(z/sigma)/du = "
-             "p (d + K - K u)/(sqrt(d) (p + K u^2)^(3/2)) > 0 for u < 1, so the residual increases; "
-             "s = sqrt(d/p)/n_j' for an active point carrying its full weight (its own ||xi||^2 term)",
-             sp.Eq(residual, 0, evaluate=False),
-             lambda: is_zero(sp.simplify(sp.diff(z_over_sigma, u) * sp.sqrt(d) * (p + K * u ** 2) ** sp.Rational(3, 2))
-                             - p * (d + K - K * u))),
-        Step("averaging score from its parts: cos(w, sum_{J_s} mu) = 1/sqrt(1 + CV^2 + o^2 + eps^2), "
-             "o^2 = (1/p) sum_{J_-s} rho^2, eps^2 = ||eta||^2/(d p lambdabar^2)",
-             sp.Eq(cos_parts, score_parts, evaluate=False), lambda: is_zero(cos_parts - score_parts)),
-        Step("own-class noise share: cluster j's n_j points carry lambda_j/n_j each: eps^2 = p sum lambda_j^2/n_j / "
-             "(sum lambda_j)^2 (= (1/p) sum 1/n_j at equal lambda_j)",
-             sp.Eq(share_sum / (d * sp.Sum(lj[jj], (jj, 1, p)) ** 2 / p),
-                   share / sp.Sum(lj[jj], (jj, 1, p)) ** 2, evaluate=False),
-             lambda: is_zero(sp.simplify(share_sum.doit() * p - d * share.doit()))),
-        Step("Cauchy-Schwarz lower end of the opposite noise: (sum c)^2/N <= sum c^2 (N = 3)",
-             sp.Le((c1_ + c2_ + c3_) ** 2 / 3, c1_ ** 2 + c2_ ** 2 + c3_ ** 2, evaluate=False),
-             lambda: is_zero(3 * (c1_ ** 2 + c2_ ** 2 + c3_ ** 2) - (c1_ + c2_ + c3_) ** 2
-                             - ((c1_ - c2_) ** 2 + (c1_ - c3_) ** 2 + (c2_ - c3_) ** 2) / 1),
-             generality="instance", instances="N = 3"),
-        Step("tail moments of N(0, 1): E[Z - z | Z > z] = phi/Phi(-z) - z, E[(Z - z)^2 | Z > z] = 1 - z phi/Phi(-z) + z^2",
+             lambda st: sp.solve(sp.Eq(sp.diff(u * Lam, Lam), st.rhs), u) == [-P_act]),
+        Step(Text("the opposite fixed point is unique: the residual increases in ", u, " for ",
+                  sp.Lt(u, 1, evaluate=False), "; ", sp.Eq(shift, sp.sqrt(d / p) / sp.Symbol("n_j'"), evaluate=False),
+                  " for an active point carrying its full weight (its own noise term)"),
+             sp.Eq(residual, 0, evaluate=False), fixed_point),
+        Step(Text("averaging score from its parts, with ",
+                  sp.Eq(sp.Symbol("o") ** 2, SumOver(sp.Symbol("rho_j") ** 2, sp.Symbol("j"), J_o) / p, evaluate=False),
+                  " and ", sp.Eq(eps_sym ** 2, Norm(sp.Symbol("eta")) ** 2 / (d * p * lb ** 2), evaluate=False)),
+             sp.Eq(cos_parts, score_parts, evaluate=False), lambda st: is_zero(cos_parts - st.rhs)),
+        Step(Text("own-class noise share: the ", n_j, " points of cluster ", jj, " carry ", lam_j / n_j,
+                  " each (the mean of ", 1 / n_j, " over the class at equal ", lam_j, ")"),
+             sp.Eq(eps_sym ** 2, share / Sl ** 2, evaluate=False), noise_share),
+        Step("Cauchy-Schwarz lower end of the opposite noise",
+             sp.Le(cs_sum ** 2 / Nc, sp.Sum(cb[i] ** 2, (i, 1, Nc)), evaluate=False), cauchy_schwarz),
+        Step(Text("tail moments of the standard normal above ", z),
              sp.And(sp.Eq(sp.Symbol("m_1"), tail1, evaluate=False), sp.Eq(sp.Symbol("m_2"), tail2, evaluate=False)),
              tails_ok),
     )

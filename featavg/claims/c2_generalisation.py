@@ -19,7 +19,7 @@ import sympy.stats as sst
 from featavg.evidence import Band, Check, Outcome, Rival, Term, clopper_pearson, quantile
 from featavg.theory import Claim, Inner, Norm, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._claim import Text
-from featavg.theory._common import Phi, d, evaluate_sums, k, numeric, p, phi, sqrt_as_written
+from featavg.theory._common import Phi, d, evaluate_sums, explicit, k, numeric, p, phi, sqrt_as_written
 
 ID = "C2.generalisation"
 ORDER = (2, 0)
@@ -110,9 +110,28 @@ def exact_error_derivation():
         ab = integrate.quad(lambda x: f_inner(x, d, k, p), -np.inf, -np.sqrt(d / p), epsabs=1e-15, epsrel=1e-12)[0]
         return float(f_union(d, k, p)) - ab
 
-    def intersection_by_conditioning():
-        # P(A and B) conditioned on V instead: int phi(v) Phi(min(-sqrt(d/p), (sqrt(k-p) v - sqrt(d))/sqrt(p))) dv,
-        # at (d, k, p) = (40, 10, 5) and (12, 6, 2), both by quadrature to 1e-12
+    def intersection_by_conditioning(st):
+        # A or B = A + B - (A and B) (inclusion-exclusion), P(A) = Phi(-sqrt(d/p)), P(B) = Phi(-sqrt(d/k))
+        # (sqrt(p) U - sqrt(k-p) V ~ N(0, k)); conditioned on U = u (V independent of U):
+        # P(B | u) = P(V >= c), c = (sqrt(p) u + sqrt(d))/sqrt(k - p), and A is u <= -sqrt(d/p), so
+        # P(A and B) = int_{-oo}^{-sqrt(d/p)} phi(u) P(V >= c) du (for every d, k, p)
+        c = sp.Symbol("c", real=True)
+        tail = sst.P(sst.Normal("V", 0, 1) >= c).subs(c, (sp.sqrt(p) * u + sp.sqrt(d)) / sp.sqrt(k - p))
+        integrals = st.rhs.atoms(sp.Integral) if isinstance(st, sp.Equality) else set()
+        if len(integrals) != 1:
+            return False
+        (I_st,) = integrals
+        (var, lo, hi), = I_st.limits
+        integrand = I_st.function.xreplace({var: u})
+        union = is_zero(st.rhs.xreplace({I_st: Uv}) - (Phi(-sp.sqrt(d / k)) + Phi(-sp.sqrt(d / p)) - Uv))
+        conditioned = (is_zero(explicit(integrand) - explicit(phi(u)) * tail) and lo == -sp.oo
+                       and is_zero(hi + sp.sqrt(d / p)))
+        return union and conditioned and cross_check_by_v()
+
+    def cross_check_by_v():
+        # an independent numeric oracle: P(A and B) conditioned on V instead,
+        # int phi(v) Phi(min(-sqrt(d/p), (sqrt(k-p) v - sqrt(d))/sqrt(p))) dv, at (d, k, p) = (40, 10, 5) and
+        # (12, 6, 2), both by quadrature to 1e-12
         from scipy.special import ndtr
 
         ok = True
@@ -127,21 +146,25 @@ def exact_error_derivation():
             ok &= abs(other - ab) < 1e-10
         return bool(ok)
 
-    def events():
-        # z_+ = d + sqrt(p d) U <= 0 and z_+ - z_- = d + sqrt(p d) U - sqrt((k-p) d) V <= 0, divided by sqrt(d)
+    def events(st):
+        # z_+ = d + sqrt(p d) U <= 0 and z_+ - z_- = d + sqrt(p d) U - sqrt((k-p) d) V <= 0, divided by sqrt(d) > 0
         zp = d + sp.sqrt(p * d) * Uv
         zm = sp.sqrt((k - p) * d) * Vv
-        return is_zero(zp / sp.sqrt(p * d) - (Uv + sp.sqrt(d / p))) and \
-            is_zero((zp - zm) / sp.sqrt(d) - (sp.sqrt(p) * Uv - sp.sqrt(k - p) * Vv + sp.sqrt(d)))
+        derived = {"A": zp / sp.sqrt(p * d), "B": (zp - zm) / sp.sqrt(d)}
+        conds = [c for c in st.args if isinstance(c, (sp.LessThan, sp.StrictLessThan))] if isinstance(st, sp.And) else []
+        if len(conds) != 2:
+            return False
+        return all(any(is_zero((c.lhs - c.rhs) - e) for c in conds) for e in derived.values())
 
+    A_, B_ = sp.Symbol("A"), sp.Symbol("B")
     steps = (
-        Step("error events: A = {U <= -sqrt(d/p)} (switch-off), B = {sqrt(p) U - sqrt(k-p) V <= -sqrt(d)} (hyperplane), "
-             "U, V independent N(0, 1)",
+        Step(Text("error events: ", A_, " (switch-off) and ", B_, " (hyperplane), with ", Uv, " and ", Vv,
+                  " independent standard normals"),
              sp.And(sp.Le(Uv, -sp.sqrt(d / p), evaluate=False),
                     sp.Le(sp.sqrt(p) * Uv - sp.sqrt(k - p) * Vv, -sp.sqrt(d), evaluate=False)), events),
-        Step("exact error P(A or B) = Phi(-sqrt(d/k)) + Phi(-sqrt(d/p)) - P(A and B), P(A and B) by conditioning on U",
-             sp.Eq(notation("P")(sp.Symbol("error")), EXACT, evaluate=False), intersection_by_conditioning,
-             generality="instance", instances="(d, k, p) = (40, 10, 5), (12, 6, 2): against the integral conditioned on V"),
+        Step(Text("exact error by inclusion-exclusion, the probability of both events by conditioning on ", Uv,
+                  " (cross-checked by conditioning on ", Vv, " at two sizes)"),
+             sp.Eq(notation("P")(sp.Symbol("error")), EXACT, evaluate=False), intersection_by_conditioning),
     )
     preds = {"error_exact": error_exact}
     return steps, preds

@@ -23,10 +23,11 @@ the radius against ``d`` and ``k``.
 import numpy as np
 import sympy as sp
 
+from featavg.claims.c1_feature_averaging import dead_neuron_note
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term, fit_power_law
 from featavg.theory import Claim, ReLU, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
 from featavg.theory._claim import In, SumOver, Text
-from featavg.theory._common import d, k, numeric, p, sqrt_as_written
+from featavg.theory._common import d, evaluate_sums, explicit, k, numeric, p, sqrt_as_written, sums_equal
 
 ID = "C3.averaging_radius"
 ORDER = (3, 0)
@@ -146,13 +147,8 @@ def derive():
                          b_m, "; a point ", mu_j, " with ", In(sp.Symbol("j"), J_p),
                          " and ", sp.Gt(zp, sp.Max(0, zm), evaluate=False), " there; ", sp.Eq(p, sp.Abs(J_p),
                                                                                            evaluate=False), "."),
-        regime=Text("noise-free point (the noise correction, of order ", notation("O")(1), ", is C3.noise_correction). "
-                    " Dead neurons (L4.dead_neurons): a neuron that fires on no own-class training point at "
-                    "initialisation, probability prod_{j in J_s} 1/(n_j + 1) (featavg.lemmas.dead_neuron_probability; "
-                    "1e-10 at the paper's n_j = 100, |J_s| = 5, 5.6% at a single cluster of 17), is revived by the first "
-                    "GD step only with the probability L4.dead_neurons.trajectories derives; one that stays dead does not"
-                    " average, so the averaged net of the claim is the one of the live neurons "
-                    "(featavg.lemmas.dead_at_init tells them apart)."),
+        regime=Text("noise-free point (the noise correction, of order ", notation("O")(1), ", is C3.noise_correction). ",
+                    dead_neuron_note("so the averaged net of the claim is the one of the live neurons")),
         steps=steps, predictions=preds)
 
 
@@ -187,100 +183,122 @@ def trained_derivation():
     CENTRE = y_ * (a_j * d + c_0) / sp.sqrt(N2)
     G_rq = notation("G_rq")
 
-    def gram_from_cluster_weights():
-        # E <sum_i c_i xi_i, sum_i c'_i xi_i> = d sum_i c_i c'_i with c_i = Lambda_rt/n_t on cluster t's n_t points
-        noise = d * sp.Sum((lam_r / n_t) * (lam_q / n_t), (i, 1, n_t))
-        return is_zero(d * lam_r * lam_q + noise.doit() - GRAM_TERM)
+    jj, tt = sp.symbols("j t", integer=True, positive=True)
+    r_s, q_s = sp.Symbol("r"), sp.Symbol("q")
+    Lam_ = sp.IndexedBase("Lambda")
+    n_ = sp.IndexedBase("n")
+    a_ = sp.IndexedBase("a")
+    GRAM = (sp.Sum(d * Lam_[r_s, tt] * Lam_[q_s, tt] * (1 + 1 / n_[tt]), (tt, 1, k))
+            + INIT_TERM * sp.KroneckerDelta(r_s, q_s))
 
-    def unequal_weights_raise_noise():
-        # n sum c_i^2 - (sum c_i)^2 = sum_{i<l} (c_i - c_l)^2 >= 0 (n = 3)
-        c = sp.symbols("c_1:4", real=True)
-        lhs = 3 * sum(x ** 2 for x in c) - sum(c) ** 2
-        return is_zero(lhs - sum((c[u] - c[w]) ** 2 for u in range(3) for w in range(u + 1, 3)))
+    def gram_from_cluster_weights(st):
+        # <w_r, w_q> = sum_t [feature part d Lambda_rt Lambda_qt + noise part d sum_{i <= n_t} (Lambda_rt/n_t)
+        # (Lambda_qt/n_t)] (E <xi_i, xi_l> = d delta_il) + the initial weights' d sigma_w^2 delta_rq
+        noise = sp.Sum(d * sp.Sum((Lam_[r_s, tt] / n_[tt]) * (Lam_[q_s, tt] / n_[tt]), (i, 1, n_[tt])), (tt, 1, k))
+        derived = sp.Sum(d * Lam_[r_s, tt] * Lam_[q_s, tt], (tt, 1, k)) + noise + INIT_TERM * sp.KroneckerDelta(r_s, q_s)
+        # the per-cluster share the predictions use (GRAM_TERM) is the summand of the same sum
+        share = is_zero(d * lam_r * lam_q + (d * sp.Sum((lam_r / n_t) * (lam_q / n_t), (i, 1, n_t))).doit() - GRAM_TERM)
+        return isinstance(st, sp.Equality) and share and sums_equal(derived, st.rhs)
 
-    def perfect_averaging_limit():
+    cw = sp.IndexedBase("c", real=True)
+    iw = sp.Symbol("i", integer=True, positive=True)
+
+    def unequal_weights_raise_noise(st):
+        # n sum c_i^2 - (sum c_i)^2 = n sum_i (c_i - cbar)^2, cbar = (sum c_i)/n: a sum of squares, for every n
+        cbar = sp.Sum(cw[jj], (jj, 1, n_t)) / n_t
+        squares = n_t * sp.Sum((cw[iw] - cbar) ** 2, (iw, 1, n_t))
+        gap = st.gts - st.lts  # the statement says gap >= 0
+        return (isinstance(st, (sp.GreaterThan, sp.LessThan)) and sums_equal(gap, squares)
+                and bool(((cw[iw] - cbar) ** 2).is_nonnegative))
+
+    def perfect_averaging_limit(st):
+        # v = sum_t a_t mu_t + sum_t sum_{i <= n_t} (a_t/n_t) xi_i: <v, mu_j> = a_j d (orthogonal features) and
+        # ||v||^2 = sum_t d a_t^2 (1 + 1/n_t) (the Gram step with Lambda_r = Lambda_q = a)
+        along = evaluate_sums(sp.Sum(a_[tt] * d * sp.KroneckerDelta(tt, jj), (tt, 1, k)), [(jj, 1, k)])
+        norm2 = sp.Sum(d * a_[tt] ** 2 + d * sp.Sum((a_[tt] / n_[tt]) ** 2, (i, 1, n_[tt])), (tt, 1, k))
+        sums = st.rhs.atoms(sp.Sum)
+        if not isinstance(st, sp.Equality) or len(sums) != 1:
+            return False
+        (S_st,) = sums
+        own = is_zero(st.rhs.xreplace({S_st: N2}) - y_ * (along.subs(a_[jj], a_j) + c_0) / sp.sqrt(N2))
         # a_t = alpha_+ on the p clusters of J+, -alpha_- on the k - p of J-, n_t -> oo: c_j = HYPERPLANE
         feat = sp.limit(GRAM_TERM, n_t, sp.oo)
-        norm2 = (sp.Sum(feat.subs({lam_r: alpha_p, lam_q: alpha_p}), (i, 1, p))
-                 + sp.Sum(feat.subs({lam_r: -alpha_m, lam_q: -alpha_m}), (i, 1, k - p))).doit()
-        return is_zero(CENTRE.subs({y_: 1, a_j: alpha_p, c_0: b_p - b_m, N2: norm2}) - HYPERPLANE)
+        lim2 = (sp.Sum(feat.subs({lam_r: alpha_p, lam_q: alpha_p}), (i, 1, p))
+                + sp.Sum(feat.subs({lam_r: -alpha_m, lam_q: -alpha_m}), (i, 1, k - p))).doit()
+        limit = is_zero(CENTRE.subs({y_: 1, a_j: alpha_p, c_0: b_p - b_m, N2: lim2}) - HYPERPLANE)
+        return own and sums_equal(S_st, norm2) and limit
 
-    cs = sp.symbols("c_1:4", real=True)
-    mix = sum(Phi(t_ - c) for c in cs) / 3 - sp.Rational(1, 2)
+    cc = sp.IndexedBase("c", real=True)
 
-    def mixture_median_first_order():
-        # equal centres: the median is the centre; implicit derivative dt/dc_1 = 1/k there (k = 3)
-        at = {cs[0]: t_, cs[1]: t_, cs[2]: t_}
-        return is_zero(mix.subs(at)) and is_zero((-sp.diff(mix, cs[0]) / sp.diff(mix, t_)).subs(at) - sp.Rational(1, 3))
+    def mixture_median_first_order(st):
+        # R = c_J + Z with J uniform on the k clusters: P(R <= t) = (1/k) sum_j Phi(t - c_j); the median solves
+        # P(R <= t) = 1/2. Equal centres give t = c; the implicit derivative dt/dc_1 = 1/k there (any k)
+        cdf = sp.Sum(Phi(t_ - cc[jj]), (jj, 1, k)) / k
+        split = (Phi(t_ - cc[1]) + sp.Sum(Phi(t_ - cc[jj]), (jj, 2, k))) / k
+        equal = {cc[jj]: t_, cc[1]: t_}
+        at_centre = is_zero(cdf.xreplace(equal).doit() - sp.Rational(1, 2))
+        slope = sp.simplify((-sp.diff(split, cc[1]) / sp.diff(split, t_)).xreplace(equal).doit())
+        return (isinstance(st, sp.Equality) and sums_equal(st.lhs, cdf) and is_zero(st.rhs - sp.Rational(1, 2))
+                and at_centre and is_zero(slope - 1 / k))
 
     S_, r_, V_, sW = sp.symbols("S rbar V sigma_W", positive=True)
     SPREAD = (S_ + r_ * sW) / (V_ - sW)
 
-    def spread_inequalities():
-        # on random nets (m = 3, 6 dimensions), with h = zbar_+ - zbar_-, D_- = max_r |z_{-,r} - zbar_-|:
-        # |f - fbar| <= S(x) (ReLU 1-Lipschitz, Jensen), S(x + rho) <= S(x) + ||rho|| sigma_W, and the
-        # exactness conditions f >= h - ReLU(D_- - zbar_-), f <= h + mean_r ReLU(-z_{+,r})
-        rng = np.random.default_rng(0)
-        ok = True
-        relu = lambda z: np.maximum(z, 0.0)  # noqa: E731
-        for _ in range(200):
-            Wp, Wm = rng.normal(size=(3, 6)), rng.normal(size=(3, 6))
-            x, rho = rng.normal(size=6), rng.normal(size=6)
-
-            def spread(x):
-                zp, zm = Wp @ x, Wm @ x
-                return np.abs(zp - zp.mean()).mean() + np.abs(zm - zm.mean()).mean()
-
-            zp, zm = Wp @ x, Wm @ x
-            f = relu(zp).mean() - relu(zm).mean()
-            fbar = relu(zp.mean()) - relu(zm.mean())
-            h = zp.mean() - zm.mean()
-            sigW = (np.linalg.norm(Wp - Wp.mean(0), axis=1).mean() + np.linalg.norm(Wm - Wm.mean(0), axis=1).mean())
-            ok &= abs(f - fbar) <= spread(x) + 1e-12
-            ok &= spread(x + rho) <= spread(x) + np.linalg.norm(rho) * sigW + 1e-12
-            ok &= f >= h - relu(np.abs(zm - zm.mean()).max() - zm.mean()) - 1e-12
-            ok &= f <= h + relu(-zp).mean() + 1e-12
-        return bool(ok)
+    def spread_bound(st):
+        # Given |f - fbar| <= S(x + rho) <= S(x) + ||rho|| sigma_W (ReLU 1-Lipschitz and Jensen, per neuron, averaged
+        # over the neurons: tests/test_c3_averaging_radius_spread.py checks the four inequalities on random nets)
+        # and fbar falling at rate ||v|| = V along the averaged net's normal: beyond rbar by t, f <= S + (rbar + t)
+        # sigma_W - V t, which is <= 0 once t >= t_up; before rbar by t, f >= V t - S - (rbar - t) sigma_W > 0 while
+        # t > t_lo. So -t_lo <= r - rbar <= t_up, and |r - rbar| <= max(t_lo, t_up) = t_up (V > sigma_W).
+        t = sp.Symbol("t", positive=True)
+        (t_up,) = sp.solve(S_ + (r_ + t) * sW - V_ * t, t)
+        (t_lo,) = sp.solve(V_ * t - S_ - (r_ - t) * sW, t)
+        Vs = {V_: sW + sp.Symbol("e", positive=True)}  # V = sigma_W + e, e > 0
+        lo_smaller = bool(sp.factor((t_up - t_lo).subs(Vs)).is_nonnegative)
+        return (isinstance(st, (sp.LessThan, sp.StrictLessThan)) and is_zero(st.lhs - sp.Abs(sp.Symbol("r") - r_))
+                and is_zero(st.rhs - t_up) and lo_smaller)
 
     gap, rho_ = sp.Symbol("g", positive=True), sp.Symbol("rho", real=True)
     SWITCH_P = Phi(-gap / sp.sqrt(2 - 2 * rho_))
 
-    def difference_variance():
-        # Z' = rho Z + sqrt(1 - rho^2) U with Z, U independent N(0, 1): Var(Z' - Z) = 2 - 2 rho
-        return is_zero((rho_ - 1) ** 2 + (1 - rho_ ** 2) - (2 - 2 * rho_))
+    def switch_off_probability(st):
+        # the two branches' noise terms Z, Z' = rho Z + sqrt(1 - rho^2) U (Z, U independent N(0, 1)): r_B - r_A =
+        # g + Z' - Z with Var(Z' - Z) = (rho - 1)^2 + (1 - rho^2), so P(r_B < r_A) = P(sd W < -g), W ~ N(0, 1)
+        import sympy.stats as sst
 
-    jj, tt = sp.symbols("j t", integer=True, positive=True)
-    Lam_ = sp.IndexedBase("Lambda")
-    n_ = sp.IndexedBase("n")
+        var = sp.factor((rho_ - 1) ** 2 + (1 - rho_ ** 2))
+        sd = sp.Symbol("s", positive=True)
+        prob = sst.P(sd * sst.Normal("W", 0, 1) < -gap).subs(sd, sp.sqrt(var))
+        return isinstance(st, sp.Equality) and is_zero(prob - explicit(st.rhs))
+
+    c_j, n_t_sym = sp.Symbol("c_j"), sp.Symbol("n_t")
+    rbar_, sigma_W, r_sym = sp.Symbol("rbar"), sp.Symbol("sigma_W"), sp.Symbol("r")
     steps = (
-        Step("trained net: cluster t's n_t points carry Lambda_rt/n_t each, so the Gram matrix of the neurons is "
-             "G_rq = d sum_t Lambda_rt Lambda_qt (1 + 1/n_t) (+ d sigma_w^2 on the diagonal: initial weights)",
-             sp.Eq(G_rq(sp.Symbol("r"), sp.Symbol("q")),
-                   sp.Sum(d * Lam_[sp.Symbol("r"), tt] * Lam_[sp.Symbol("q"), tt] * (1 + 1 / n_[tt]), (tt, 1, k))
-                   + INIT_TERM * sp.KroneckerDelta(sp.Symbol("r"), sp.Symbol("q")), evaluate=False),
-             gram_from_cluster_weights),
-        Step("unequal weights within a cluster only raise the noise: n sum c_i^2 - (sum c_i)^2 = sum_{i<l} (c_i - c_l)^2",
-             sp.Ge(n_t * sp.Sum(sp.Indexed("c", i) ** 2, (i, 1, n_t)) - sp.Sum(sp.Indexed("c", i), (i, 1, n_t)) ** 2, 0,
-                   evaluate=False), unequal_weights_raise_noise, generality="instance", instances="n_t = 3"),
-        Step("trained net at mu_j + xi: hyperplane branch c_j + Z, c_j = y (a_j d + c_0)/||v||; perfectly averaged "
-             "coefficients and n_t -> oo give the C3 formula (z_+ - z_-)/||w_+ - w_-||",
-             sp.Eq(sp.Symbol("c_j"), CENTRE.subs(N2, sp.Sum(d * sp.Indexed("a", tt) ** 2 * (1 + 1 / n_[tt]), (tt, 1, k))),
-                   evaluate=False), perfect_averaging_limit),
-        Step("median of the test radius: (1/k) sum_j Phi(t - c_j) = 1/2; equal c_j give t = c, and dt/dc_j = 1/k "
-             "there (to first order the mean of the c_j)",
-             sp.Eq(sp.Sum(Phi(t_ - sp.Indexed("c", jj)), (jj, 1, k)) / k, sp.Rational(1, 2), evaluate=False),
-             mixture_median_first_order, generality="instance", instances="k = 3 (implicit derivative)"),
-        Step("neurons of one sign differ: r = rbar exactly if every own neuron is active at the projection onto "
-             "h = zbar_+ - zbar_- = 0 (f <= h + mean ReLU(-z_{+,r})) and (zbar_+(x) - D_-(x))/(||wbar_+|| + "
-             "max ||w_{-,r} - wbar_-||) >= rbar (f >= h - ReLU(D_- - zbar_-)); in general "
-             "|r - rbar| <= (S(x) + rbar sigma_W)/(||v|| - sigma_W), S(x) the mean |z_{s,r} - zbar_s| of both signs, "
-             "sigma_W the mean ||w_{s,r} - wbar_s||",
-             sp.Le(sp.Abs(sp.Symbol("r") - r_), SPREAD, evaluate=False), spread_inequalities,
-             generality="instance", instances="200 random nets, m = 3, 6 dimensions (the four inequalities)"),
-        Step("switch-off branch binds first with probability Phi(-g/sqrt(2 - 2 rho)) (g: its gap to the hyperplane "
-             "branch, rho: the correlation of their noise terms)",
+        Step(Text("trained net: the ", n_t_sym, " points of cluster ", tt, " carry ", lam_r / n_t_sym,
+                  " each, so each cluster adds ", 1 / n_t_sym, " to its share of the Gram matrix of the neurons (and ",
+                  INIT_TERM, " on the diagonal from the initial weights)"),
+             sp.Eq(G_rq(r_s, q_s), GRAM, evaluate=False), gram_from_cluster_weights),
+        Step(Text("unequal weights ", sp.Indexed("c", iw), " within a cluster only raise the noise: the excess is ",
+                  n_t_sym, " times the sum of their squared deviations from the mean"),
+             sp.Ge(n_t * sp.Sum(cw[iw] ** 2, (iw, 1, n_t)) - sp.Sum(cw[iw], (iw, 1, n_t)) ** 2, 0,
+                   evaluate=False), unequal_weights_raise_noise),
+        Step(Text("trained net at ", sp.Symbol("mu_j") + sp.Symbol("xi"), ": the hyperplane branch is ", c_j,
+                  " plus a standard normal; perfectly averaged coefficients and ", sp.Symbol("n_t"),
+                  " to infinity give the formula of the claim"),
+             sp.Eq(c_j, CENTRE.subs(N2, sp.Sum(d * a_[tt] ** 2 * (1 + 1 / n_[tt]), (tt, 1, k))), evaluate=False),
+             perfect_averaging_limit),
+        Step(Text("median of the test radius: equal centres ", c_j, " give the centre, and its derivative in each ",
+                  c_j, " is ", 1 / k, " there (to first order the mean of the centres)"),
+             sp.Eq(sp.Sum(Phi(t_ - cc[jj]), (jj, 1, k)) / k, sp.Rational(1, 2), evaluate=False),
+             mixture_median_first_order),
+        Step(Text("neurons of one sign differ: the radius ", r_sym, " stays within ", SPREAD.subs(r_, rbar_),
+                  " of the averaged net's ", rbar_, " (", S_, ": the mean spread of the pre-activations, ", sigma_W,
+                  ": the mean spread of the weights, ", V_, ": the norm of the averaged normal)"),
+             sp.Le(sp.Abs(r_sym - r_), SPREAD, evaluate=False), spread_bound),
+        Step(Text("the switch-off branch binds first with probability ", SWITCH_P, " (", gap,
+                  ": its gap to the hyperplane branch, ", rho_, ": the correlation of their noise terms)"),
              sp.Eq(notation("P")(sp.Lt(sp.Symbol("r_B"), sp.Symbol("r_A"), evaluate=False)), SWITCH_P, evaluate=False),
-             difference_variance),
+             switch_off_probability),
     )
     f_phi = sp.lambdify([t_], numeric(Phi(t_)), modules=["scipy"])
     f_dens = sp.lambdify([t_], numeric(phi(t_)), modules=["numpy"])

@@ -56,7 +56,8 @@ import numpy as np
 import sympy as sp
 
 from featavg.evidence import EPS, Band, Check, Fault, Outcome, Rival, Term, mean_interval
-from featavg.theory import Claim, Inner, ReLU, Step, is_zero, lambdify_prediction, notation
+from featavg.theory import Claim, Inner, Norm, ReLU, Step, is_zero, lambdify_prediction, notation
+from featavg.theory._claim import SumOver, Text
 from featavg.theory._common import d, k, p
 
 ID = "C3.linf_averaging"
@@ -126,62 +127,80 @@ def derive():
             moments["m"] = _gaussian_moments()
         return moments["m"]
 
-    def hoelder_coordinate():
-        # a linear function of rho_i on [-eps, eps] is smallest at an end: min(a eps, -a eps) = -eps |a|
-        return all(is_zero(sp.Min(s * eps, -s * eps) + sp.Abs(s) * eps) for s in (a_pos, -a_pos))
+    def hoelder_coordinate(st):
+        # a linear function of rho_i on [-eps, eps] is smallest at an end: at -eps for a > 0 (value -a eps), at
+        # +eps for a < 0 (value a eps = -|a| eps); in both cases -eps |a|
+        ends = {a_pos: -a_pos * eps, -a_pos: -a_pos * eps}
+        return isinstance(st, sp.Equality) and all(is_zero(st.rhs.subs(a, s) - v) for s, v in ends.items()) \
+            and all(is_zero(sp.Min(s * eps, -s * eps) - v) for s, v in ends.items())
 
-    def halfspace_distance():
-        return sp.solve(ell_pos - eps * A1, eps) == [ell_pos / A1]
+    def halfspace_distance(st):
+        # every coordinate moves by eps against the sign of a_i: <a, x + rho> + c = ell - eps ||a||_1 reaches 0 at
+        sol = sp.solve(ell_pos - eps * A1, eps)
+        return isinstance(st, sp.Equality) and len(sol) == 1 and is_zero(sol[0] - st.rhs)
 
-    def block_sums():
+    def block_sums(st):
         sub = {kk: k, pp: p, dd: d}
         l1v = sp.Sum(alpha_p * sp.sqrt(dd), (i_, 1, pp)) + sp.Sum(alpha_m * sp.sqrt(dd), (i_, pp + 1, kk))
         l1p = sp.Sum(alpha_p * sp.sqrt(dd), (i_, 1, pp))
         l2v = sp.Sum(alpha_p ** 2 * dd, (i_, 1, pp)) + sp.Sum(alpha_m ** 2 * dd, (i_, pp + 1, kk))
-        return (is_zero(l1v.doit().subs(sub) - L1_V) and is_zero(l1p.doit().subs(sub) - L1_P)
+        return (is_zero(l1v.doit().subs(sub) - st.rhs) and is_zero(l1p.doit().subs(sub) - L1_P)
                 and is_zero(l2v.doit().subs(sub) - L2_V ** 2))
 
-    def union_of_halfspaces():
-        g = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
-        zp, zm = np.meshgrid(g, g)
-        f = np.maximum(zp, 0) - np.maximum(zm, 0)
-        return bool(np.array_equal(f <= 0, (zp <= 0) | (zp <= zm)))
+    def branch(constraint):
+        def check(st):
+            sol = sp.solve(constraint, eps)
+            return isinstance(st, sp.Equality) and len(sol) == 1 and is_zero(sol[0] - st.rhs)
+        return check
 
-    def branch(expr, constraint):
-        sol = sp.solve(constraint, eps)
-        return len(sol) == 1 and is_zero(sol[0] - expr)
-
-    def c_d_from_moments():
+    def c_d_from_moments(st):
         e_abs, _, total, e_norm = gauss()
-        return total == 1 and is_zero(sp.gammasimp(sp.expand_func(C_D) - D * e_abs / e_norm))
+        return total == 1 and is_zero(sp.gammasimp(sp.expand_func(st.rhs) - D * e_abs / e_norm))
 
-    def second_moment():
+    def second_moment(st):
         # E||g||_1^2 = D E g^2 + D (D - 1) (E|g|)^2 = E||g||_2^2 E||u||_1^2 with E||g||_2^2 = D E g^2
         e_abs, e_sq, _, _ = gauss()
-        return is_zero((D * e_sq + D * (D - 1) * e_abs ** 2) / (D * e_sq) - M2_D)
+        return is_zero((D * e_sq + D * (D - 1) * e_abs ** 2) / (D * e_sq) - st.rhs)
 
-    def asymptotic():
+    def log_ratio_limit():
         x = sp.Symbol("x", positive=True)
         log_ratio = sp.expand_log(sp.log(sp.expand_func(C_D / sp.sqrt(2 * D / sp.pi)).subs(D, 2 * x)), force=True)
-        return sp.limit(log_ratio, x, sp.oo) == 0
+        return sp.limit(log_ratio, x, sp.oo)
 
-    def relative_spread():
+    def asymptotic(st):
+        # the log of the ratio tends to 0 (Stirling), so the ratio tends to exp(0)
+        return isinstance(st, sp.Equality) and is_zero(sp.exp(log_ratio_limit()) - st.rhs)
+
+    def relative_spread(st):
         import mpmath
 
         mpmath.mp.dps = 30
         Dv = mpmath.mpf(10) ** 6
         c = Dv * mpmath.beta(0.5, Dv / 2) / mpmath.pi
         val = Dv * ((1 + 2 * (Dv - 1) / mpmath.pi) / c ** 2 - 1)
-        return abs(val - (mpmath.pi / 2 - mpmath.mpf(3) / 2)) < 1e-5
+        return abs(val - mpmath.mpf(str(sp.N(st.rhs, 30)))) < 1e-5
 
-    def haar_inverse():
+    def haar_inverse(st):
         u1 = sp.Symbol("u_1", positive=True)  # ||u||_1 of the uniform direction
         inv = 1 / ((Z_P - Z_M) / (L2_V * u1))
-        return sp.diff(inv, u1, 2) == 0 and is_zero(inv.subs(u1, C_D.subs(D, d)) - HAAR_INVERSE)
+        return sp.diff(inv, u1, 2) == 0 and is_zero(inv.subs(u1, C_D.subs(D, d)) - st.rhs)
 
-    def disjoint_supports():
-        split = sp.Sum(sp.Abs(vi[i_]), (i_, 1, kk)) + sp.Sum(sp.Abs(vi[i_]), (i_, kk + 1, dd))
-        return is_zero(split - sp.Sum(sp.Abs(vi[i_]), (i_, 1, dd)))
+    def haar_limit(st):
+        # 1/E[1/r_inf] = sqrt(d/k)/c_d for the balanced net, and c_d ~ sqrt(2 d/pi)
+        inv_bal = sp.simplify(C_D.subs(D, d) * sp.sqrt(2 * d * alpha_p ** 2 * k / 2) / (alpha_p * d))
+        return (is_zero(inv_bal - HAAR_INVERSE.subs(BALANCED)) and log_ratio_limit() == 0
+                and is_zero(sp.sqrt(d / k) / sp.sqrt(2 * d / sp.pi) - st.rhs))
+
+    def disjoint_supports(st):
+        # the L1 norm is the sum over all d coordinates; the feature part lives on the first k, the noise on the rest
+        return isinstance(st, sp.Equality) and is_zero(st.rhs - sp.Sum(sp.Abs(vi[i_]), (i_, 1, dd)))
+
+    def trained_hyperplane(st):
+        # r_H = ell/||u||_1 with ||u||_1 = ||u_f||_1 + ||u_n||_1 (disjoint supports) and ||u_n||_1 replaced by its
+        # conditional expectation ||u_n||_2 E||e||_1 = c_D ||u_n||_2 (e uniform on the sphere of the D noise coordinates)
+        derived = ell / (U_f + U_n * C_D)
+        return (isinstance(st, sp.Equality) and is_zero(st.rhs - derived)
+                and is_zero(st.rhs.subs({ell: Z_P - Z_M, U_f: L1_V, U_n: 0}) - HYPERPLANE))
 
     bal = sp.simplify(HYPERPLANE.subs(BALANCED))
     l2_hyper = (Z_P - Z_M) / L2_V  # C3.averaging_radius's hyperplane branch (L2)
@@ -190,77 +209,96 @@ def derive():
     mu_j, xi = sp.Symbol("mu_j"), sp.Symbol("xi")
     zp, zm = sp.symbols("z_+ z_-", real=True)
     E = notation("E")
-    u_abs1, u_n2 = sp.Symbol("|u|_1"), sp.Symbol("|u_n|_2")
+    u_abs1 = sp.Symbol("|u|_1")
     balanced = sp.And(*[sp.Eq(key, value, evaluate=False) for key, value in BALANCED.items()])
     sizes_sub = {ell: alpha_p * d, U_f: alpha_p * sp.sqrt(d) * k,
                  U_n: alpha_p * sp.sqrt(d) * sp.sqrt(k) * sp.sqrt(k / n_), D: d - k}
+    w_p, w_m, v_ = sp.Symbol("w_+"), sp.Symbol("w_-"), sp.Symbol("v")
+    rho_i, y_, c_ = sp.Symbol("rho_i"), sp.Symbol("y"), sp.Symbol("c")
+    u_, g_, u_f, u_n = sp.Symbol("u"), sp.Symbol("g"), sp.Symbol("u_f"), sp.Symbol("u_n")
+    eps2 = sp.Symbol("varepsilon") ** 2
+    L1, L2 = notation("L1"), notation("L2")  # the L1 and L2 norms, as notation
+    from featavg.claims.c3_averaging_radius import _flip_cases
+
     steps = (
-        Step("Hoelder per coordinate: min over |rho_i| <= eps of a rho_i is -eps |a| (at rho_i = -eps sign a)",
+        Step(Text("Hoelder per coordinate: the smallest ", a * rho_i, " over ", sp.Le(sp.Abs(rho_i), eps, evaluate=False),
+                  " is ", -eps * sp.Abs(a), ", at ", sp.Eq(rho_i, -eps * sp.sign(a), evaluate=False)),
              sp.Eq(sp.Min(a * eps, -a * eps), -eps * sp.Abs(a), evaluate=False), hoelder_coordinate),
-        Step("summed over coordinates: the L-infinity distance to {<a, y> + c <= 0} is ell/||a||_1, "
-             "ell = <a, x> + c > 0 (the dual norm of L-infinity is L1)",
+        Step(Text("summed over coordinates: the L-infinity distance to the halfspace ",
+                  sp.Le(Inner(a, y_) + c_, 0, evaluate=False), " is ", ell_pos / L1(a), ", with ",
+                  sp.Eq(ell, Inner(a, sp.Symbol("x")) + c_, evaluate=False),
+                  " positive (the dual norm of L-infinity is L1)"),
              sp.Eq(sp.Symbol("epsilon_min"), ell_pos / A1), halfspace_distance),
-        Step("f(x) <= 0 iff z_+ <= 0 or z_+ <= z_- (union of two halfspaces in any norm; grid incl. ties)",
+        Step(Text(sp.Le(sp.Symbol("f"), 0, evaluate=False), " exactly on the union of the halfspaces ",
+                  sp.Le(zp, 0, evaluate=False), " and ", sp.Le(zp, zm, evaluate=False),
+                  ", in any norm (three sign cases, ties included)"),
              sp.Equivalent(sp.Le(ReLU(zp) - ReLU(zm), 0, evaluate=False),
                            sp.Or(sp.Le(zp, 0, evaluate=False), sp.Le(zp, zm, evaluate=False)), evaluate=False),
-             union_of_halfspaces, generality="instance", instances="a 7 x 7 grid of (z_+, z_-) including ties"),
-        Step("coordinate features: ||w_+ - w_-||_1 = sqrt(d)(alpha_+ p + alpha_-(k - p)), ||w_+||_1 = alpha_+ sqrt(d) p, "
-             "||w_+ - w_-||_2^2 = d(alpha_+^2 p + alpha_-^2 (k - p)) and N_1 = ||w_+ - w_-||_1 (block sums)",
+             _flip_cases),
+        Step(Text("coordinate features, by block sums: ", sp.Eq(L1(w_p - w_m), L1_V, evaluate=False), ", ",
+                  sp.Eq(L1(w_p), L1_P, evaluate=False), " and ", sp.Eq(L2(w_p - w_m) ** 2, L2_V ** 2, evaluate=False)),
              sp.Eq(sp.Symbol("N_1"), L1_V, evaluate=False), block_sums),
-        Step("hyperplane branch: the attack rho = -eps sign(v) reaches z_+ = z_- at eps = (z_+ - z_-)/||v||_1",
-             sp.Eq(sp.Symbol("r_A"), HYPERPLANE), lambda: branch(HYPERPLANE, Z_P - Z_M - eps * L1_V)),
-        Step("switch-off branch: eps = z_+/||w_+||_1", sp.Eq(sp.Symbol("r_B"), SWITCH_OFF),
-             lambda: branch(SWITCH_OFF, Z_P - eps * L1_P)),
-        Step("balanced (p = k/2, alpha_+ = alpha_-, no biases): r_inf = sqrt(d)/k; switching off costs k/p = 2 times more",
+        Step(Text("hyperplane branch: the attack ", sp.Eq(sp.Symbol("rho"), -eps * sp.sign(v_), evaluate=False),
+                  " reaches ", sp.Eq(zp, zm, evaluate=False), " at ", sp.Eq(eps, (zp - zm) / L1(v_), evaluate=False)),
+             sp.Eq(sp.Symbol("r_A"), HYPERPLANE), branch(Z_P - Z_M - eps * L1_V)),
+        Step(Text("switch-off branch: ", sp.Eq(eps, zp / L1(w_p), evaluate=False)), sp.Eq(sp.Symbol("r_B"), SWITCH_OFF),
+             branch(Z_P - eps * L1_P)),
+        Step(Text("balanced net (", sp.Eq(p, k / 2, evaluate=False), ", ", sp.Eq(alpha_p, alpha_m, evaluate=False),
+                  ", no biases): the radius is ", sp.sqrt(d) / k, "; switching off costs ", sp.Eq(k / p, 2, evaluate=False),
+                  " times more"),
              sp.Implies(balanced, sp.Eq(r_inf(mu_j), sp.sqrt(d) / k, evaluate=False)),
-             lambda: is_zero(bal - sp.sqrt(d) / k) and is_zero(sp.simplify(SWITCH_OFF.subs(BALANCED)) / bal - 2)),
-        Step("against L2: r_2/r_inf = ||v||_1/||v||_2 <= sqrt(k), since k||v||_2^2 - ||v||_1^2 = d p (k - p)"
-             "(alpha_+ - alpha_-)^2 >= 0; equality (ratio sqrt(k)) for equal scales",
+             lambda st: is_zero(bal - st.args[1].rhs) and is_zero(sp.simplify(SWITCH_OFF.subs(BALANCED)) / bal - 2)),
+        Step(Text("against L2: the ratio of the radii is ", sp.Le(L1(v_) / L2(v_), sp.sqrt(k), evaluate=False),
+                  ", since ", sp.Eq(k * L2(v_) ** 2 - L1(v_) ** 2, d * p * (k - p) * (alpha_p - alpha_m) ** 2,
+                                    evaluate=False),
+                  "; equality for equal scales"),
              sp.Eq(r_2(mu_j) / r_inf(mu_j), L1_V / L2_V, evaluate=False),
-             lambda: is_zero(ratio - L1_V / L2_V)
+             lambda st: is_zero(ratio - st.rhs)
              and is_zero(k * L2_V ** 2 - L1_V ** 2 - d * p * (k - p) * (alpha_p - alpha_m) ** 2)
              and is_zero(ratio.subs(BALANCED) - sp.sqrt(k))),
-        Step("noisy point mu_j + xi: z_pm shift by nu_pm = <w_pm, xi>, the flip set is the same union, so the "
-             "radius shifts by the exact noise term <v, xi>/||v||_1",
+        Step(Text("noisy point ", mu_j + xi, ": the pre-activations shift by ",
+                  sp.Eq(nu_p, Inner(w_p, xi), evaluate=False), " and ", sp.Eq(nu_m, Inner(w_m, xi), evaluate=False),
+                  ", the flip set is the same union, so the radius shifts by the exact noise term ",
+                  Inner(v_, xi) / L1(v_)),
              sp.Eq(r_inf(mu_j + xi), RADIUS_NOISY, evaluate=False),
-             lambda: is_zero(HYPERPLANE_NOISY.subs({nu_p: 0, nu_m: 0}) - HYPERPLANE)
-             and is_zero(HYPERPLANE_NOISY - HYPERPLANE - (nu_p - nu_m) / L1_V)
-             and is_zero(SWITCH_OFF_NOISY - SWITCH_OFF - nu_p / L1_P)),
-        Step("its variance (xi ~ N(0, I)): ||v||_2^2/||v||_1^2, = 1/k balanced (against 1 in L2)",
-             sp.Eq(notation("Var")(Inner(sp.Symbol("v"), sp.Symbol("xi")) / sp.Symbol("N_1")), NOISE_VARIANCE, evaluate=False),
-             lambda: is_zero(NOISE_VARIANCE - L2_V ** 2 / L1_V ** 2) and is_zero(NOISE_VARIANCE.subs(BALANCED) - 1 / k)),
-        Step("uniform direction u = g/||g|| (g ~ N(0, I_D); norm and direction independent): "
-             "E||u||_1 = D E|g_1|/E||g||_2 = D B(1/2, D/2)/pi (Gaussian and chi integrals)",
+             lambda st: is_zero(st.rhs - sp.Max(0, sp.Min((Z_P + nu_p - Z_M - nu_m) / L1_V, (Z_P + nu_p) / L1_P)))
+             and is_zero(HYPERPLANE_NOISY - HYPERPLANE - (nu_p - nu_m) / L1_V)),
+        Step(Text("its variance for standard normal noise: ", L2(v_) ** 2 / L1(v_) ** 2, ", which is ", 1 / k,
+                  " for the balanced net (against 1 in L2)"),
+             sp.Eq(notation("Var")(Inner(v_, xi) / sp.Symbol("N_1")), NOISE_VARIANCE, evaluate=False),
+             lambda st: is_zero(st.rhs - L2_V ** 2 / L1_V ** 2) and is_zero(st.rhs.subs(BALANCED) - 1 / k)),
+        Step(Text("uniform direction ", sp.Eq(u_, g_ / Norm(g_), evaluate=False), " with ", g_,
+                  " standard normal in D dimensions (norm and direction independent): the mean L1 norm of ", u_,
+                  " from Gaussian and chi integrals"),
              sp.Eq(E(u_abs1), C_D, evaluate=False), c_d_from_moments),
-        Step("E||u||_1^2 = E||g||_1^2/E||g||_2^2 = 1 + 2(D - 1)/pi",
+        Step(Text("its second moment, the mean squared L1 norm of ", g_, " over the mean squared L2 norm"),
              sp.Eq(E(u_abs1 ** 2), M2_D, evaluate=False), second_moment),
-        Step("c_D ~ sqrt(2D/pi) as D -> oo (limit of the log-ratio)",
+        Step(Text("the mean L1 norm grows like ", sp.sqrt(2 * D / sp.pi), " (limit of the log-ratio)"),
              sp.Eq(sp.Limit(C_D / sp.sqrt(2 * D / sp.pi), D, sp.oo), 1, evaluate=False), asymptotic),
-        Step("relative spread of ||u||_1: D (E||u||_1^2/c_D^2 - 1) -> pi/2 - 3/2, i.e. about 0.27/sqrt(D)",
+        Step(Text("relative spread of the L1 norm: about ", sp.Float(0.27, 2) / sp.sqrt(D)),
              sp.Eq(sp.Limit(D * (M2_D / C_D ** 2 - 1), D, sp.oo), sp.pi / 2 - sp.Rational(3, 2), evaluate=False),
              relative_spread, generality="instance", instances="D = 10^6 (mpmath, 30 digits)"),
-        Step("Haar features: v = ||v||_2 u, u uniform, so 1/r_inf = ||v||_2 ||u||_1/(z_+ - z_-) is linear in ||u||_1 "
-             "and E[1/r_inf] = c_d ||v||_2/(z_+ - z_-) (an expectation over the rotation)",
-             sp.Eq(E(1 / r_inf(mu_j)), HAAR_INVERSE, evaluate=False),
-             haar_inverse),
-        Step("balanced Haar net, d -> oo: 1/E[1/r_inf] -> sqrt(pi/(2k)), a constant (coordinate features: sqrt(d)/k)",
+        Step(Text("Haar features: ", sp.Eq(v_, L2(v_) * u_, evaluate=False), " with ", u_,
+                  " uniform, so the inverse radius is linear in the L1 norm of ", u_,
+                  " and its expectation over the rotation follows"),
+             sp.Eq(E(1 / r_inf(mu_j)), HAAR_INVERSE, evaluate=False), haar_inverse),
+        Step(Text("balanced Haar net, large ", d, ": the radius tends to the constant ", sp.sqrt(sp.pi / (2 * k)),
+                  " (coordinate features: ", sp.sqrt(d) / k, ")"),
              sp.Eq(sp.Limit(1 / HAAR_INVERSE.subs(BALANCED), d, sp.oo), sp.sqrt(sp.pi / (2 * k)), evaluate=False),
-             lambda: is_zero(C_D.subs(D, d) / HAAR_INVERSE.subs(BALANCED) - sp.sqrt(d / k))
-             and is_zero(sp.sqrt(d / k) / sp.sqrt(2 * d / sp.pi) - sp.sqrt(sp.pi / (2 * k))) and asymptotic()),
-        Step("trained net, coordinate features: feature part on the first k coordinates, noise on the other d - k "
-             "(disjoint supports), so ||u||_1 = ||u_f||_1 + ||u_n||_1 exactly",
+             haar_limit),
+        Step(Text("trained net, coordinate features: the feature part on the first ", k, " coordinates, the noise on the "
+                  "other ", d - k, " (disjoint supports), so the L1 norms of ", u_f, " and ", u_n, " add exactly"),
              sp.Eq(sp.Sum(sp.Abs(vi[i_]), (i_, 1, dd)),
                    sp.Sum(sp.Abs(vi[i_]), (i_, 1, kk)) + sp.Sum(sp.Abs(vi[i_]), (i_, kk + 1, dd)), evaluate=False),
              disjoint_supports),
-        Step("rotation invariance of the noise parts' law: E[||u_n||_1 | ||u_n||_2] = c_{d-k} ||u_n||_2, so a hyperplane "
-             "of the flip set has r_H = ell/(||u_f||_1 + c_{d-k} ||u_n||_2) (no noise: the idealised formula)",
-             sp.Eq(sp.Symbol("r_H"), HYPERPLANE_TRAINED, evaluate=False),
-             lambda: is_zero(HYPERPLANE_TRAINED.subs({ell: Z_P - Z_M, U_f: L1_V, U_n: 0}) - HYPERPLANE)
-             and is_zero(HYPERPLANE_TRAINED.subs(U_n, u_n2).subs(C_D, 1) - ell / (U_f + u_n2))),
-        Step("from the sizes alone (balanced, eps^2 = k/n, independent noise of the two groups: "
-             "||u_n||_2 = alpha sqrt(d k) eps): r = sqrt(d)/(k(1 + c_{d-k}/sqrt(n)))",
+        Step(Text("the noise parts' law is rotation invariant: the L1 norm of ", u_n, " is replaced by ",
+                  sp.Symbol("c_D") * L2(u_n), " with ", sp.Eq(D, d - k, evaluate=False),
+                  ", for each hyperplane of the flip set (no noise: the idealised formula)"),
+             sp.Eq(sp.Symbol("r_H"), HYPERPLANE_TRAINED, evaluate=False), trained_hyperplane),
+        Step(Text("from the sizes alone (balanced, ", sp.Eq(eps2, k / n_, evaluate=False),
+                  " in both groups, independent noise of the two groups)"),
              sp.Eq(sp.Symbol("r_trained"), SIZES, evaluate=False),
-             lambda: is_zero(sp.simplify(HYPERPLANE_TRAINED.subs(sizes_sub) - SIZES))),
+             lambda st: is_zero(sp.simplify(HYPERPLANE_TRAINED.subs(sizes_sub) - st.rhs))),
     )
     args = [d, k, p, alpha_p, alpha_m, b_p, b_m]
     preds = {
@@ -287,12 +325,16 @@ def derive():
         "radius_trained_sizes": lambdify_prediction([d, k, n_], SIZES, "sqrt(d)/(k(1 + c_{d-k}/sqrt(n)))"),
     }
     return Claim(
-        id=ID, title="L-infinity radius of the averaging net: sqrt(d)/k with coordinate features, O(1) with generic "
-                     "ones; trained nets add the noise's L1 norm",
+        id=ID, title=Text("L-infinity radius of the averaging net: ", sp.sqrt(d) / k, " with coordinate features, ",
+                          notation("O")(1), " with generic ones; trained nets add the noise's L1 norm"),
         statement=sp.Eq(r_inf(mu_j), RADIUS),
-        assumptions="Orthogonal equinorm features; perfectly averaged neurons w_s = alpha_s sum_{J_s} mu_i, biases b_s; "
-                    "z_+(mu_j) > max(0, z_-(mu_j)). Coordinate-aligned features mu_j = sqrt(d) e_j for the closed form; "
-                    "Haar-random ones for the expectation; trained nets: noise parts with a rotation-invariant law.",
+        assumptions=Text("Orthogonal equinorm features; perfectly averaged neurons ",
+                         sp.Eq(sp.Symbol("w_s"), sp.Symbol("alpha_s") * SumOver(sp.Symbol("mu_i"), sp.Symbol("i"),
+                                                                                 sp.Symbol("J_s")), evaluate=False),
+                         ", biases ", sp.Symbol("b_s"), "; ", sp.Gt(zp, sp.Max(0, zm), evaluate=False), " at ", mu_j,
+                         ". Coordinate-aligned features ", sp.Eq(mu_j, sp.sqrt(d) * sp.Symbol("e_j"), evaluate=False),
+                         " for the closed form; Haar-random ones for the expectation; trained nets: noise parts with a "
+                         "rotation-invariant law."),
         regime="noise-free and noisy points of the idealised net (exact); Haar rotations (an expectation); trained "
                "binary nets (the noise L1 norm replaced by its conditional expectation)",
         steps=steps, predictions=preds)
