@@ -189,7 +189,7 @@ def test_lambdify_prediction_derives_keywords_from_symbol_names():
 
 # ---- prose is typeset -------------------------------------------------------------------------
 
-#: ASCII mathematics in prose (claim ids like C3.averaging_radius are removed first)
+#: ASCII mathematics in prose (claim ids like C3.averaging_radius or L4.dead_neurons are removed first)
 ASCII_MATH = re.compile(r"sqrt|<=|>=|\^|_\{|\|\||\b[A-Za-z]+_[A-Za-z0-9+\-]|\bO\(|\b(alpha|Phi|phi|tau|delta|"
                         r"beta|sigma|mu|xi|lambda|varepsilon)\b")
 
@@ -201,7 +201,7 @@ def test_titles_assumptions_and_step_names_carry_no_ascii_mathematics(claim_id, 
             [(f"step {s.label!r}", s.name) for s in c.steps]:
         strings = [p for p in value.parts if isinstance(p, str)] if isinstance(value, Text) else [value]
         for s in strings:
-            hit = ASCII_MATH.search(re.sub(r"C\d\.\w+", "", s))
+            hit = ASCII_MATH.search(re.sub(r"\b[A-Z]\d\.\w+", "", s))
             assert hit is None, f"{claim_id} {what}: ASCII mathematics {hit.group(0)!r} in {s!r}"
 
 

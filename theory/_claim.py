@@ -246,6 +246,26 @@ class _Presentation(MathMLPresentationPrinter):
     Kronecker delta as a subscripted delta, ``Subs`` as an evaluation bar, ``erfinv`` as
     ``erf`` to the power -1."""
 
+    def _print_Product(self, e):
+        """A product as the big operator with its limits, like SymPy's ``_print_Sum``."""
+        from sympy.printing.precedence import precedence_traditional
+
+        (var, lo, hi), *_ = e.limits
+        under = self.dom.createElement("munderover")
+        op = self.dom.createElement("mo")
+        op.appendChild(self.dom.createTextNode("\u220f"))
+        low = self.dom.createElement("mrow")
+        eq = self.dom.createElement("mo")
+        eq.appendChild(self.dom.createTextNode("="))
+        for part in (self._print(var), eq, self._print(lo)):
+            low.appendChild(part)
+        for part in (op, low, self._print(hi)):
+            under.appendChild(part)
+        row = self.dom.createElement("mrow")
+        row.appendChild(under)
+        row.appendChild(self.parenthesize(e.function, precedence_traditional(e)))
+        return row
+
     def _print_Symbol(self, sym, style="plain"):
         name, _, _ = self._split_super_sub(sym.name)
         if name == "ell" or name in _GREEK:  # letters SymPy's MathML printer spells out (varepsilon)
