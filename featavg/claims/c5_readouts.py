@@ -139,7 +139,8 @@ def derive():
                                                                                      evaluate=False),
                          " (", sp.Symbol("h"), " identical neurons give the same outputs); ",
                          sp.Eq(K, sp.Abs(sp.Symbol("J_-y")), evaluate=False), "."),
-        regime="noise-free point (the last two steps: a noisy point); idealised decoupled weights",
+        regime="noise-free point (the two noisy-point steps: a noisy point); idealised decoupled weights (the "
+               "trained-net steps: any Gram matrix and offsets)",
         steps=steps, predictions=preds)
 
 
