@@ -17,8 +17,8 @@ import sympy as sp
 
 from featavg.evidence import Band, Check, Outcome, Rival, Term, mean_interval
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._claim import Norm, SumOver, Text
-from featavg.theory._common import d, p
+from featavg.theory._claim import Inner, Norm, SumOver, Text
+from featavg.theory._common import d, evaluate_sums, factor_sums, p
 
 ID = "C5.decoupling"
 ORDER = (5, 0)
@@ -392,35 +392,85 @@ def _off_feature_dynamics():
     # the cosine with off-feature components
     cos_w = d * Lam / (sp.sqrt(d) * sp.sqrt(d * Lam ** 2 + d * Lam ** 2 * o2 + e2 * d * Lam ** 2))
     # one point's weight per step on an active neuron (j, r): -eta dCE/dw = eta (1{c = j} - p_j) x/(n h)
-    f0, f1, w_, x_ = sp.symbols("f_0 f_1 w x", real=True)
+    w_, x_ = sp.symbols("w x", real=True)
     n_, h_ = sp.symbols("n h", positive=True)
     eta_ = sp.Symbol("eta", positive=True)
     delta_cj, p_j = sp.symbols("delta_cj p_j", real=True)
-    ce = sp.log(sp.exp(f0 + w_ * x_ / h_) + sp.exp(f1)) - (f0 + w_ * x_ / h_)   # point of cluster 0, neuron of output 0
-    ce_step = -eta_ * sp.diff(ce / n_, w_)
-    soft0 = sp.exp(f0 + w_ * x_ / h_) / (sp.exp(f0 + w_ * x_ / h_) + sp.exp(f1))
+    # a point of cluster c with k outputs f_i (symbolic k); the neuron (j, r) adds w x/h to f_j
+    fI, iI, jI, cI = sp.IndexedBase("f", real=True), *sp.symbols("i j c", positive=True, integer=True)
+    F_i = fI[iI] + sp.KroneckerDelta(iI, jI) * w_ * x_ / h_
+    ce_k = sp.log(sp.Sum(sp.exp(F_i), (iI, 1, k_))) - F_i.subs(iI, cI)
+    softmax_j = sp.exp(F_i.subs(iI, jI)) / sp.Sum(sp.exp(F_i), (iI, 1, k_))
+
+    def point_weight(st):
+        # -eta/n times the CE gradient in w, for every k: the Kronecker sum picks output j
+        step = evaluate_sums(-eta_ * sp.diff(ce_k, w_) / n_, [(jI, 1, k_), (cI, 1, k_)])
+        stated = st.rhs.subs({delta_cj: sp.KroneckerDelta(cI, jI), p_j: softmax_j})
+        return is_zero(sp.simplify(step - stated).subs(cI, jI)) and is_zero(sp.simplify(step - stated).subs(cI, jI + 1))
+
+    def equal_margins(st):
+        # own margin q, the k - 1 others at 0: the softmax sums as Sums over the outputs
+        denominator = sp.exp(q) + sp.Sum(1, (iI, 1, k_ - 1)).doit()
+        return is_zero((1 - sp.exp(q) / denominator) - st.rhs) and is_zero(st.lhs - (1 - sp.exp(q) / denominator))
+
+    def variance(st):
+        return is_zero(var_sum.doit() - st.rhs)
+
+    def self_similar(st):
+        # per unit of own push (1 - p_c), a fraction P of cluster c pulls at p_j = (1 - p_c)/(k - 1): the rate of
+        # lambda_c per unit of Lambda is -P p_j/(1 - p_c); self-similarity lambda_c = u Lambda fixes u to it
+        rate = sp.simplify(-P * p_other / (1 - p_own))
+        (u_val,) = sp.solve(sp.Eq(sp.diff(u * Lam, Lam), rate), u)
+        return is_zero(rate - st.rhs) and is_zero(u_val - st.rhs)
+
+    def fixed_point(st):
+        # the active fraction of cluster c is P = Phi(z/sigma - s) (its pre-activation d u Lambda + b over
+        # its noise's sigma, shifted by an active point's own noise s); u = -P/(k - 1) is the stated residual's
+        # zero, and z/sigma increases in u, so the zero is unique
+        derived = u + Phi(z_over_sigma - s) / (k_ - 1)
+        slope = is_zero(sp.simplify(sp.diff(z_over_sigma, u) * sp.sqrt(d) * (1 + (k_ - 1) * u ** 2) ** sp.Rational(3, 2))
+                        - (d + k_ - 1 - (k_ - 1) * u))
+        return slope and is_zero((st.lhs - st.rhs) - derived)
+
+    def cosine(st):
+        # <w, mu_j> = d Lambda, ||w||^2 = d Lambda^2 (1 + o^2) + ||eta||^2, ||mu_j||^2 = d
+        uc = sp.IndexedBase("u", real=True)
+        norm2 = d * Lam ** 2 + sp.Sum(d * (uc[cI] * Lam) ** 2, (cI, 1, k_ - 1)) + e2 * d * Lam ** 2
+        o2_sum = sp.Sum(uc[cI] ** 2, (cI, 1, k_ - 1))
+        cos_derived = d * Lam / (sp.sqrt(d) * sp.sqrt(factor_sums(norm2).subs(o2_sum, o2)))
+        return is_zero(cos_derived - st.rhs)
+
+    w_s, mu_j, mu_c, xi = sp.Symbol("w"), sp.Symbol("mu_j"), sp.Symbol("mu_c"), sp.Symbol("xi")
+    eta_n, others = sp.Symbol("eta"), sp.Symbol("O_j")       # O_j: the k - 1 other clusters
+    eps_shown, o_shown = sp.Symbol("varepsilon") ** 2, sp.Symbol("o") ** 2
     steps = (
-        Step("a point adds eta (1{c = j} - p_j)/(n h) times x_i to each active neuron (j, r) (softmax CE)",
-             sp.Eq(sp.Symbol("Delta w"), eta_ * (delta_cj - p_j) * x_ / (n_ * h_), evaluate=False),
-             lambda: is_zero(ce_step - eta_ * (1 - soft0) * x_ / (n_ * h_))),
-        Step("softmax at equal margins q: 1 - p_c = (k - 1) p_j (the own push shared over the k - 1 pulls)",
-             sp.Eq(1 - p_own, (k_ - 1) * p_other, evaluate=False), lambda: is_zero(1 - p_own - (k_ - 1) * p_other)),
-        Step("w = Lambda mu_j + u Lambda sum_{c != j} mu_c: Var <w, xi> = d Lambda^2 (1 + (k - 1) u^2)",
-             sp.Eq(var_sum, d * Lam ** 2 * (1 + (k_ - 1) * u ** 2), evaluate=False),
-             lambda: is_zero(var_sum.doit() - d * Lam ** 2 * (1 + (k_ - 1) * u ** 2))),
-        Step("self-similar off-feature coefficient lambda_c = u Lambda of dlambda_c/dLambda = -P/(k - 1) needs "
-             "u = -P/(k - 1)",
-             sp.Eq(sp.Derivative(lam_o(Lam), Lam), -P / (k_ - 1), evaluate=False),
-             lambda: sp.solve(sp.Eq(sp.diff(u * Lam, Lam), -P / (k_ - 1)), u) == [-P / (k_ - 1)]),
-        Step("fixed point u* = -Phi((d u + 1 + (k-1) u)/sqrt(d (1 + (k-1) u^2)) - s)/(k - 1) is unique: "
-             "d(z/sigma)/du = (d + k - 1 - (k-1) u)/(sqrt(d) (1 + (k-1) u^2)^(3/2)) > 0; s = sqrt(d)/((k-1) n_c) for an "
-             "active point at full weight",
-             sp.Eq(residual, 0, evaluate=False),
-             lambda: is_zero(sp.simplify(sp.diff(z_over_sigma, u) * sp.sqrt(d) * (1 + (k_ - 1) * u ** 2)
-                                         ** sp.Rational(3, 2)) - (d + k_ - 1 - (k_ - 1) * u))),
-        Step("cos(w_j, mu_j) = 1/sqrt(1 + eps^2 + o^2) for w = Lambda mu_j + sum_c u_c Lambda mu_c + eta, "
-             "o^2 = sum_c u_c^2, eps^2 = ||eta||^2/(d Lambda^2)",
-             sp.Eq(cos_w, 1 / sp.sqrt(1 + e2 + o2), evaluate=False), lambda: is_zero(cos_w - 1 / sp.sqrt(1 + e2 + o2))),
+        Step(Text("a point of cluster ", cI, " adds ", eta_ * (delta_cj - p_j) / (n_ * h_), " times ",
+                  sp.Symbol("x_i"), " to each active neuron ", sp.Tuple(jI, sp.Symbol("r")),
+                  " (softmax cross-entropy, for every ", k_, ")"),
+             sp.Eq(sp.Symbol("Delta w"), eta_ * (delta_cj - p_j) * x_ / (n_ * h_), evaluate=False), point_weight),
+        Step(Text("softmax at equal margins ", q, ": ", sp.Eq(1 - sp.Symbol("p_c"), (k_ - 1) * p_j, evaluate=False),
+                  " (the own push shared over the ", k_ - 1, " pulls)"),
+             sp.Eq(1 - p_own, (k_ - 1) * p_other, evaluate=False), equal_margins),
+        Step(Text(sp.Eq(w_s, Lam * mu_j + u * Lam * SumOver(mu_c, cI, others), evaluate=False), ": ",
+                  sp.Eq(notation("Var")(Inner(w_s, xi)), d * Lam ** 2 * (1 + (k_ - 1) * u ** 2), evaluate=False),
+                  " (", others, ": the other clusters)"),
+             sp.Eq(var_sum, d * Lam ** 2 * (1 + (k_ - 1) * u ** 2), evaluate=False), variance),
+        Step(Text("self-similar off-feature coefficient ", sp.Eq(sp.Symbol("lambda_c"), u * Lam, evaluate=False),
+                  " of ", sp.Eq(sp.Derivative(lam_o(Lam), Lam), -P / (k_ - 1), evaluate=False), " needs ",
+                  sp.Eq(u, -P / (k_ - 1), evaluate=False)),
+             sp.Eq(sp.Derivative(lam_o(Lam), Lam), -P / (k_ - 1), evaluate=False), self_similar),
+        Step(Text("the fixed point ", sp.Symbol("u^*"), " is unique: ", sp.Eq(sp.Derivative(sp.Symbol("z") / sp.Symbol("sigma"), u),
+                                                                            (d + k_ - 1 - (k_ - 1) * u)
+                                                                            / (sp.sqrt(d) * (1 + (k_ - 1) * u ** 2)
+                                                                               ** sp.Rational(3, 2)), evaluate=False),
+                  " is positive; ", sp.Eq(s, sp.sqrt(d) / ((k_ - 1) * n_c), evaluate=False),
+                  " for an active point at full weight"),
+             sp.Eq(residual, 0, evaluate=False), fixed_point),
+        Step(Text(sp.Eq(notation("cos")(w_s, mu_j), 1 / sp.sqrt(1 + eps_shown + o_shown), evaluate=False), " for ",
+                  sp.Eq(w_s, Lam * mu_j + SumOver(sp.Symbol("u_c") * Lam * mu_c, cI, others) + eta_n, evaluate=False),
+                  ", ", sp.Eq(o_shown, SumOver(sp.Symbol("u_c") ** 2, cI, others), evaluate=False), ", ",
+                  sp.Eq(eps_shown, Norm(eta_n) ** 2 / (d * Lam ** 2), evaluate=False)),
+             sp.Eq(cos_w, 1 / sp.sqrt(1 + e2 + o2), evaluate=False), cosine),
     )
     preds = {
         "off_feature_residual": lambdify_prediction([u, d, k_, s], residual, "u + Phi(z(u)/sigma - s)/(k - 1): zero at u*"),

@@ -46,8 +46,9 @@ import sympy as sp
 
 from featavg.claims.c3_linf_averaging import C_D, D, HYPERPLANE_TRAINED, TRAINED_RIVALS, U_f, U_n, _bracket_band, ell
 from featavg.evidence import Check, Figure, Rival
-from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
-from featavg.theory._common import K, L, d, k
+from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation, sums_equal
+from featavg.theory._claim import Norm, SumOver, Text
+from featavg.theory._common import K, L, d, k, ratio_as_written, sqrt_as_written
 
 ID = "C5.linf_readouts"
 ORDER = (5, 2)
@@ -95,98 +96,172 @@ def noisy_sum(c, own, opp):
     return float(best)
 
 
+def _relu(x):
+    return sp.Max(0, x)
+
+
+def _nonnegative_for_every_real(fact):
+    """True iff SymPy shows ``fact(x) >= 0`` at ``x = a`` and ``x = -a`` for ``a >= 0`` (every real ``x``)."""
+    a = sp.Dummy("a", nonnegative=True)
+    return all(bool(sp.simplify(fact(s * a)).is_nonnegative) for s in (1, -1))
+
+
 def derive():
     """The claim: every coordinate moves by eps; argmax sqrt(d)/2, sum sqrt(d)/(1+K); ratios to averaging."""
     eps = sp.Symbol("epsilon", positive=True)
     i_, Li = sp.Symbol("i", positive=True, integer=True), sp.Symbol("L", positive=True, integer=True)
     L_real = sp.Symbol("L", positive=True)
     r_argmax, r_sum, r_L = sp.Symbol("r_argmax"), sp.Symbol("r_sum"), sp.Symbol("r_L")
-    ratio_l = ARGMAX / sp.sqrt(d / 2)
+    ratio_l = ratio_as_written(ARGMAX, sqrt_as_written(d / 2))
+    a_ = sp.IndexedBase("a", real=True)
+    n_terms = sp.Symbol("n", positive=True, integer=True)
+    B_ = sp.Symbol("B")
 
-    def argmax_attack():
-        # lower the own coordinate, raise the opposite one: alpha sqrt(d)(sqrt(d) - eps) = alpha sqrt(d) eps
-        sol = sp.solve(alpha * sp.sqrt(d) * (sp.sqrt(d) - eps) - alpha * sp.sqrt(d) * eps, eps)
-        hoelder = alpha * d / (2 * alpha * sp.sqrt(d))  # ell/||u||_1, u = alpha sqrt(d)(e_s - e_j')
-        return (len(sol) == 1 and is_zero(sol[0] - ARGMAX) and is_zero(hoelder - ARGMAX)
-                and bool(sp.simplify(sp.sqrt(d) - ARGMAX).is_positive))
+    def argmax_radius():
+        # lower the own coordinate, raise the opposite one: alpha sqrt(d)(sqrt(d) - eps) = alpha sqrt(d) eps;
+        # Hoelder: ell/||u||_1 with u = alpha sqrt(d)(e_s - e_j') is the same (minimal)
+        (sol,) = sp.solve(alpha * sp.sqrt(d) * (sp.sqrt(d) - eps) - alpha * sp.sqrt(d) * eps, eps)
+        hoelder = alpha * d / (alpha * sp.sqrt(d) * (1 + sp.Sum(1, (i_, 1, 1))).doit())
+        active = bool(sp.simplify(sp.sqrt(d) - sol).is_positive)     # the own output stays active
+        return sol, is_zero(hoelder - sol) and active
 
-    def raise_attack():
-        sol = sp.solve(alpha * sp.sqrt(d) * (sp.sqrt(d) - eps) - L * alpha * sp.sqrt(d) * eps, eps)
+    def raise_radius():
+        (sol,) = sp.solve(alpha * sp.sqrt(d) * (sp.sqrt(d) - eps) - L * alpha * sp.sqrt(d) * eps, eps)
         l1 = (1 + sp.Sum(1, (i_, 1, Li))).doit().subs(Li, L)  # ||e_s - sum_L e_j'||_1
-        return len(sol) == 1 and is_zero(sol[0] - RAISE) and is_zero(sp.sqrt(d) / l1 - RAISE)
+        return sol, is_zero(sp.sqrt(d) / l1 - sol)
 
-    def relu_sum_is_max():
-        g = np.array([-1.5, -0.5, 0.0, 0.5, 2.0])
-        pts = np.array(list(itertools.product(g, repeat=3)))
-        lhs = np.maximum(pts, 0).sum(axis=1)
-        rhs = np.max([pts[:, list(B)].sum(axis=1) if B else np.zeros(len(pts))
-                      for r in range(4) for B in itertools.combinations(range(3), r)], axis=0)
-        return bool(np.allclose(lhs, rhs, rtol=0, atol=0))
+    def averaging_radius():
+        # C3.linf_averaging, balanced: ell/||u||_1 with u spread equally over the k feature coordinates
+        return alpha * d / (alpha * sp.sqrt(d) * sp.Sum(1, (i_, 1, k)).doit())
 
-    def noisy_formulas():
-        # against an independent root-finder: the smallest eps at which the flip condition holds
-        rng = np.random.default_rng(5)
-        own, opp = [0, 1, 2], [3, 4, 5, 6]
-        ok = True
-        for _ in range(20):
-            c = rng.standard_normal(7)
-            c[0] += 20.0
-            s_fn = lambda e: np.maximum(c[opp] + e, 0).sum() - np.maximum(c[own] - e, 0).sum()  # noqa: E731
-            a_fn = lambda e: np.maximum(c[opp] + e, 0).max() - np.maximum(c[own] - e, 0).max()  # noqa: E731
-            ok &= abs(_bisection(s_fn, 0.0, 40.0) - noisy_sum(c, own, opp)) < 1e-9
-            ok &= abs(_bisection(a_fn, 0.0, 40.0) - noisy_argmax(c, own, opp)) < 1e-9
-        return bool(ok)
+    def argmax_attack(st):
+        sol, ok = argmax_radius()
+        return ok and is_zero(st.rhs - sol)
 
+    def raise_attack(st):
+        sol, ok = raise_radius()
+        return ok and is_zero(st.rhs - sol)
+
+    def all_raised(st):
+        sol, ok = raise_radius()
+        slope = sp.diff(sol.subs(L, L_real), L_real)
+        out = ok
+        for conj in st.args:
+            if isinstance(conj, sp.Equality):
+                out &= is_zero(conj.rhs - sol.subs(L, K))
+            else:  # the sign of the slope, with the derivative evaluated
+                out &= conj.subs(sp.Derivative(RAISE.subs(L, L_real), L_real), slope) is sp.true
+        return out and len(st.args) == 2
+
+    def gain(st):
+        # decoupled over averaging: k/2 (argmax), k/(1+K) (sum); and the L-infinity gain is the L2 gain squared
+        arg, _ = argmax_radius()
+        rl, _ = raise_radius()
+        avg = averaging_radius()
+        return (is_zero(arg / avg - st.rhs) and is_zero(rl.subs(L, K) / avg - k / (1 + K))
+                and is_zero(arg / avg - (sp.sqrt(d / 2) / sp.sqrt(d / k)) ** 2)
+                and is_zero(rl.subs(L, K) / avg - (sp.sqrt(d / (1 + K)) / sp.sqrt(d / k)) ** 2))
+
+    def linf_over_l2(st):
+        # Hoelder on 2, 1 + K and k equal coordinates: ||u||_2/||u||_1 = 1/sqrt(n) for n equal entries
+        arg, _ = argmax_radius()
+        rl, _ = raise_radius()
+        equal = lambda n: sp.sqrt(sp.Sum(1, (i_, 1, n)).doit()) / sp.Sum(1, (i_, 1, n)).doit()  # noqa: E731
+        return (is_zero(arg / sp.sqrt(d / 2) - st.rhs) and is_zero(st.rhs - equal(2))
+                and is_zero(rl.subs(L, K) / sp.sqrt(d / (1 + K)) - equal(1 + K))
+                and is_zero(averaging_radius() / sp.sqrt(d / k) - equal(k)))
+
+    MAX_B = notation("max_B")(SumOver(a_[i_], i_, B_))
+
+    def relu_sum_is_max(st):
+        # max over B of sum_{i in B} a_i = max over b in {0, 1}^n of sum_i b_i a_i: the sum is separable, so the
+        # maximum is the sum of the termwise maxima max(0 a_i, 1 a_i) = ReLU(a_i), for every n
+        termwise = sp.Max(*(bv * sp.Symbol("x", real=True) for bv in (0, 1))) == _relu(sp.Symbol("x", real=True))
+        derived = sp.Sum(sp.Max(*(bv * a_[i_] for bv in (0, 1))), (i_, 1, n_terms))
+        return termwise and sums_equal(st.lhs, derived) and st.rhs == MAX_B
+
+    def noisy_formulas(st):
+        # every own coordinate goes down by eps and every opposite one up (each output is nondecreasing in
+        # its coordinate: ReLU, alpha > 0). With the previous step the sum readout compares the best own set B
+        # and the best opposite set A: S_A + |A| eps >= S_B - |B| eps, a gap increasing in eps at the rate
+        # |A| + |B| > 0, so the flip radius of (A, B) is its root; argmax: one pair, c_j' + eps >= c_j - eps
+        ReLU_monotone = _nonnegative_for_every_real(lambda x: _relu(x + sp.Symbol("b", nonnegative=True)) - _relu(x))
+        gap = (S_A + n_A * eps) - (S_B - n_B * eps)
+        (root,) = sp.solve(gap, eps)
+        (pair,) = sp.solve((c_opp + eps) - (c_own - eps), eps)
+        increasing = bool(sp.diff(gap, eps).is_nonnegative) and bool(sp.diff((c_opp + eps) - (c_own - eps), eps)
+                                                                      .is_positive)
+        noise_free = (is_zero(pair.subs({c_own: sp.sqrt(d), c_opp: 0}) - argmax_radius()[0])
+                      and is_zero(root.subs({S_B: sp.sqrt(d), n_B: 1, S_A: 0, n_A: L}) - raise_radius()[0]))
+        return ReLU_monotone and increasing and noise_free and is_zero(st.rhs - root) and is_zero(BISECTOR - pair)
+
+    def haar(st):
+        # c_d ||u||_2/ell for the raise-L direction u = alpha sqrt(d)(e_s - sum_L e_j'), ell = alpha d
+        norm2 = alpha * sp.sqrt(d) * sp.sqrt(1 + sp.Sum(1, (i_, 1, L)).doit())
+        bis = alpha * sp.sqrt(d) * sp.sqrt(1 + sp.Sum(1, (i_, 1, 1)).doit())
+        return (is_zero(st.rhs - C_D.subs(D, d) * norm2 / (alpha * d))
+                and is_zero(HAAR_ARGMAX - C_D.subs(D, d) * bis / (alpha * d)))
+
+    def trained_hyperplane(st):
+        # without noise (U_n = 0) the stated r_H must give the idealised radii, derived above
+        arg, _ = argmax_radius()
+        rl, _ = raise_radius()
+        return (is_zero(st.rhs.subs({ell: alpha * d, U_f: 2 * alpha * sp.sqrt(d), U_n: 0}) - arg)
+                and is_zero(st.rhs.subs({ell: alpha * d, U_f: (1 + L) * alpha * sp.sqrt(d), U_n: 0}) - rl))
+
+    def from_sizes(st):
+        # the noise of w_s - w_j' (or w_s - sum_A w_l): independent outputs, each of squared norm alpha^2 d k/n
+        # (noise share 1/n_j = k/n), on the d - k noise coordinates
+        noise = lambda outputs: sp.sqrt(sp.Sum(alpha ** 2 * d * k / n_, (i_, 1, outputs)).doit())  # noqa: E731
+        arg = HYPERPLANE_TRAINED.subs({ell: alpha * d, U_f: 2 * alpha * sp.sqrt(d), U_n: noise(2), D: d - k})
+        sm = HYPERPLANE_TRAINED.subs({ell: alpha * d, U_f: (1 + K) * alpha * sp.sqrt(d), U_n: noise(1 + K),
+                                      D: d - k})
+        return is_zero(sp.simplify(arg - st.rhs)) and is_zero(sp.simplify(sm - SUM_SIZES))
+
+    eps_s, mu_s, mu_jp = sp.Symbol("varepsilon"), sp.Symbol("mu_s"), sp.Symbol("mu_j'")
+    e_s, e_jp = sp.Symbol("e_s"), sp.Symbol("e_j'")
+    c_j, c_jp, x_j = sp.Symbol("c_j"), sp.Symbol("c_j'"), sp.Symbol("x_j")
     steps = (
-        Step("argmax: every coordinate moves by eps (own down, opposite up): sqrt(d) - eps = eps at eps = sqrt(d)/2 "
-             "= ell/||mu_s - mu_j'||_1 (Hoelder: minimal); the own output stays active",
+        Step(Text("argmax: every coordinate moves by ", eps_s, " (own down, opposite up): ",
+                  sp.Eq(sp.sqrt(d) - eps_s, eps_s, evaluate=False), " at ", sp.Eq(eps_s, ARGMAX, evaluate=False),
+                  ", which is ", ell, " over the 1-norm of ", mu_s - mu_jp, " (Hoelder: minimal); the own output "
+                  "stays active"),
              sp.Eq(r_argmax, ARGMAX), argmax_attack),
-        Step("sum: raising L opposite features, sqrt(d) - eps = L eps: r_L = sqrt(d)/(1+L) = ell/||e_s - sum_L e_j'||_1",
+        Step(Text("sum: raising ", L, " opposite features, ", sp.Eq(sp.sqrt(d) - eps_s, L * eps_s, evaluate=False), ": ",
+                  sp.Eq(r_L, RAISE, evaluate=False), ", which is ", ell, " over the 1-norm of ",
+                  e_s - SumOver(e_jp, sp.Symbol("j'"), sp.Symbol("A"))),
              sp.Eq(r_L, RAISE), raise_attack),
-        Step("r_L decreases in L, so the attacker raises all K = |J_-y| opposite features: r_sum = sqrt(d)/(1+K)",
+        Step(Text(r_L, " decreases in ", L, ", so the attacker raises all ", sp.Eq(K, sp.Abs(sp.Symbol("J_-y")),
+                                                                                  evaluate=False),
+                  " opposite features: ", sp.Eq(r_sum, SUM, evaluate=False)),
              sp.And(sp.Lt(sp.Derivative(RAISE.subs(L, L_real), L_real), 0, evaluate=False),
-                    sp.Eq(r_sum, SUM, evaluate=False)),
-             lambda: bool(sp.simplify(sp.diff(RAISE.subs(L, L_real), L_real)).is_negative) and is_zero(SUM - RAISE.subs(L, K))),
-        Step("decoupled/averaging in L-infinity: argmax k/2 (L2: sqrt(k/2)), sum k/(1+K) (L2: sqrt(k/(1+K))); "
-             "the L-infinity gain is the L2 gain squared",
-             sp.Eq(ARGMAX / AVERAGING, k / 2, evaluate=False),
-             lambda: is_zero(ARGMAX / AVERAGING - k / 2) and is_zero(SUM / AVERAGING - k / (1 + K))
-             and is_zero((ARGMAX / AVERAGING) - (sp.sqrt(d / 2) / sp.sqrt(d / k)) ** 2)
-             and is_zero((SUM / AVERAGING) - (sp.sqrt(d / (1 + K)) / sp.sqrt(d / k)) ** 2)),
-        Step("L-infinity/L2 per net: argmax 1/sqrt(2), sum 1/sqrt(1+K), averaging 1/sqrt(k) (Hoelder on 2, 1+K, k "
-             "equal coordinates)",
-             sp.Eq(ratio_l, 1 / sp.sqrt(2), evaluate=False),
-             lambda: is_zero(ratio_l - 1 / sp.sqrt(2)) and is_zero(SUM / sp.sqrt(d / (1 + K)) - 1 / sp.sqrt(1 + K))
-             and is_zero(AVERAGING / sp.sqrt(d / k) - 1 / sp.sqrt(k))),
-        Step("a sum of ReLUs is the largest partial sum: sum_i ReLU(a_i) = max_B sum_{i in B} a_i (grid incl. ties)",
-             sp.Eq(notation("ReLU")(sp.Symbol("a_1")) + notation("ReLU")(sp.Symbol("a_2")),
-                   sp.Max(0, sp.Symbol("a_1"), sp.Symbol("a_2"), sp.Symbol("a_1") + sp.Symbol("a_2")), evaluate=False),
-             relu_sum_is_max, generality="instance", instances="3 terms on a 5-point grid each"),
-        Step("noisy point, coordinates c_j = x_j: r_argmax = min_j' max_j (c_j - c_j')/2, r_sum = min_A max_B "
-             "(S_B - S_A)/(|B| + |A|); noise-free (c = sqrt(d) e_s) they give sqrt(d)/2 and sqrt(d)/(1+L)",
-             sp.Eq(sp.Symbol("r_AB"), RAISE_NOISY, evaluate=False),
-             lambda: noisy_formulas() and is_zero(BISECTOR.subs({c_own: sp.sqrt(d), c_opp: 0}) - ARGMAX)
-             and is_zero(RAISE_NOISY.subs({S_B: sp.sqrt(d), n_B: 1, S_A: 0, n_A: L}) - RAISE),
-             generality="instance", instances="20 random points with 3 own and 4 opposite outputs, against bisection"),
-        Step("Haar features (an expectation over the rotation): E[1/r] = c_d ||u||_2/ell, c_d sqrt(2/d) for a bisector, "
-             "c_d sqrt((1+L)/d) for a raise-L hyperplane",
-             sp.Eq(notation("E")(1 / r_L), HAAR_RAISE, evaluate=False),
-             lambda: is_zero(HAAR_ARGMAX - C_D.subs(D, d) * sp.sqrt(2 * d) / d)
-             and is_zero(HAAR_RAISE - C_D.subs(D, d) * sp.sqrt((1 + L) * d) / d)),
-        Step("trained nets: each bisector / raise hyperplane gets C3.linf_averaging's r_H = ell/(||u_f||_1 + "
-             "c_{d-k}||u_n||_2); without noise it is sqrt(d)/2 and sqrt(d)/(1+L)",
-             sp.Eq(sp.Symbol("r_H"), HYPERPLANE_TRAINED, evaluate=False),
-             lambda: is_zero(HYPERPLANE_TRAINED.subs({ell: alpha * d, U_f: 2 * alpha * sp.sqrt(d), U_n: 0}) - ARGMAX)
-             and is_zero(HYPERPLANE_TRAINED.subs({ell: alpha * d, U_f: (1 + L) * alpha * sp.sqrt(d), U_n: 0}) - RAISE)),
-        Step("from the sizes alone (each output's noise share 1/n_j = k/n, independent across outputs): "
-             "argmax sqrt(d)/(2 + c_{d-k} sqrt(2k/n)), sum sqrt(d)/((1+K) + c_{d-k} sqrt((1+K)k/n))",
-             sp.Eq(sp.Symbol("r_trained"), ARGMAX_SIZES, evaluate=False),
-             lambda: is_zero(sp.simplify(HYPERPLANE_TRAINED.subs(
-                 {ell: alpha * d, U_f: 2 * alpha * sp.sqrt(d), U_n: alpha * sp.sqrt(d) * sp.sqrt(2 * k / n_), D: d - k})
-                 - ARGMAX_SIZES))
-             and is_zero(sp.simplify(HYPERPLANE_TRAINED.subs(
-                 {ell: alpha * d, U_f: (1 + K) * alpha * sp.sqrt(d), U_n: alpha * sp.sqrt(d) * sp.sqrt((1 + K) * k / n_),
-                  D: d - k}) - SUM_SIZES))),
+                    sp.Eq(r_sum, SUM, evaluate=False)), all_raised),
+        Step(Text("decoupled over averaging in L-infinity: argmax ", k / 2, " (L2: ", sqrt_as_written(k / 2), "), sum ",
+                  k / (1 + K), " (L2: ", sqrt_as_written(k / (1 + K)), "); the L-infinity gain is the L2 gain squared"),
+             sp.Eq(ratio_as_written(ARGMAX, AVERAGING), k / 2, evaluate=False), gain),
+        Step(Text("L-infinity over L2 per net: argmax ", 1 / sp.sqrt(2), ", sum ", 1 / sp.sqrt(1 + K), ", averaging ",
+                  1 / sp.sqrt(k), " (Hoelder on 2, ", 1 + K, " and ", k, " equal coordinates)"),
+             sp.Eq(ratio_l, 1 / sp.sqrt(2), evaluate=False), linf_over_l2),
+        Step(Text("a sum of ReLUs is the largest partial sum, for every number ", n_terms, " of terms (the maximum of a "
+                  "separable sum over the subsets is the sum of the termwise maxima)"),
+             sp.Eq(sp.Sum(_relu(a_[i_]), (i_, 1, n_terms)), MAX_B, evaluate=False), relu_sum_is_max),
+        Step(Text("noisy point, coordinates ", sp.Eq(c_j, x_j, evaluate=False), ": ",
+                  sp.Eq(r_argmax, notation("min_j'")(notation("max_j")((c_j - c_jp) / 2)), evaluate=False), ", ",
+                  sp.Eq(r_sum, notation("min_A")(notation("max_B")(RAISE_NOISY)), evaluate=False),
+                  "; noise-free they give ", ARGMAX, " and ", RAISE),
+             sp.Eq(sp.Symbol("r_AB"), RAISE_NOISY, evaluate=False), noisy_formulas),
+        Step(Text("Haar features (an expectation over the rotation): ",
+                  sp.Eq(notation("E")(1 / sp.Symbol("r")), sp.Symbol("c_d") * Norm(sp.Symbol("u")) / ell,
+                        evaluate=False), ", ", HAAR_ARGMAX, " for a bisector, ", HAAR_RAISE,
+                  " for a raise-", L, " hyperplane"),
+             sp.Eq(notation("E")(1 / r_L), HAAR_RAISE, evaluate=False), haar),
+        Step(Text("trained nets: each bisector and raise hyperplane gets the hyperplane radius of C3.linf_averaging, ",
+                  sp.Eq(sp.Symbol("r_H"), HYPERPLANE_TRAINED, evaluate=False), "; without noise it is ", ARGMAX,
+                  " and ", RAISE),
+             sp.Eq(sp.Symbol("r_H"), HYPERPLANE_TRAINED, evaluate=False), trained_hyperplane),
+        Step(Text("from the sizes alone (each output's noise share ", sp.Eq(1 / sp.Symbol("n_j"), k / n_, evaluate=False),
+                  ", independent across outputs): argmax ", ARGMAX_SIZES, ", sum ", SUM_SIZES),
+             sp.Eq(sp.Symbol("r_trained"), ARGMAX_SIZES, evaluate=False), from_sizes),
     )
     preds = {
         "radius_argmax": lambdify_prediction([d], ARGMAX, "sqrt(d)/2"),
@@ -204,11 +279,14 @@ def derive():
         "radius_sum_trained_sizes": lambdify_prediction([d, k, n_, K], SUM_SIZES,
                                                         "sqrt(d)/((1+K) + c_{d-k} sqrt((1+K)k/n))"),
     }
+    w_j, mu_j, e_j, h_ = sp.Symbol("w_j"), sp.Symbol("mu_j"), sp.Symbol("e_j"), sp.Symbol("h")
     return Claim(
-        id=ID, title="Decoupled net in L-infinity: argmax sqrt(d)/2, sum sqrt(d)/(1+K); k/2 times the averaging net",
+        id=ID, title=Text("Decoupled net in L-infinity: argmax ", ARGMAX, ", sum ", SUM, "; ", k / 2,
+                          " times the averaging net"),
         statement=sp.Eq(sp.Tuple(r_argmax, r_sum), sp.Tuple(ARGMAX, SUM)),
-        assumptions="w_j = alpha mu_j, no bias (h identical neurons give the same outputs); coordinate-aligned features "
-                    "mu_j = sqrt(d) e_j; trained nets: noise parts with a rotation-invariant law (C3.linf_averaging).",
+        assumptions=Text(sp.Eq(w_j, alpha * mu_j, evaluate=False), ", no bias (", h_, " identical neurons give the "
+                         "same outputs); coordinate-aligned features ", sp.Eq(mu_j, sp.sqrt(d) * e_j, evaluate=False),
+                         "; trained nets: noise parts with a rotation-invariant law (C3.linf_averaging)."),
         regime="noise-free and noisy points of the idealised net (exact); trained cluster-label nets (the noise L1 "
                "norm replaced by its conditional expectation)",
         steps=steps, predictions=preds)

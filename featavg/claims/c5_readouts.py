@@ -14,7 +14,6 @@ Evidence: exact radii of cluster-supervised nets trained at the paper's setting,
 the robust-accuracy figure.
 """
 
-import itertools
 
 import numpy as np
 import sympy as sp
@@ -22,8 +21,9 @@ import sympy as sp
 from featavg.claims.c4_threshold_net import COST_RAISE, L_, kkt_raise, kkt_raise_general  # noqa: F401
 from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
 from featavg.theory import Claim, Step, is_zero, kkt_min_norm, lambdify_prediction, notation
-from featavg.theory._claim import Inner, Text
-from featavg.theory._common import K, Phi, d, numeric, phi, ratio_as_written, sqrt_as_written, tau
+from featavg.theory._claim import Inner, Norm, SumOver, Text
+from featavg.theory._common import (K, Phi, d, evaluate_sums, factor_sums, numeric, p, phi, ratio_as_written,
+                                    sqrt_as_written, sums_equal, tau)
 
 ID = "C5.readouts"
 ORDER = (5, 1)
@@ -139,13 +139,45 @@ def derive():
                                                                                      evaluate=False),
                          " (", sp.Symbol("h"), " identical neurons give the same outputs); ",
                          sp.Eq(K, sp.Abs(sp.Symbol("J_-y")), evaluate=False), "."),
-        regime="noise-free point (the last two steps: a noisy point); idealised decoupled weights",
+        regime="noise-free point (the two noisy-point steps: a noisy point); idealised decoupled weights (the "
+               "trained-net steps: any Gram matrix and offsets)",
         steps=steps, predictions=preds)
 
 
 # ---- evidence -----------------------------------------------------------------------------------
 
 # -- the trained net (issue 14): derivation steps and predictions appended to derive() -------------
+
+def _relu(x):
+    return sp.Max(0, x)
+
+
+def _for_every_real(fact):
+    """True iff SymPy shows ``fact(x) >= 0`` for every real ``x``: at ``x = a`` and ``x = -a`` with
+    ``a >= 0`` (the two signs cover the real line)."""
+    a = sp.Dummy("a", nonnegative=True)
+    return all(bool(sp.simplify(fact(s * a)).is_nonnegative) for s in (1, -1))
+
+
+def _relu_facts():
+    r"""The facts about :math:`\mathrm{ReLU}(x) = \max(0, x)` the bounds use, each for every real ``x``
+    (a sign case split): it is nonnegative, at least ``x``, nondecreasing
+    (:math:`\mathrm{ReLU}(x + b) \ge \mathrm{ReLU}(x)` for :math:`b \ge 0`), and ``x`` times the
+    indicator of ``x > 0`` (so a sum of ReLUs is the sum over its positive terms)."""
+    b = sp.Dummy("b", nonnegative=True)
+    a = sp.Dummy("a", positive=True)
+    indicator = is_zero(_relu(a) - a) and is_zero(_relu(-a)) and is_zero(_relu(sp.S.Zero))
+    return (_for_every_real(_relu) and _for_every_real(lambda x: _relu(x) - x)
+            and _for_every_real(lambda x: _relu(x + b) - _relu(x)) and indicator)
+
+
+def _holds_for_every_slack(rel, var, value):
+    """True iff the relation ``rel`` holds when ``var = value - s`` for every ``s >= 0`` (a proven
+    ``var <= value``); a reversed relation evaluates to False."""
+    s = sp.Dummy("s", nonnegative=True)
+    out = rel.subs(var, value - s)
+    return out is sp.true
+
 
 def trained_derivation():
     r"""Steps and predictions for the trained multi-class net (appended to :func:`derive`).
@@ -157,10 +189,13 @@ def trained_derivation():
     flip set of each attack family (``sum``: raise a set ``A`` of opposite outputs,
     ``e = 1_s - 1_A``; ``argmax``: the bisector with one opposite output, ``e = 1_s - 1_{j'}``;
     both: switch the own output off, ``e = 1_s``) contains the half-space ``e.z <= 0``, and the
-    minimal perturbation reaching it costs ``e.z/sqrt(e^T G e)`` (KKT). For orthonormal neurons
-    of equal norm this is C4's ``(sqrt(d) + (L-1) tau)/sqrt(1+L)``; with equal cross-cosines
-    ``-c`` the norm becomes ``sqrt(1 + L + 2Lc - L(L-1)c)``, and the bisectors' noise terms keep
-    their correlation 1/2, so the argmax noise correction is the ideal one.
+    minimal perturbation reaching it costs ``e.z/sqrt(e^T G e)`` (KKT, for any number of neurons
+    and any dimension). For orthonormal neurons of equal norm this is C4's
+    ``(sqrt(d) + (L-1) tau)/sqrt(1+L)``; with equal cross-cosines ``-c`` the norm becomes
+    ``sqrt(1 + L + 2Lc - L(L-1)c)``, and the bisectors' noise terms keep their correlation 1/2, so
+    the argmax noise correction is the ideal one. The radius lies between the cheapest family's
+    cost (every flip lies in some family's half-space: the ReLU facts, summed over the outputs)
+    and that cost plus the step that switches the other active own outputs off (sum readout).
     """
     phi_, q_ = sp.symbols("phi q", positive=True)
     om, c_, D_, tau_ = sp.symbols("omega c D tau", positive=True)
@@ -169,108 +204,165 @@ def trained_derivation():
     NORM2_SYM = 1 + L_ + 2 * L_ * c_ - L_ * (L_ - 1) * c_     # e^T G e / omega^2, e = 1_s - 1_A, |A| = L
     SUM_SYM = (D_ + L_ * tau_) / sp.sqrt(NORM2_SYM)
     ARGMAX_SYM = (D_ + tau_) / sp.sqrt(2 * (1 + c_))
+    # notation of the statements: a family's direction e (over the outputs), pre-activations z, Gram G
+    e_v, z_v, G_v, W_v = sp.symbols("e z G W")
+    EZ, EGE = Inner(e_v, z_v), Inner(e_v, G_v * e_v)
+    M_, D_in = sp.symbols("M D_in", positive=True, integer=True)   # neurons, input dimension (symbolic)
+    i_, j_ = sp.symbols("i j", positive=True, integer=True)
 
-    def kkt_gram():
-        # minimise ||rho||^2 s.t. e.(z + W rho) = 0, two neurons in R^3 (symbolic W, z, e)
-        w = sp.Matrix(2, 3, sp.symbols("w_0:6", real=True))
-        z = sp.Matrix(sp.symbols("z_0:2", real=True))
-        e = sp.Matrix(sp.symbols("e_0:2", real=True))
-        rho = sp.symbols("rho_0:3", real=True)
-        con = (e.T * (z + w * sp.Matrix(rho)))[0]
-        _, cost2, _ = kkt_min_norm(list(rho), con)
-        G = w * w.T
-        return is_zero(cost2 - (e.T * z)[0] ** 2 / (e.T * G * e)[0])
+    def family_cost():
+        r"""Minimise :math:`\sum_i \rho_i^2` s.t. :math:`\varphi + \sum_i g_i\rho_i = 0` over ``D_in``
+        coordinates (symbolic): stationarity gives :math:`\rho_j = -\lambda g_j/2` for every ``j``, so
+        the cost is :math:`\varphi/\sqrt{\sum_i g_i^2}`; and with ``g = W^T e``,
+        :math:`\sum_i g_i^2 = g^T g = e^T W W^T e` (matrix symbols of any shape). Returns
+        (cost, both identities hold)."""
+        g, rho = sp.IndexedBase("g", real=True), sp.IndexedBase("rho", real=True)
+        lam, Q = sp.Symbol("lambda", real=True), sp.Symbol("Q", positive=True)
+        constraint = phi_ + sp.Sum(g[i_] * rho[i_], (i_, 1, D_in))
+        lagrangian = sp.Sum(rho[i_] ** 2, (i_, 1, D_in)) + lam * constraint
+        stationary = evaluate_sums(sp.diff(lagrangian, rho[j_]), [(j_, 1, D_in)])
+        (rho_j,) = sp.solve(stationary, rho[j_])
+        ok = is_zero(rho_j + lam * g[j_] / 2)
+        sumsq = sp.Sum(g[i_] ** 2, (i_, 1, D_in))
+        at_rho = lambda ex: ex.replace(lambda e: isinstance(e, sp.Indexed) and e.base == rho,  # noqa: E731
+                                       lambda e: rho_j.subs(j_, e.indices[0]))
+        on = factor_sums(at_rho(constraint)).subs(sumsq, Q)
+        (lam_val,) = sp.solve(on, lam)
+        cost2 = factor_sums(at_rho(sp.Sum(rho[i_] ** 2, (i_, 1, D_in)))).subs(sumsq, Q).subs(lam, lam_val)
+        # the matrix identities, for any M x D_in weights: e.z moves by g.rho, and g^T g = e^T G e
+        W, e, z, r = (sp.MatrixSymbol("W", M_, D_in), sp.MatrixSymbol("e", M_, 1), sp.MatrixSymbol("z", M_, 1),
+                      sp.MatrixSymbol("rho", D_in, 1))
+        gm = W.T * e
+        moves = (e.T * (z + W * r) - (e.T * z + gm.T * r)).doit().expand() == sp.ZeroMatrix(1, 1)
+        gram = (gm.T * gm - e.T * (W * W.T) * e).doit() == sp.ZeroMatrix(1, 1)
+        return sp.sqrt(cost2), ok and moves and gram, Q
 
-    def orthonormal_is_c4():
-        # G = omega^2 I, z_s = omega (sqrt(d) - tau), z_l = -omega tau on |A| = L: C4's cost, any L
-        phi_val = om * (sp.sqrt(d) - tau) + L_ * om * tau
-        return is_zero(COST.subs({phi_: phi_val, q_: om ** 2 * (1 + L_)}) - COST_RAISE)
+    def kkt_gram(st):
+        cost, ok, Q = family_cost()
+        return ok and is_zero(st.rhs.subs({EZ: phi_, EGE: Q}) - cost)
 
-    def equal_cross_cosines():
+    def orthonormal_is_c4(st):
+        # G = omega^2 I, z_s = omega (sqrt(d) - tau), z_l = -omega tau on |A| = L: e.z and e^T G e as sums
+        phi_val = om * (sp.sqrt(d) - tau) - sp.Sum(-om * tau, (l_, 1, L_)).doit()
+        q_val = om ** 2 * (1 + sp.Sum(1, (l_, 1, L_)).doit())
+        derived = COST.subs({phi_: phi_val, q_: q_val})
+        return is_zero(st.lhs - derived) and is_zero(derived - st.rhs)
+
+    def eGe_equal_cosines():
         # e^T G e = G_ss + sum_A G_ll - 2 sum_A G_sl + sum_{l != l'} G_ll', G_ii = omega^2, G_ij = -c omega^2
-        q = (om ** 2 + sp.Sum(om ** 2, (l_, 1, L_)) - 2 * sp.Sum(-c_ * om ** 2, (l_, 1, L_))
-             + sp.Sum(sp.Sum(-c_ * om ** 2, (lp, 1, L_ - 1)), (l_, 1, L_))).doit()
-        return is_zero(q - om ** 2 * NORM2_SYM) and is_zero(NORM2_SYM.subs(c_, 0) - (1 + L_))
+        return (om ** 2 + sp.Sum(om ** 2, (l_, 1, L_)) - 2 * sp.Sum(-c_ * om ** 2, (l_, 1, L_))
+                + sp.Sum(sp.Sum(-c_ * om ** 2, (lp, 1, L_ - 1)), (l_, 1, L_))).doit()
 
-    def bisector_correlation():
-        # e_j' = 1_s - 1_j', e_j'' = 1_s - 1_j'': e'^T G e'' = omega^2 (1 + c), e^T G e = 2 omega^2 (1 + c)
+    def equal_cross_cosines(st):
+        # z_s = omega D, z_l = -omega tau on A: e.z = omega (D + L tau); the cost from the Gram KKT
+        phi_val = om * D_ - sp.Sum(-om * tau_, (l_, 1, L_)).doit()
+        derived = COST.subs({phi_: phi_val, q_: eGe_equal_cosines()})
+        return is_zero(derived - st.rhs) and is_zero(eGe_equal_cosines() - om ** 2 * NORM2_SYM) and \
+            is_zero(NORM2_SYM.subs(c_, 0) - (1 + L_))
+
+    def bisector_correlation(st):
+        # e_j' = 1_s - 1_j', e_j'' = 1_s - 1_j'': e'^T G e'' = omega^2 (1 + c), e^T G e = 2 omega^2 (1 + c);
+        # only the outputs s, j', j'' enter, so this holds for every K
         G = sp.Matrix(3, 3, lambda u, v: om ** 2 if u == v else -c_ * om ** 2)
         e1, e2 = sp.Matrix([1, -1, 0]), sp.Matrix([1, 0, -1])
+        z = sp.Matrix([om * D_, -om * tau_, -om * tau_])
+        cost = COST.subs({phi_: (e1.T * z)[0], q_: (e1.T * G * e1)[0]})
         corr = (e1.T * G * e2)[0] / (e1.T * G * e1)[0]
-        return is_zero(corr - sp.Rational(1, 2)) and is_zero(sp.sqrt((e1.T * G * e1)[0]) - om * sp.sqrt(2 * (1 + c_)))
-
-    def flip_implies_family():
-        # sum: F <= 0 => z_s <= sum_A z_l for some A (A empty: z_s <= 0); argmax: some j' with z_j' >= z_s or
-        # z_s <= 0. Random pre-activations, |J_s| = |J_-s| = 3 (own output s = 0)
-        rng = np.random.default_rng(0)
-        relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
         ok = True
-        for z in rng.normal(size=(4000, 6)):
-            own, opp = z[:3], z[3:]
-            fam = max(opp[list(A)].sum() for r in range(1, 4) for A in itertools.combinations(range(3), r))
-            if relu(own).sum() <= relu(opp).sum():
-                ok &= own[0] <= max(fam, 0.0)
-            if relu(own).max() <= relu(opp).max():
-                ok &= own[0] <= max(opp.max(), 0.0)
-        return bool(ok)
+        for conj in st.args:
+            ok &= isinstance(conj, sp.Equality) and is_zero(conj.rhs - (cost if conj.lhs == r_arg else corr))
+        return ok and len(st.args) == 2
 
-    def extra_step_flips():
-        # sum readout: from the attack point of the best family, moving on by sum_B z_j^+/||g|| along -g
-        # flips the point when (G e)_j >= 0 for the other own outputs and z_s stays >= 0 (random nets,
-        # 3 + 3 outputs in R^8, cross-cosines about -0.1)
-        rng = np.random.default_rng(1)
-        relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
-        ok, used = True, 0
-        for _ in range(600):
-            W = np.eye(6, 8) + 0.15 * rng.normal(size=(6, 8))
-            W -= 0.1 * W.sum(axis=0) / 6
-            x = 4 * np.eye(8)[0] + rng.normal(size=8)
-            z0 = W @ x
-            best = None
-            for r in range(1, 4):
-                for A in itertools.combinations(range(3, 6), r):
-                    e = np.zeros(6)
-                    e[0], e[list(A)] = 1.0, -1.0
-                    g = e @ W
-                    cost = e @ z0 / np.linalg.norm(g)
-                    if best is None or cost < best[0]:
-                        best = (cost, g, e)
-            cost, g, e = best
-            u = -g / np.linalg.norm(g)
-            z_end = W @ (x + cost * u)
-            extra = relu(z_end[1:3]).sum() / np.linalg.norm(g)
-            if np.all(W[1:3] @ g >= 0) and z_end[0] - extra * (W[0] @ g) / np.linalg.norm(g) >= 0:
-                zf = W @ (x + (cost + extra + 1e-9) * u)
-                ok &= relu(zf[:3]).sum() <= relu(zf[3:]).sum()
-                used += 1
-        return bool(ok) and used > 100
+    # the flip conditions, summed over the outputs (own j = 1..p with s = 1; opposite l = 1..K)
+    zo, zx = sp.IndexedBase("z", real=True), sp.IndexedBase("y", real=True)
+    yF, x_ = notation("y F"), sp.Symbol("x")
+    min_e = notation("min_e")(EZ)
 
-    statement_sum = sp.Eq(sp.Symbol("c_A"), COST.subs({phi_: sp.Symbol("e.z"), q_: sp.Symbol("e^T G e")}), evaluate=False)
+    def lower_bound(st):
+        if not _relu_facts():
+            return False
+        ranges = [(j_, 1, p), (l_, 1, K)]
+        own, opp = sp.Sum(_relu(zo[j_]), (j_, 1, p)), sp.Sum(_relu(zx[l_]), (l_, 1, K))
+        # sum readout: own - z_s is a sum of nonnegative terms (ReLU(z_j) - [j = s] z_j), the opposite
+        # sum is e_A*.z over A* = {l: z_l > 0} (the indicator fact), so e*.z = z_s - opp <= own - opp = yF
+        gap = sp.Sum(_relu(zo[j_]) - sp.KroneckerDelta(j_, 1) * zo[j_], (j_, 1, p))
+        termwise = _for_every_real(_relu) and _for_every_real(lambda x: _relu(x) - x)
+        split = sums_equal(own - zo[1], gap, ranges)
+        e_star_z = zo[1] - opp
+        sum_readout = termwise and split and is_zero((e_star_z - (own - opp)) + gap)
+        # argmax readout: with M = max ReLU of the own outputs (>= ReLU(z_s) >= z_s) and the opposite
+        # maximiser l* at value ReLU(z_l*): if it is positive, e = 1_s - 1_l* has e.z = z_s - z_l* =
+        # yF - (M - z_s); else e = 1_s has e.z = z_s = yF - (M - z_s). Both are yF minus a nonnegative gap.
+        Mown, zl = sp.Symbol("M"), sp.Symbol("z_l*", positive=True)
+        gap_max = sp.Symbol("g", nonnegative=True)      # M - z_s >= 0
+        zs = Mown - gap_max
+        argmax = is_zero((zs - zl) - ((Mown - _relu(zl)) - gap_max)) and is_zero(zs - ((Mown - _relu(sp.S.Zero))
+                                                                                    - gap_max))
+        # so min_e e.z <= yF(x); given the flip yF(x) <= 0, min_e e.z <= 0
+        f = sp.Dummy("f", nonnegative=True)
+        hyp, concl = st.args
+        return bool(sum_readout and argmax and hyp.subs(yF(x_), -f) is sp.true
+                    and _holds_for_every_slack(concl.subs(yF(x_), -f), min_e, -f))
+
+    nB, gnorm, cA, t_ = (sp.Symbol("|B|", nonnegative=True, integer=True), sp.Symbol("||g||", positive=True),
+                         sp.Symbol("c_A", positive=True), sp.Symbol("t", nonnegative=True))
+    zB = sp.IndexedBase("z", real=True)
+    EXTRA = sp.Sum(_relu(zB[l_]), (l_, 1, nB)) / gnorm
+    r_ = sp.Symbol("r")
+
+    def upper_bound(st):
+        if not _relu_facts():
+            return False
+        # along u = -g/||g|| from the attack point x* (e.z* = 0): z(t) = z* - t a, a = G e/||g||, so over
+        # the family's outputs (own s, raised l = 1..L) e.z(t) = e.z* - t (a_s - sum_A a_l) = -t e^T G e/||g||
+        a, zs = sp.IndexedBase("a", real=True), sp.IndexedBase("zeta", real=True)
+        ez_t = (zs[0] - t_ * a[0]) - sp.Sum(zs[l_] - t_ * a[l_], (l_, 1, L_))
+        moved = sums_equal(ez_t, (zs[0] - sp.Sum(zs[l_], (l_, 1, L_))) - t_ * (a[0] - sp.Sum(a[l_], (l_, 1, L_))),
+                           [(l_, 1, L_)])
+        Q = sp.Symbol("Q", positive=True)      # e^T G e = ||g||^2 (the Gram identity of the first step)
+        ez_line = 0 - t_ * Q / gnorm
+        # F(t) = ReLU(z_s(t)) + sum_other ReLU(z_j(t)) - sum_opp ReLU(z_l(t)), with z_s(t) >= 0 (so ReLU(z_s(t)) =
+        # z_s(t)); the other own outputs do not rise (a_j >= 0, ReLU nondecreasing) and only B is active at x*, so
+        # their sum is ||g|| EXTRA - gap_o; ReLU >= z on A and >= 0 elsewhere, so the opposite sum is
+        # sum_A z_l(t) + gap_x; gap_o, gap_x >= 0 by the ReLU facts. Hence F(t) = e.z(t) + ||g|| EXTRA - gaps.
+        gap_o, gap_x = sp.symbols("gap_o gap_x", nonnegative=True)
+        zst, zA = sp.symbols("z_s(t) zA(t)", real=True)          # z_s(t) and sum_A z_l(t)
+        F_t = zst + (gnorm * EXTRA - gap_o) - (zA + gap_x)
+        excess = sp.expand(F_t - ((zst - zA) + gnorm * EXTRA))   # F(t) - (e.z(t) + ||g|| EXTRA)
+        bound = ez_line.subs(Q, gnorm ** 2) + gnorm * EXTRA      # e.z(t) + ||g|| EXTRA along the line
+        (t_flip,) = sp.solve(sp.Eq(bound, 0), t_)
+        # at t_flip, F <= 0: the point flips (a tie counts), after the distance c_A + t_flip
+        return moved and bool(excess.is_nonpositive) and _holds_for_every_slack(st, r_, cA + t_flip)
+
+    Pzs = sp.Symbol("z_s")
+    r_arg, r_sum_ = sp.Symbol("r_argmax"), sp.Symbol("r_sum")
     steps = (
-        Step("trained net: an attack family's half-space e.z <= 0 is reached at cost e.z/sqrt(e^T G e), G = W W^T "
-             "(KKT with a Gram matrix)", statement_sum, kkt_gram,
-             generality="instance", instances="two neurons in R^3, symbolic W, z, e"),
-        Step("orthonormal neurons of equal norm: the cost is C4's (sqrt(d) + (L-1) tau)/sqrt(1+L)",
+        Step(Text("trained net: an attack family's half-space ", sp.Le(EZ, 0, evaluate=False), " is reached at cost ",
+                  ratio_as_written(EZ, sp.sqrt(EGE)), ", ", sp.Eq(G_v, W_v * sp.Symbol("W^T"), evaluate=False),
+                  " (KKT with a Gram matrix, for any number of neurons and any dimension)"),
+             sp.Eq(sp.Symbol("c_A"), EZ / sp.sqrt(EGE), evaluate=False), kkt_gram),
+        Step(Text("orthonormal neurons of equal norm: the cost is C4's ", COST_RAISE),
              sp.Eq(COST.subs({phi_: om * (sp.sqrt(d) + (L_ - 1) * tau), q_: om ** 2 * (1 + L_)}), COST_RAISE,
                    evaluate=False), orthonormal_is_c4),
-        Step("equal cross-cosines -c: ||w_s - sum_A w_l||^2 = omega^2 (1 + L + 2Lc - L(L-1)c), so the sum readout's "
-             "cost at mu_s is (D + L tau)/sqrt(1 + L + 2Lc - L(L-1)c) (D, tau: own and opposite offsets / omega)",
-             sp.Eq(sp.Symbol("r_sum"), SUM_SYM, evaluate=False), equal_cross_cosines),
-        Step("argmax, equal cross-cosines: bisector cost (D + tau)/sqrt(2(1 + c)); the bisectors' noise terms keep "
-             "correlation 1/2, so the noise correction is the ideal median of min_j' Z_j'",
-             sp.And(sp.Eq(sp.Symbol("r_argmax"), ARGMAX_SYM, evaluate=False),
+        Step(Text("equal cross-cosines ", -c_, ": ", sp.Eq(Norm(sp.Symbol("w_s") - SumOver(sp.Symbol("w_l"), l_,
+                                                                                          sp.Symbol("A"))) ** 2,
+                                                          om ** 2 * NORM2_SYM, evaluate=False),
+                  ", so the sum readout's cost at ", sp.Symbol("mu_s"), " is ", SUM_SYM, " (", D_, ", ", tau_,
+                  ": own and opposite offsets over ", om, ")"),
+             sp.Eq(r_sum_, SUM_SYM, evaluate=False), equal_cross_cosines),
+        Step(Text("argmax, equal cross-cosines: bisector cost ", ARGMAX_SYM, "; the bisectors' noise terms keep "
+                  "correlation ", sp.Rational(1, 2), ", so the noise correction is the ideal median of the minimum of ",
+                  sp.Symbol("Z_j'")),
+             sp.And(sp.Eq(r_arg, ARGMAX_SYM, evaluate=False),
                     sp.Eq(notation("corr")(sp.Symbol("Z_j'"), sp.Symbol("Z_j''")), sp.Rational(1, 2), evaluate=False)),
              bisector_correlation),
-        Step("lower bound: a flip needs e.z <= 0 for some family (sum: Sum_{J_s} ReLU >= z_s, Sum_{J_-s} ReLU = "
-             "max_A Sum_A z; argmax: ReLU monotone)",
-             sp.Implies(sp.Le(notation("y F")(sp.Symbol("x")), 0, evaluate=False),
-                        sp.Le(sp.Symbol("min_e e.z"), 0, evaluate=False)), flip_implies_family,
-             generality="instance", instances="4000 random pre-activation vectors, |J_s| = |J_-s| = 3"),
-        Step("upper bound (sum readout): moving on by sum_B z_j^+/||g|| flips the point when the other own outputs "
-             "do not rise along the attack and z_s stays >= 0",
-             sp.Le(sp.Symbol("r"), sp.Symbol("c_A") + sp.Sum(sp.Max(0, sp.Indexed("z", l_)), (l_, 1, sp.Symbol("|B|")))
-                   / sp.Symbol("||g||"), evaluate=False), extra_step_flips,
-             generality="instance", instances="600 random nets with 3 + 3 outputs in R^8 (those meeting the conditions)"),
+        Step(Text("lower bound: a flip needs ", sp.Le(EZ, 0, evaluate=False), " for some family (sum readout: the own "
+                  "ReLUs sum to at least ", Pzs, ", the opposite ones to the sum over their positive terms; argmax: "
+                  "ReLU is nondecreasing), for every ", p, " and ", K),
+             sp.Implies(sp.Le(yF(x_), 0, evaluate=False), sp.Le(min_e, 0, evaluate=False)), lower_bound),
+        Step(Text("upper bound (sum readout): moving on by ", EXTRA, " flips the point when the other own outputs "
+                  "do not rise along the attack and ", sp.Ge(Pzs, 0, evaluate=False), " stays"),
+             sp.Le(r_, cA + EXTRA, evaluate=False), upper_bound),
     )
     preds = {"attack_cost": lambdify_prediction([phi_, q_], COST, "e.z/sqrt(e^T G e): cost of an attack family"),
              "radius_sum_symmetric": lambdify_prediction([D_, tau_, c_, L_], SUM_SYM,

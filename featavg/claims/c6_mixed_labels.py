@@ -167,83 +167,128 @@ def exact_derivation(BOUND):
     OFF = sp.sqrt(d / (1 + beta ** 2 * (p - 1)))   # every own output switched off
     sol_box = {}
 
-    def kkt_symmetric():
-        sol, cost2, _ = kkt_min_norm([rs, ro, ra, rb], C1, weights=[1, p - 1, 1, K - 1])
-        sol_box.update(sol)
-        return is_zero(cost2 - EXACT ** 2)
+    def kkt_solution():
+        if not sol_box:
+            sol, cost2, _ = kkt_min_norm([rs, ro, ra, rb], C1, weights=[1, p - 1, 1, K - 1])
+            sol_box.update(sol)
+            sol_box["cost2"] = cost2
+        return sol_box
 
-    def constraints_from_coordinates(pv=3, Kv=3):
-        # explicit coordinates: u_j = (1 - beta) x_j + beta S_class; C1 and C2 are u_j' - u_s and u_j' - u_o
-        x = sp.symbols(f"x_0:{pv + Kv}", real=True)
-        Sp, Sm = sum(x[:pv]), sum(x[pv:])
-        u = [(1 - beta) * x[j] + beta * (Sp if j < pv else Sm) for j in range(pv + Kv)]
-        sub = {x[0]: sp.sqrt(d) + rs, x[pv]: ra}
-        sub.update({x[j]: ro for j in range(1, pv)})
-        sub.update({x[j]: rb for j in range(pv + 1, pv + Kv)})
-        c1 = (u[pv] - u[0]).subs(sub)
-        c2 = (u[pv] - u[1]).subs(sub)
-        return (is_zero(c1 - C1.subs({p: pv, K: Kv})) and is_zero(c2 - C2.subs({p: pv, K: Kv})))
+    def constraints_from_coordinates(st):
+        # u_j = (1 - beta) x_j + beta S_class, for every p and K: x_s = sqrt(d) + rho_s, the p - 1 other own
+        # coordinates rho_o, the attacked j' rho_a, the K - 1 other opposite rho_b; the class sums as Sums
+        i_ = sp.Symbol("i", positive=True, integer=True)
+        S_p = sp.sqrt(d) + rs + sp.Sum(ro, (i_, 1, p - 1)).doit()
+        S_m = ra + sp.Sum(rb, (i_, 1, K - 1)).doit()
+        u_s, u_o, u_a = ((1 - beta) * (sp.sqrt(d) + rs) + beta * S_p, (1 - beta) * ro + beta * S_p,
+                         (1 - beta) * ra + beta * S_m)
+        derived = [u_a - u_s, u_a - u_o]   # flip to j' iff u_j' >= u_j for all j in J_s (ReLU monotone)
+        ok = len(st.args) == 2
+        for conj in st.args:
+            ok &= (isinstance(conj, sp.GreaterThan) and conj.rhs == 0
+                   and any(sp.expand(conj.lhs - c) == 0 for c in derived))   # polynomials: expand decides
+        return ok and sp.expand(derived[0] - derived[1]) != 0
+
+    def kkt_symmetric(st):
+        cost2 = kkt_solution()["cost2"]
+        return is_zero(cost2 - st.rhs ** 2) and st.rhs.is_nonnegative is not False
 
     bb = sp.Symbol("b", positive=True)  # beta = b/(1 + b) covers 0 < beta < 1
+    p1, K1 = sp.Symbol("p1", nonnegative=True), sp.Symbol("K1", nonnegative=True)
 
-    def other_constraints_slack():
-        if not sol_box:
-            kkt_symmetric()
-        slack = C2.subs(sol_box)
-        positive = sp.simplify((SLACK / sp.sqrt(d) * N_).subs(beta, bb / (1 + bb)).subs({p: 1 + sp.Symbol("p1", nonnegative=True),
-                                                                                      K: 1 + sp.Symbol("K1", nonnegative=True)}))
-        return is_zero(slack - SLACK) and bool(sp.factor(positive).is_positive)
+    def other_constraints_slack(st):
+        sol = kkt_solution()
+        slack = sp.simplify(C2.subs({v: sol[v] for v in (rs, ro, ra, rb)}))
+        positive = sp.simplify((slack / sp.sqrt(d) * N_).subs(beta, bb / (1 + bb)).subs({p: 1 + p1, K: 1 + K1}))
+        return (isinstance(st, sp.StrictGreaterThan) and st.rhs == 0 and is_zero(st.lhs - slack)
+                and bool(sp.factor(positive).is_positive))
 
-    def switch_off_costlier():
-        # N_ - (1 + beta^2 (p - 1)) = 1 + beta^2 (K - 1) > 0, so OFF > EXACT
-        return is_zero(N_ - (1 + beta ** 2 * (p - 1)) - (1 + beta ** 2 * (K - 1)))
+    def switch_off_costlier(st):
+        # switching w_s off alone costs <w_s, mu_s>/||w_s|| = d/(sqrt(d) sqrt(1 + beta^2 (p-1))) (KKT for one
+        # half-space): every own output off costs at least that; its square exceeds r^2 = d/N by
+        # d (1 + beta^2 (K-1))/(N (1 + beta^2 (p-1))) > 0
+        i_ = sp.Symbol("i", positive=True, integer=True)
+        norm2 = d * (1 + sp.Sum(beta ** 2, (i_, 1, p - 1)).doit())
+        off = d / sp.sqrt(norm2)
+        exact = sp.sqrt(kkt_solution()["cost2"])
+        gap = sp.factor(sp.simplify(off ** 2 - exact ** 2))
+        return (isinstance(st, sp.StrictGreaterThan) and is_zero(st.lhs - off) and is_zero(st.rhs - exact)
+                and is_zero(gap - d * (1 + beta ** 2 * (K - 1)) / (N_ * (1 + beta ** 2 * (p - 1))))
+                and bool(sp.factor(gap.subs({p: 1 + p1, K: 1 + K1})).is_positive))
 
-    def below_bound():
-        # Cauchy-Schwarz: A^2/p <= 1 + beta^2 (p-1), B^2/K <= 1 + beta^2 (K-1), with the gaps (n-1)(1-beta)^2/n
+    def below_bound(st):
+        # Cauchy-Schwarz: A^2/p <= 1 + beta^2 (p-1), B^2/K <= 1 + beta^2 (K-1), with the gaps (n-1)(1-beta)^2/n,
+        # so d/r^2 = N >= A^2/p + B^2/K = d/BOUND^2
         A, B = 1 + beta * (p - 1), 1 + beta * (K - 1)
-        return (is_zero(1 + beta ** 2 * (p - 1) - A ** 2 / p - (p - 1) * (1 - beta) ** 2 / p)
+        gaps = (is_zero(1 + beta ** 2 * (p - 1) - A ** 2 / p - (p - 1) * (1 - beta) ** 2 / p)
                 and is_zero(1 + beta ** 2 * (K - 1) - B ** 2 / K - (K - 1) * (1 - beta) ** 2 / K)
                 and is_zero(sp.simplify(BOUND ** -2 * d) - (A ** 2 / p + B ** 2 / K)))
+        exact = sp.sqrt(kkt_solution()["cost2"])
+        return gaps and isinstance(st, sp.LessThan) and is_zero(st.lhs - exact) and is_zero(st.rhs - BOUND)
 
-    def correlation(pv=3, Kv=3):
-        # explicit weights in R^{p+K}: <w_s - w_j', w_s - w_j''>/||w_s - w_j'||^2 = RHO, and <w_s - w_j', mu_s> = d
-        n_ = pv + Kv
-        mu = [sp.sqrt(d) * sp.Matrix([1 if i == j else 0 for i in range(n_)]) for j in range(n_)]
-        own, opp = list(range(pv)), list(range(pv, n_))
-        W = [mu[j] + beta * sum((mu[i] for i in (own if j in own else opp) if i != j), sp.zeros(n_, 1)) for j in range(n_)]
-        g1, g2 = W[0] - W[pv], W[0] - W[pv + 1]
-        return (is_zero((g1.T * g2)[0] / (g1.T * g1)[0] - RHO.subs({p: pv, K: Kv}))
-                and is_zero((g1.T * mu[0])[0] - d) and is_zero((g1.T * g1)[0] - d * N_.subs({p: pv, K: Kv})))
+    def correlation(st):
+        # for every p and K >= 2: coordinates in mu_s, R_+ (the p - 1 other own features summed), mu_j',
+        # mu_j'' and R_- (the K - 2 other opposite ones), Gram diag(d, (p-1) d, d, d, (K-2) d)
+        G = sp.diag(d, (p - 1) * d, d, d, (K - 2) * d)
+        e = [sp.Matrix([1 if r == c else 0 for r in range(5)]) for c in range(5)]
+        mu_s_, R_p, mu_a, mu_b, R_m = e
+        w_s = mu_s_ + beta * R_p
+        w_a = mu_a + beta * (mu_b + R_m)
+        w_b = mu_b + beta * (mu_a + R_m)
+        inner = lambda u, v: sp.expand((u.T * G * v)[0])  # noqa: E731
+        g1, g2 = w_s - w_a, w_s - w_b
+        corr = inner(g1, g2) / inner(g1, g1)
+        # rational functions of beta, p, K: cancel decides
+        return (sp.cancel(corr - st.rhs) == 0 and sp.expand(inner(g1, mu_s_) - d) == 0
+                and sp.expand(inner(g1, g1) - d * N_) == 0)
 
     a_, t_, rho_ = sp.symbols("a t varrho", real=True)
     Kk = sp.Symbol("K", positive=True)
     integrand = phi(a_) * Phi((sp.sqrt(rho_) * a_ - t_) / sp.sqrt(1 - rho_)) ** Kk
 
-    def reduces_to_c5():
-        # varrho = 1/2 gives C5.readouts' integrand phi(a) Phi(a - sqrt2 t)^K
-        return is_zero(integrand.subs(rho_, sp.Rational(1, 2)) - phi(a_) * Phi(a_ - sp.sqrt(2) * t_) ** Kk)
+    def min_survival(st):
+        # Z_j' = sqrt(varrho) A + sqrt(1 - varrho) E_j' (A, E_j' independent N(0, 1)) has unit variance and
+        # correlation varrho; given A, P(Z_j' > t) = 1 - Phi((t - sqrt(varrho) A)/sqrt(1 - varrho)), and the K
+        # events are independent; varrho = 1/2 gives C5.readouts' integrand phi(a) Phi(a - sqrt2 t)^K
+        jj = sp.Symbol("j", positive=True, integer=True)
+        r0 = sp.Symbol("varrho", positive=True)
+        moments = is_zero(r0 + (1 - r0) - 1) and is_zero(sp.sqrt(r0) * sp.sqrt(r0) - r0)
+        arg = (sp.sqrt(rho_) * a_ - t_) / sp.sqrt(1 - rho_)
+        symmetric = is_zero(1 - Phi(-arg) - Phi(arg))       # 1 - Phi(-x) = Phi(x)
+        derived = phi(a_) * sp.Product(Phi(arg), (jj, 1, Kk)).doit()
+        c5 = is_zero(integrand.subs(rho_, sp.Rational(1, 2)) - phi(a_) * Phi(a_ - sp.sqrt(2) * t_) ** Kk)
+        ok = isinstance(st.rhs, sp.Integral) and st.rhs.limits == ((a_, -sp.oo, sp.oo),)
+        return bool(moments and symmetric and c5 and ok and is_zero(st.rhs.function - derived))
 
     r_ = sp.Symbol("r")
+    u_j, u_jp, u_s, u_o = sp.Symbol("u_j"), sp.Symbol("u_j'"), sp.Symbol("u_s"), sp.Symbol("u_o")
+    rho_shown = sp.Tuple(rs, ro, ra, rb)
+    Zp, Zpp, xi, mu_s = sp.Symbol("Z_j'"), sp.Symbol("Z_j''"), sp.Symbol("xi"), sp.Symbol("mu_s")
     steps = (
-        Step("flip to j' iff u_j' >= u_j for all j in J_s; in symmetric coordinates (rho_s, rho_o, rho_a, rho_b) the "
-             "constraints against u_s and u_o are C1, C2",
-             sp.And(sp.Ge(C1, 0, evaluate=False), sp.Ge(C2, 0, evaluate=False)), constraints_from_coordinates,
-             generality="instance", instances="p = 3, K = 3, explicit coordinates"),
-        Step("KKT with C1 alone (weights 1, p-1, 1, K-1): r(mu_s) = sqrt(d/(2 + beta^2 (p+K-2)))",
+        Step(Text("flip to ", sp.Symbol("j'"), " iff ", sp.Ge(u_jp, u_j, evaluate=False), " for all ",
+                  sp.Symbol("j"), " in ", sp.Symbol("J_s"), "; in symmetric coordinates ", rho_shown,
+                  " the constraints against ", u_s, " and ", u_o, " are C1, C2, for every ", p, " and ", K),
+             sp.And(sp.Ge(C1, 0, evaluate=False), sp.Ge(C2, 0, evaluate=False)), constraints_from_coordinates),
+        Step(Text("KKT with C1 alone (weights ", sp.Tuple(1, p - 1, 1, K - 1), "): ",
+                  sp.Eq(notation("r")(mu_s), EXACT, evaluate=False)),
              sp.Eq(r_, EXACT, evaluate=False), kkt_symmetric),
-        Step("C2 is slack at that optimum for 0 < beta < 1: slack = sqrt(d)((1 - beta^2) + beta^2 (p+K-2)(1-beta))/"
-             "(2 + beta^2 (p+K-2)) > 0, so C1 alone binds",
+        Step(Text("C2 is slack at that optimum for ", sp.Lt(0, beta, evaluate=False), " and ",
+                  sp.Lt(beta, 1, evaluate=False), ": its slack ", SLACK, " is positive, so C1 alone binds"),
              sp.Gt(SLACK, 0, evaluate=False), other_constraints_slack),
-        Step("switching every own output off costs sqrt(d/(1 + beta^2 (p-1))) > r",
+        Step(Text("switching every own output off costs ", OFF, ", more than ", r_),
              sp.Gt(OFF, EXACT, evaluate=False), switch_off_costlier),
-        Step("the averaged-directions bound is above the exact radius (Cauchy-Schwarz, gap (n-1)(1-beta)^2/n per class)",
+        Step(Text("the averaged-directions bound is above the exact radius (Cauchy-Schwarz, gap ",
+                  (sp.Symbol("n") - 1) * (1 - beta) ** 2 / sp.Symbol("n"), " per class of ", sp.Symbol("n"),
+                  " clusters)"),
              sp.Le(EXACT, BOUND, evaluate=False), below_bound),
-        Step("noisy point: r(mu_s + xi) = min_j' (r + Z_j'), Z_j' exchangeable N(0, 1) of correlation varrho",
-             sp.Eq(notation("corr")(sp.Symbol("Z_j'"), sp.Symbol("Z_j''")), RHO, evaluate=False), correlation,
-             generality="instance", instances="p = 3, K = 3, explicit weights"),
-        Step("P(min_j' Z_j' > t) = E_A[Phi((sqrt(varrho) A - t)/sqrt(1 - varrho))^K]; varrho = 1/2 is C5's argmax term",
+        Step(Text("noisy point: ", sp.Eq(notation("r")(mu_s + xi), notation("min_j'")(r_ + Zp), evaluate=False),
+                  ", ", Zp, " exchangeable standard normals of correlation ", rho_, ", for every ", p, " and ",
+                  sp.Ge(K, 2, evaluate=False)),
+             sp.Eq(notation("corr")(Zp, Zpp), RHO, evaluate=False), correlation),
+        Step(Text("the minimum's survival function is an expectation over the common factor ", sp.Symbol("A"),
+                  "; ", sp.Eq(rho_, sp.Rational(1, 2), evaluate=False), " is C5.readouts' argmax term"),
              sp.Eq(notation("P")(sp.Gt(sp.Symbol("min Z"), t_, evaluate=False)),
-                   sp.Integral(integrand, (a_, -sp.oo, sp.oo)), evaluate=False), reduces_to_c5),
+                   sp.Integral(integrand, (a_, -sp.oo, sp.oo)), evaluate=False), min_survival),
     )
     f_int = sp.lambdify([a_, t_, rho_, Kk], numeric(integrand), modules=["numpy", "scipy"])
 
