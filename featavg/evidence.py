@@ -47,7 +47,7 @@ from featavg._errors import ClaimDefinitionError, InvalidParameter
 __all__ = [
     "CONFIDENCE", "Term", "Band", "Rival", "Outcome", "Check", "Figure", "Fault",
     "FAULTS", "register_fault", "quantile", "t_quantile", "mean_interval", "median_interval",
-    "clopper_pearson", "binomial_two_sided_p", "fit_power_law", "round_off",
+    "clopper_pearson", "binomial_two_sided_p", "fit_power_law", "round_off", "seed_comparison",
     "STATUSES",
 ]
 
@@ -101,6 +101,37 @@ def mean_interval(values, level=CONFIDENCE):
         raise InvalidParameter("values", f"{v.size} value(s)", "at least two independent seeds")
     se = float(v.std(ddof=1) / math.sqrt(v.size))
     return float(v.mean()), se, t_quantile(v.size - 1, level) * se
+
+
+
+def seed_comparison(measured, predicted, why=""):
+    """A per-seed comparison of a measurement with its per-seed prediction.
+
+    With ``R`` independent seeds, the mean difference ``measured - predicted`` has the Student-t
+    interval of :func:`mean_interval`; its half-width is the statistical term of the band around the
+    mean prediction (paired: what the seeds share cancels in the difference).
+
+    Parameters
+    ----------
+    measured, predicted : array_like, shape (R,)
+        One value per seed, ``R >= 2``.
+    why : str
+        Appended to the term's reason (what cancels in the difference, say).
+
+    Returns
+    -------
+    predicted_mean : float
+    term : Term
+        ``t_{R-1} x`` the standard error of the mean difference (kind ``"stat"``).
+    interval : tuple of float
+        The measured mean's own Student-t interval.
+    """
+    meas, pred = np.asarray(measured, dtype=float), np.asarray(predicted, dtype=float)
+    R = meas.size
+    _, _, diff_hw = mean_interval(meas - pred)
+    m, _, hw = mean_interval(meas)
+    reason = f"t({R - 1} dof) x standard error of the mean difference measured - predicted over {R} seeds"
+    return float(pred.mean()), Term(reason + (f" {why}" if why else ""), diff_hw, "stat"), (m - hw, m + hw)
 
 
 def median_interval(values, level=CONFIDENCE):

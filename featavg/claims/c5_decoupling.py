@@ -15,7 +15,7 @@ Evidence: cosines of cluster-supervised nets trained at the paper's setting; the
 import numpy as np
 import sympy as sp
 
-from featavg.evidence import Band, Check, Outcome, Rival, Term, mean_interval
+from featavg.evidence import Band, Check, Outcome, Rival, Term, mean_interval, seed_comparison
 from featavg.theory import Claim, Step, is_zero, lambdify_prediction, notation
 from featavg.theory._claim import Inner, Norm, SumOver, Text
 from featavg.theory._common import d, evaluate_sums, factor_sums, p
@@ -194,20 +194,16 @@ def _measure(ctx):
         share = ctx.prediction(ID, "noise_share")(nj)
         plain.append(float(np.mean(ctx.prediction(ID, "cos_own")(np.sqrt(share)))))
     meas, pred = np.array(meas), np.array(pred)
-    R = len(runs)
-    _, _, diff_hw = mean_interval(meas - pred)
-    m, _, hw = mean_interval(meas)
-    predicted = float(pred.mean())
+    predicted, stat, interval = seed_comparison(meas, pred)
     band = Band(predicted, (
-        Term(f"t({R - 1} dof) x standard error of the mean difference measured - predicted over {R} seeds",
-             diff_hw, "stat"),
+        stat,
         Term("brackets of eps^2 (other clusters' active points: Cauchy-Schwarz .. full weight) and of sum u^2 "
              "(self-interaction none .. full, their larger p_ij): half the cosine range", float(np.mean(half))),
         Term("spread of the own points' weights 1 - p_ij (margins spread by q/sqrt(d)): (1/2) cos^3 eps^2 CV^2",
              float(np.mean(spread))),
     ), limits=(-1, 1))
     p_own = int(runs[0].config.positive)
-    return Outcome(predicted, float(meas.mean()), band, interval=(m - hw, m + hw), seeds=[r.config.seed for r in runs],
+    return Outcome(predicted, float(meas.mean()), band, interval=interval, seeds=[r.config.seed for r in runs],
                    baseline=float(np.mean(plain)),
                    rivals={"1/sqrt(|J_s|) (averaging)": float(ctx.prediction(ID, "cos_averaging")(p_own)),
                            "1/sqrt(1 + 1/n_j) (no off-feature correction)": float(np.mean(plain)),
