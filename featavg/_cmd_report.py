@@ -20,6 +20,9 @@ def add_arguments(p):
     p.add_argument("--seed", type=nonnegative_int, default=0, help="base seed of every check and figure (default 0)")
     p.add_argument("--claims", action="append", default=[], metavar="PATH",
                    help="also report the claims of PATH (a .py file, a directory, or a module; repeatable)")
+    p.add_argument("--only", nargs="+", metavar="ID",
+                   help="report only these claims (an id, or a prefix such as C4 or U1): their pages, rows and "
+                        "figures, and an index of them")
     p.add_argument("--json", action="store_true",
                    help="print a JSON summary {out_dir, files, figures, checks, passed, failed, inconclusive, seconds}")
 
@@ -29,9 +32,9 @@ def run(args):
     from featavg._registry import discover
 
     registry = discover(args.claims)
-    with progress_bar(_report.count_units(registry), "report", enabled=True) as update:
+    with progress_bar(_report.count_units(registry, only=args.only), "report", enabled=True) as update:
         summary = _report.build_report(args.out, seed=args.seed, quick=args.quick, progress=update,
-                                       registry=registry)
+                                       registry=registry, only=args.only)
     if args.json:
         print_json(summary)
     else:

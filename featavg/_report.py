@@ -567,7 +567,7 @@ def write_pages(out_dir, pages, figure_files=()):
 
 
 def build_report(out_dir=DEFAULT_OUT, *, seed=0, quick=False, progress=None, figures=True, claims=(),
-                 registry=None):
+                 registry=None, only=None):
     """Run every check and figure and write the report into ``out_dir``.
 
     Parameters
@@ -585,6 +585,9 @@ def build_report(out_dir=DEFAULT_OUT, *, seed=0, quick=False, progress=None, fig
         ``--claims`` sources whose claims are reported beside ours.
     registry : featavg._registry.Registry, optional
         Instead of discovering (tests).
+    only : sequence of str, optional
+        Report only these claims (ids or prefixes, as ``featavg verify --only``): their pages,
+        rows and figures, and an index of them.
 
     Returns
     -------
@@ -603,11 +606,15 @@ def build_report(out_dir=DEFAULT_OUT, *, seed=0, quick=False, progress=None, fig
         raise InvalidParameter("out", out_dir, "a directory (existing or new), not a file")
     reg = registry if registry is not None else discover(claims)
     start = time.perf_counter()
+    units, unknown = _verify.select(reg, only)
+    if unknown:
+        raise InvalidParameter("only", " ".join(unknown), "claim or check ids or prefixes: " + " ".join(reg.ids()))
+    entries = [e for e, _, _ in units]
     ctx = _verify.VerifyContext(quick=quick, seed=int(seed), registry=reg)
-    rows, _ = _verify.rows_for_registry(reg, ctx, progress=progress)
-    figs = make_figures(out_dir, reg.figures(), ctx, progress=progress) if figures else []
+    rows = [_verify.load_error_row(e) for e in reg.errors] + _verify.run_checks(units, ctx, progress=progress)
+    figs = make_figures(out_dir, [f for e in entries for f in e.figures], ctx, progress=progress) if figures else []
     good = []
-    for e in reg:
+    for e in entries:
         try:
             good.append(e.claim())
         except Exception:  # its symbolic row reports the failure; no page without a statement
@@ -629,11 +636,11 @@ def build_report(out_dir=DEFAULT_OUT, *, seed=0, quick=False, progress=None, fig
             "seed": int(seed), "quick": bool(quick), "seconds": time.perf_counter() - start}
 
 
-def count_units(registry=None, figures=True):
+def count_units(registry=None, figures=True, only=None):
     """Progress-bar units of :func:`build_report`: one per row and per figure."""
     from featavg import _verify
     from featavg._registry import default_registry
 
     reg = registry if registry is not None else default_registry()
-    units, _ = _verify.select(reg)
-    return _verify.count_rows(units) + (len(reg.figures()) if figures else 0)
+    units, _ = _verify.select(reg, only)
+    return _verify.count_rows(units) + (sum(len(e.figures) for e, _, _ in units) if figures else 0)
