@@ -172,13 +172,20 @@ def derive():
         return isinstance(st, sp.Equality) and is_zero(sp.exp(log_ratio_limit()) - st.rhs)
 
     def relative_spread(st):
-        import mpmath
-
-        mpmath.mp.dps = 30
-        Dv = mpmath.mpf(10) ** 6
-        c = Dv * mpmath.beta(0.5, Dv / 2) / mpmath.pi
-        val = Dv * ((1 + 2 * (Dv - 1) / mpmath.pi) / c ** 2 - 1)
-        return abs(val - mpmath.mpf(str(sp.N(st.rhs, 30)))) < 1e-5
+        # with x = D/2, c_D = 2x/(sqrt(pi) R(x)), R(x) = Gamma(x + 1/2)/Gamma(x), and Stirling's series
+        # log R(x) = (1/2) log x - 1/(8x) + O(x^-3) (SymPy's asymptotic series of loggamma, for
+        # symbolic x); the O(x^-3) term changes D (M2/c_D^2 - 1) by O(x^-2), so the limit is exact
+        x = sp.Symbol("x", positive=True)
+        R = sp.gamma(x + sp.S.Half) / sp.gamma(x)
+        if not is_zero(sp.gammasimp(sp.expand_func(C_D).subs(D, 2 * x) - 2 * x / (sp.sqrt(sp.pi) * R))):
+            return False
+        log_r = (sp.loggamma(x + sp.S.Half) - sp.loggamma(x)).series(x, sp.oo, n=3).removeO()
+        inner = st.lhs.args[0] if isinstance(st.lhs, sp.Limit) else None
+        if inner is None or not isinstance(st, sp.Equality):
+            return False
+        spread = inner.subs(D, 2 * x).subs(C_D.subs(D, 2 * x), 2 * x / sp.sqrt(sp.pi) * sp.exp(-log_r))
+        spread = sp.expand_func(spread).subs(R, sp.exp(log_r))
+        return is_zero(sp.limit(spread, x, sp.oo) - st.rhs)
 
     def haar_inverse(st):
         u1 = sp.Symbol("u_1", positive=True)  # ||u||_1 of the uniform direction
@@ -277,7 +284,7 @@ def derive():
              sp.Eq(sp.Limit(C_D / sp.sqrt(2 * D / sp.pi), D, sp.oo), 1, evaluate=False), asymptotic),
         Step(Text("relative spread of the L1 norm: about ", sp.Float(0.27, 2) / sp.sqrt(D)),
              sp.Eq(sp.Limit(D * (M2_D / C_D ** 2 - 1), D, sp.oo), sp.pi / 2 - sp.Rational(3, 2), evaluate=False),
-             relative_spread, generality="instance", instances="D = 10^6 (mpmath, 30 digits)"),
+             relative_spread),
         Step(Text("Haar features: ", sp.Eq(v_, L2(v_) * u_, evaluate=False), " with ", u_,
                   " uniform, so the inverse radius is linear in the L1 norm of ", u_,
                   " and its expectation over the rotation follows"),
