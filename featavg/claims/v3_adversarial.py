@@ -315,7 +315,7 @@ def _robust_accuracy(ctx):
     radii[name] = adv_radii(ctx, ex, EPS_RATIO * np.sqrt(d_ / 2), "exact", N)
     grid = np.linspace(0.0, 1.2 * np.sqrt(d_ / 2), 400)
     opt = np.asarray(ctx.claim("C4.optimal_bound").predictions["pair_robust_accuracy"](d_, grid), float)
-    fig = new_figure((11.0, 4.2))
+    fig = new_figure((10.0, 3.8))
     gs = fig.add_gridspec(1, 4, width_ratios=[1.5, 1, 1, 1])
     ax = fig.add_subplot(gs[0])
     colours = [BLUE, ORANGE, RED, GREEN]
