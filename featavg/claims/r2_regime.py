@@ -398,7 +398,7 @@ def _map_figure(name):
                    f"star: the paper's setting (d/n = 3.072, eta d = 3.072, sigma_w d = 0.03072). {st['text']}. Verdicts: "
                    + ", ".join(f"{v} {c}" for v, c in mp["verdicts"].items())
                    + f". {len(cells)} cells, {fmt(sum(secs))} s of cell time (cached map: `{REGENERATE}`).")
-        data = {"map": mp, "statement": st, "verdicts": mp["verdicts"],
+        data = {"seed": doc["seed"], "map": mp, "statement": st, "verdicts": mp["verdicts"],
                 "cells": [{"params": c["params"], "verdict": c.get("verdict"), "excess": c.get("excess"),
                            "quantity": ((c.get("measurements") or {}).get(mp["quantity"]) or {}).get("mean")}
                           for c in cells]}
