@@ -360,7 +360,7 @@ def _robust_accuracy(ctx):
     caption = (f"Robust accuracy from exact (certified) L2 radii of {N} test points, and the cosines of the neurons with the "
                f"features, for the standard binary net and adversarially trained ones (n = {adv_cfg.n}, eta = {adv_cfg.eta:g}, "
                f"{adv_cfg.steps} steps, PGD-L2 10 steps; exact inner step: n = {EXACT['n']}, {EXACT['steps']} steps, radius "
-               f"ramped over {EXACT['ramp']} steps, {fmt(ex_seconds)} s of training here). " + "; ".join(parts)
+               f"ramped over {EXACT['ramp']} steps; its training's wall time is in the figure's data). " + "; ".join(parts)
                + ". Verdict (measured): PGD adversarial training at eps = 0.9 sqrt(d/2) decouples: each neuron holds one "
                "feature (cosine near 0.9) with negative components on every other feature, and the radius approaches "
                "sqrt(d/2). The exact inner step reaches a similar radius with a different net: its neurons combine their "
