@@ -80,7 +80,7 @@ def margins(run):
 #:   the noise inner products are a relative k/sqrt(n d) ~ 3e-4, so the finite-n terms (counts,
 #:   own noise, of relative order k/n = 2%) show;
 #: * ``small_d``: d = 20, where the coupling sum_i g_i is p/(d + p) = 20% of the rate; noise
-#:   scale sigma = 0.05 (SPEC §1 extension), because at sigma = 1 the noise terms are of order
+#:   scale sigma = 0.05 (an extension of docs/science.md §1), because at sigma = 1 the noise terms are of order
 #:   q p/d, the coupling's own order, and the late regime (own neurons on all own points) fails;
 #: * ``ce``: cross-entropy with cluster labels at d = 1e6, h = 1, n = 500 (also in quick mode: at
 #:   n = 250, 7 of 24 seeds had an output whose one neuron never fired on its own cluster).
