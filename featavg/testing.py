@@ -349,6 +349,16 @@ class DecouplingPrediction:
     certain : ndarray of bool, shape (alive,)
         No point's activity on the neuron was within the prediction's neglected noise (else the
         ratio budget is a first-order bound on a cascade of flips).
+    outputs : ndarray of int, shape (alive,)
+        The output (own cluster) of each alive neuron.
+    scales, scale_halfwidth : ndarray, shape (alive,)
+        The predicted own coefficient ``lambda_{j,j}`` of each alive neuron (the reduced GD's) and
+        its budget (the weights of its uncertain own-cluster points).
+    cluster_labels : ndarray of int, shape (k,)
+        The class of each cluster.
+    output_cos, output_cos_halfwidth : ndarray, shape (k,)
+        ``cos(w_j, mu_j)`` of each output's summed alive neurons ``w_j = sum_r w_{j,r}`` and its budget
+        (``C5.decoupling.output_band``); NaN for an output without an alive neuron.
     """
 
     alive: np.ndarray
@@ -360,6 +370,12 @@ class DecouplingPrediction:
     measured_off_ratios: np.ndarray
     class_sizes: np.ndarray
     certain: np.ndarray
+    outputs: np.ndarray
+    scales: np.ndarray
+    scale_halfwidth: np.ndarray
+    cluster_labels: np.ndarray
+    output_cos: np.ndarray
+    output_cos_halfwidth: np.ndarray
 
 
 def decoupling_prediction(run, steps=None):
@@ -374,7 +390,10 @@ def decoupling_prediction(run, steps=None):
     if run.network.kind != "multiclass":
         raise InvalidParameter("run", f"a {run.network.kind} run", "a cluster-supervised (multi-class) run")
     ctx = _context()
+    steps = run.config.steps if steps is None else steps
     cos, half, ratios, r_half, alive, certain = c5.score_band(ctx, run, steps)
+    gd = c5._reduced_gd(ctx, run, steps)
+    out_cos, out_half = c5.output_band(ctx, run, steps)
     k, h = run.config.k, run.config.h
     F, W = run.features, run.network.W
     dd = float(np.mean(np.einsum("jd,jd->j", F, F)))
@@ -387,7 +406,10 @@ def decoupling_prediction(run, steps=None):
     return DecouplingPrediction(alive=alive, cos=cos, cos_halfwidth=half, measured_cos=measured_cos[alive],
                                 off_ratios=ratios, off_ratio_halfwidth=r_half,
                                 measured_off_ratios=measured_ratios[alive], class_sizes=sizes[alive],
-                                certain=certain)
+                                certain=certain, outputs=own[alive], scales=gd["lam"][alive, own[alive]],
+                                scale_halfwidth=gd["uncertain"][alive, own[alive]],
+                                cluster_labels=np.asarray(labels), output_cos=out_cos,
+                                output_cos_halfwidth=out_half)
 
 
 def median_radius_ratio(run, predicted, readout="argmax", points=None):
@@ -488,14 +510,27 @@ def averaged_net_radius_budget(prediction, radius, points):
 def argmax_radius_budget(prediction, d, points):
     r"""Error budget of the argmax readout's median radius over ``sqrt(d/2)`` (C5.readouts, C4).
 
-    For decoupled neurons ``w_j = Lambda (mu_j + sum_c u_c mu_c) + eta``, the argmax flips a point
-    of cluster j when an opposite output reaches its own: the noise-free distance is ``sqrt(d/2)``
-    times ``(1 + O(u))`` over ``1/cos`` (the norm of the neurons over their own component). A noisy
-    point moves it by its noise along ``mu_j - mu_j'``; the minimum over the ``K`` opposite clusters
-    lowers the median by at most ``sqrt(2 log K)`` (expected maximum of ``K`` standard normals) and
-    the median of ``points`` points moves by :func:`_median_noise`:
+    For decoupled neurons ``w_{j,r} = lambda_{j,r} (mu_j + sum_c u_c mu_c) + eta_{j,r}``, output j sums
+    its neurons: own coefficient ``Lambda_j = sum_r lambda_{j,r}`` and ``cos(w_j, mu_j) = c_j``
+    (predicted with its budget by ``C5.decoupling.output_band``). The argmax flips a noise-free point
+    of cluster j when an output j' of the other class reaches output j; with both active the distance
+    is ``<w_j - w_j', mu_j>/||w_j - w_j'||``, so (to first order in the off-feature parts ``u``)
 
-    .. math:: |r/\sqrt{d/2} - 1| \le (1/\cos_{min} - 1) + 2\max|u| + (\sqrt{2\log K} + m_N)/\sqrt{d/2}.
+    .. math:: \frac{r_{jj'}}{\sqrt{d/2}} = R_{jj'} = \frac{\sqrt 2}{\sqrt{1/c_j^2 + \rho^2/c_{j'}^2}},
+              \qquad \rho = \Lambda_{j'}/\Lambda_j,
+
+    which is 1 at equal scales and ``c = 1``; the ``u`` parts move it by at most ``(1 + rho) max|u|``.
+    A cluster's noise-free radius is ``R_j = min_{j'} R_{jj'}``, and the pooled median lies between the
+    smallest and the largest ``R_j``: the budget takes each ``R_j`` at both ends of its ``c`` and
+    ``Lambda`` bands (``c`` within its budget, at most 1; ``Lambda`` within its uncertain own points'
+    weights). Unequal scales are the finite-time part of cross-entropy GD on clusters of
+    unequal sizes (C7.equal_margins_attract: the margins equalise only as ``t -> infinity``). A noisy
+    point moves its radius by its noise along ``w_j - w_j'``; the minimum over the ``K`` opposite
+    clusters lowers the median by at most ``sqrt(2 log K)`` (expected maximum of ``K`` standard
+    normals) and the median of ``points`` points moves by :func:`_median_noise`:
+
+    .. math:: |r/\sqrt{d/2} - 1| \le \max_j |R_j - 1| + (1 + \rho_{max}) \max|u|
+              + (\sqrt{2\log K} + m_N)/\sqrt{d/2}.
 
     Parameters
     ----------
@@ -504,7 +539,26 @@ def argmax_radius_budget(prediction, d, points):
     points : int
         Test points pooled.
     """
-    c_min = float(np.min(prediction.cos - prediction.cos_halfwidth))
+    labels = prediction.cluster_labels
+    outs = np.unique(prediction.outputs)
+    c_lo, c_hi, lam, lam_err = {}, {}, {}, {}
+    for j in outs:
+        sel = prediction.outputs == j
+        c_lo[j] = float(prediction.output_cos[j] - prediction.output_cos_halfwidth[j])
+        c_hi[j] = min(1.0, float(prediction.output_cos[j] + prediction.output_cos_halfwidth[j]))
+        lam[j] = float(np.sum(prediction.scales[sel]))
+        lam_err[j] = float(np.sum(prediction.scale_halfwidth[sel]))
+    worst, rho_max = 0.0, 1.0
+    for j in outs:
+        opp = [c for c in outs if labels[c] != labels[j]]
+        if not opp:
+            continue
+        lo = min(math.sqrt(2) / math.sqrt(1 / c_lo[j] ** 2 + ((lam[c] + lam_err[c]) / (lam[j] - lam_err[j])) ** 2
+                                          / c_lo[c] ** 2) for c in opp)
+        hi = min(math.sqrt(2) / math.sqrt(1 / c_hi[j] ** 2 + ((lam[c] - lam_err[c]) / (lam[j] + lam_err[j])) ** 2
+                                          / c_hi[c] ** 2) for c in opp)
+        worst = max(worst, abs(lo - 1), abs(hi - 1))
+        rho_max = max(rho_max, max((lam[c] + lam_err[c]) / (lam[j] - lam_err[j]) for c in opp))
     u = float(np.max(np.abs(prediction.off_ratios) + prediction.off_ratio_halfwidth))
     K = prediction.off_ratios.shape[1] + 1 - int(np.min(prediction.class_sizes))   # largest |J_{-y}|
-    return (1 / c_min - 1) + 2 * u + (math.sqrt(2 * math.log(max(K, 1))) + _median_noise(points)) / math.sqrt(d / 2)
+    return worst + (1 + rho_max) * u + (math.sqrt(2 * math.log(max(K, 1))) + _median_noise(points)) / math.sqrt(d / 2)

@@ -20,10 +20,13 @@ replicas where every neuron is alive. (That a dead neuron stays dead is therefor
 
 Every bound is a claim's prediction with a stated budget (``featavg.testing``):
 
-* C1 (binary labels): each alive neuron's averaging score ``cos(w_r, sum_{J_s} mu)`` and its
-  own-feature ratios ``lambda_{r,j}/mean lambda`` against C1.feature_averaging's prediction from
-  the run's sample and initial weights (the noise share, the between-cluster spread and the
-  opposite-class part; budget: C1's score band and C1.cos_own_feature's band);
+* C1 (binary labels): the averaging score ``cos(w_r, sum_{J_s} mu)`` and the own-feature ratios
+  ``lambda_{r,j}/mean lambda`` of the neurons of each class whose first GD steps are determined
+  (``AveragingPrediction.certain``: no own point within the prediction's neglected noise; otherwise
+  the budget of the uncertain points is a first-order bound and a flip cascades through the class's
+  margin), against C1.feature_averaging's prediction from the run's sample and initial weights (the
+  noise share, the between-cluster spread and the opposite-class part; budget: C1's score band and
+  C1.cos_own_feature's band);
 * C2: no test error (every test point lies at least ``r/sigma >= 0.9 sqrt(3e4/6) = 64`` noise
   standard deviations from the decision boundary, C3, so an error has probability ``< 1e-300``);
 * C3: each class's median exact radius over C3's averaging radius with the trained scales and
@@ -31,7 +34,9 @@ Every bound is a claim's prediction with a stated budget (``featavg.testing``):
 * C5 (cluster labels): each alive neuron's ``cos(w_j, mu_j)`` and the mean off-feature ratio (over
   the neurons whose point activities the prediction determines: ``DecouplingPrediction.certain``)
   against C5.decoupling's prediction; the argmax readout's pooled median radius over
-  ``sqrt(d/2)`` (C5.readouts, C4's optimum), budget ``featavg.testing.argmax_radius_budget``.
+  ``sqrt(d/2)`` (C5.readouts, C4's optimum), budget ``featavg.testing.argmax_radius_budget``
+  (with the outputs' unequal scales: at 300 steps the outputs of clusters of unequal sizes differ
+  in scale, and a cluster whose output is smaller than an opposite one's has its boundary nearer).
 
 Where a draw cannot tell averaging from decoupling. With ``k = 2`` each class holds one cluster, so
 an averaging net and a decoupled net are the same net (``w_s ~ mu_j``), and with ``k = 3`` one class
@@ -104,7 +109,11 @@ def _binary_checks(run, false=None):
     # (module docstring) and then shares the class's margin, which the prediction gives to the others
     signs = run.network.neuron_signs
     full = np.array([alive[signs == s].all() for s in signs])
-    kept = full[pred.alive]
+    # ... and so is one whose first steps are not determined (an own point of the class within the
+    # prediction's neglected noise): the budget of its uncertain points is first order, and a flip
+    # cascades through the class's margin to all its neurons (module docstring)
+    certain = np.array([pred.certain[signs == s].all() for s in signs])
+    kept = (full & certain)[pred.alive]
     score = pred.score
     if false == "noise share only":
         score = np.full_like(score, float(get_claim("C1.feature_averaging").predictions["cos_class_sum"](
@@ -118,8 +127,6 @@ def _binary_checks(run, false=None):
         for r in np.flatnonzero(pred.alive):
             first = np.flatnonzero(~np.isnan(ratios[r]))[0]
             ratios[r, first] = pred.own_sizes[r]
-    # ... where the first steps are determined: no own point of the class of uncertain activity
-    certain = np.array([pred.certain[signs == s].all() for s in signs])
     wide = (pred.own_sizes >= 2) & full & certain
     if np.any(np.abs(pred.measured_ratios - ratios)[wide] > pred.ratio_halfwidth[wide]):
         return False

@@ -99,3 +99,25 @@ def test_dead_neuron_probability_matches_the_simulators_initialisations():
     for j in range(cfg.k):
         lo, hi = clopper_pearson(int(dead[:, j].sum()), dead.shape[0])
         assert lo <= predicted[j] <= hi, (j, counts[j], dead[:, j].mean(), predicted[j])
+
+
+def test_argmax_budget_pair_radius_is_the_exact_radius_of_unequal_outputs():
+    """The noise-free pair radius of ``argmax_radius_budget``, ``R = sqrt 2/sqrt(1/c_j^2 + rho^2/c_j'^2)``
+    at ``c = 1`` (``r = Lambda_j sqrt(d)/sqrt(Lambda_j^2 + Lambda_j'^2)``), against the exact solver on an
+    idealised decoupled net ``w_j = Lambda_j mu_j`` with unequal scales; the equal-scale rival
+    ``sqrt(d/2)`` is off by more than the solver's gap."""
+    from featavg.simulate import MultiClassNetwork, exact_radii
+
+    d, k = 40, 4
+    labels = np.array([1, 1, -1, -1])
+    F = np.sqrt(d) * np.eye(k, d)                  # orthogonal features with ||mu_j||^2 = d
+    lam = np.array([1.0, 1.3, 0.8, 1.1])
+    net = MultiClassNetwork(lam[:, None] * F, np.zeros(k), h=1)
+    res = exact_radii(net, F, labels, labels, "argmax")
+    for j in range(k):
+        opp = np.flatnonzero(labels != labels[j])
+        predicted = min(lam[j] * np.sqrt(d) / np.sqrt(lam[j] ** 2 + lam[c] ** 2) for c in opp)
+        tol = res[j].upper - res[j].lower + 100 * np.finfo(float).eps * predicted   # bracket + round-off
+        assert abs(res[j].radius - predicted) <= tol, (j, res[j].radius, predicted)
+        if not np.isclose(lam[j], lam[opp].max()):
+            assert abs(res[j].radius - np.sqrt(d / 2)) > 10 * tol

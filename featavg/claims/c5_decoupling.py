@@ -310,6 +310,52 @@ def _reduced_gd(ctx, run, steps):
     return {"lam": S["lam0"] + dlam, "C": C, "alive": alive, "uncertain": uncertain, "S": S}
 
 
+def _cos_band(ctx, run, gd, j, rows):
+    r"""Predicted cos(w, mu_j) of ``w = sum_{r in rows} w_r`` (neurons of output j), its budget, and its
+    off-feature ratios with their budget (:func:`score_band`'s parts for a sum of neurons: the sum
+    follows the same decomposition, with the summed coefficients, point weights and initial parts)."""
+    S, k = gd["S"], run.config.k
+    d = S["d"]
+    cos = ctx.prediction(ID, "cos_own_corrected")
+    clusters = run.train.clusters
+    rows = list(rows)
+    lam = gd["lam"][rows].sum(axis=0)
+    Cr = gd["C"][:, rows].sum(axis=1)
+    U = gd["uncertain"][rows].sum(axis=0)
+    ljj = lam[j]
+    others = np.delete(np.arange(k), j)
+    sigma = np.sqrt((d - k) * np.sum(Cr ** 2))
+    v = lam[others] / ljj
+    # uncertain points, and every weight moved by a relative 3 sigma (through 1 - p)
+    dv = (U[others] + 3 * sigma * (np.abs(Cr) @ np.abs(S["proj"][:, others]))) / ljj
+    vec = S["W0perp"][rows].sum(axis=0) + Cr @ S["Xp"]
+    eps2 = float(vec @ vec) / (d * ljj ** 2)
+    c_max = np.array([np.max(np.abs(Cr[clusters == c]), initial=0.0) for c in range(k)])
+    err_eps = 3 * float(np.sum(c_max * U)) / ljj ** 2 + 3 * sigma * eps2
+    err_o2 = float(np.sum(2 * np.abs(v) * dv + dv ** 2))
+    c = float(cos(eps2, float(np.sum(v ** 2))))
+    return c, 0.5 * c ** 3 * (err_eps + err_o2), v, dv
+
+
+def output_band(ctx, run, steps=None):
+    """Predicted cos(w_j, mu_j) of each output's summed alive neurons ``w_j = sum_r w_{j,r}``, and its
+    budget (:func:`_cos_band`); NaN for an output without an alive neuron.
+
+    Returns
+    -------
+    predicted, halfwidth : ndarray, shape (k,)
+    """
+    steps = run.config.steps if steps is None else steps
+    gd = _reduced_gd(ctx, run, steps)
+    k, h = run.config.k, run.config.h
+    pred, half = np.full(k, np.nan), np.full(k, np.nan)
+    for j in range(k):
+        rows = [r for r in range(j * h, (j + 1) * h) if gd["alive"][r]]
+        if rows:
+            pred[j], half[j], _, _ = _cos_band(ctx, run, gd, j, rows)
+    return pred, half
+
+
 def score_band(ctx, run, steps=None):
     r"""Predicted cos(w_{j,r}, mu_j) of each alive neuron of one cluster-supervised run, its budget, and
     its off-feature ratios.
@@ -336,28 +382,12 @@ def score_band(ctx, run, steps=None):
     if key in ctx.cache:
         return ctx.cache[key]
     gd = _reduced_gd(ctx, run, steps)
-    S, k, h = gd["S"], run.config.k, run.config.h
-    d = S["d"]
-    cos = ctx.prediction(ID, "cos_own_corrected")
-    clusters = run.train.clusters
+    k, h = run.config.k, run.config.h
     pred, half, ratios, r_half, certain = [], [], [], [], []
     for r in np.flatnonzero(gd["alive"]):
-        j = r // h
-        lam = gd["lam"][r]
-        ljj = lam[j]
-        others = np.delete(np.arange(k), j)
-        sigma = np.sqrt((d - k) * np.sum(gd["C"][:, r] ** 2))
-        v = lam[others] / ljj
-        # uncertain points, and every weight moved by a relative 3 sigma (through 1 - p)
-        dv = (gd["uncertain"][r, others] + 3 * sigma * (np.abs(gd["C"][:, r]) @ np.abs(S["proj"][:, others]))) / ljj
-        vec = S["W0perp"][r] + gd["C"][:, r] @ S["Xp"]
-        eps2 = float(vec @ vec) / (d * ljj ** 2)
-        c_max = np.array([np.max(np.abs(gd["C"][clusters == c, r]), initial=0.0) for c in range(k)])
-        err_eps = 3 * float(np.sum(c_max * gd["uncertain"][r])) / ljj ** 2 + 3 * sigma * eps2
-        err_o2 = float(np.sum(2 * np.abs(v) * dv + dv ** 2))
-        c = float(cos(eps2, float(np.sum(v ** 2))))
+        c, hw, v, dv = _cos_band(ctx, run, gd, r // h, [r])
         pred.append(c)
-        half.append(0.5 * c ** 3 * (err_eps + err_o2))
+        half.append(hw)
         ratios.append(v)
         r_half.append(dv)
         certain.append(not np.any(gd["uncertain"][r] > 0))
