@@ -7,10 +7,11 @@ Exit status: 0 every row passed, 1 some row failed, 3 none failed but some are i
 2 a usage error.
 """
 
+import os
 import sys
 import time
 
-from featavg._args import nonnegative_int
+from featavg._args import nonnegative_int, positive_int
 from featavg._output import fmt, print_json
 from featavg._progress import progress_bar
 
@@ -36,6 +37,9 @@ def add_arguments(p):
                    help="run only these claims or checks (an id, or a prefix such as C4 or C7.lambert_w)")
     p.add_argument("--seed", type=nonnegative_int, default=0,
                    help="base seed of every sampled quantity, an integer >= 0 (default 0)")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="processes the claims run in, an integer >= 1 (default: os.cpu_count(); 1 runs "
+                        "every check in this process). The rows do not depend on it")
     p.add_argument("--claims", action="append", default=[], metavar="PATH",
                    help="also run the claims of PATH: a .py claim file, a directory of them, or an importable "
                         "module (repeatable)")
@@ -141,11 +145,16 @@ def run(args):
         ids = [c.id for e in registry for c in e.checks] + registry.ids()
         print("valid ids and prefixes: " + " ".join(sorted(set(ids))), file=sys.stderr)
         return 2
-    ctx = _verify.VerifyContext(quick=args.quick, seed=args.seed, registry=registry)
+    workers = min(args.workers or os.cpu_count() or 1, max(len(units), 1))
     start = time.perf_counter()
     rows = [_verify.load_error_row(e) for e in registry.errors]
     with progress_bar(_verify.count_rows(units), "verify", enabled=True) as update:
-        rows += _verify.run_checks(units, ctx, progress=update)
+        if workers > 1:
+            rows += _verify.run_checks_parallel(units, quick=args.quick, seed=args.seed, claims=args.claims,
+                                                workers=workers, progress=update)
+        else:
+            ctx = _verify.VerifyContext(quick=args.quick, seed=args.seed, registry=registry)
+            rows += _verify.run_checks(units, ctx, progress=update)
     seconds = time.perf_counter() - start
     if args.json:
         print_json(rows)

@@ -356,19 +356,16 @@ def reference_scores(features, cluster_labels):
 
 @contextlib.contextmanager
 def single_thread_blas():
-    """One BLAS thread for the duration, where threadpoolctl (a dependency of scikit-learn) is there.
+    """One BLAS thread for the duration (:func:`featavg._verify.one_blas_thread`).
 
     The products here are tiny (``n x 64`` by ``64 x M``): BLAS threads gain nothing, and on the
     2-core machine shared with other jobs they cost a lot (measured: 300 GD steps of the binary
     net in 0.14-0.18 s on one thread, 0.5-4.7 s on two). One thread also makes the floating-point
     results independent of the machine's core count.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn brings it
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
+    from featavg._verify import one_blas_thread
+
+    with one_blas_thread():
         yield
 
 

@@ -20,6 +20,7 @@ exact radii: how many points, how many verified, the largest relative gap of the
 brackets) and ``seconds``.
 """
 
+import contextlib
 import time
 
 import numpy as np
@@ -321,19 +322,104 @@ def count_rows(units):
     return sum(len(c) + int(s) for _, c, s in units)
 
 
+@contextlib.contextmanager
+def one_blas_thread():
+    """One BLAS thread for the duration (threadpoolctl).
+
+    A product summed by two BLAS threads rounds differently from one summed by one, so the rows
+    would otherwise depend on the machine's core count and on how many processes share it (measured:
+    20 of the 89 quick rows differed in their last digits between one process with two BLAS threads
+    and two processes with one each). The checks' products are small enough that a second thread
+    gains little (quick verify: 73.5 s with two threads, 70.8 s with one, on this 2-core machine).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def run_checks(units, ctx, progress=None):
-    """Run ``units`` (:func:`select`) claim by claim: numeric rows, then the symbolic row."""
+    """Run ``units`` (:func:`select`) claim by claim: numeric rows, then the symbolic row.
+
+    On one BLAS thread (:func:`one_blas_thread`), so that the rows are the same bit for bit in one
+    process or in several (:func:`run_checks_parallel`) and on any core count.
+    """
     rows = []
-    for entry, checks, run_sym in units:
-        for c in checks:
-            rows.append(run_check(c, ctx))
-            if progress is not None:
-                progress(1)
-        if run_sym:
-            rows.append(symbolic_row(entry, ctx))
-            if progress is not None:
-                progress(1)
+    with one_blas_thread():
+        for entry, checks, run_sym in units:
+            for c in checks:
+                rows.append(run_check(c, ctx))
+                if progress is not None:
+                    progress(1)
+            if run_sym:
+                rows.append(symbolic_row(entry, ctx))
+                if progress is not None:
+                    progress(1)
     return rows
+
+
+#: the worker process's context and registry (:func:`_worker_start`)
+_WORKER = {}
+
+
+def _worker_start(quick, seed, claims):
+    """Initializer of a :func:`run_checks_parallel` worker: its registry (the same discovery as the
+    parent's: built-in claims plus ``claims``) and one context for every unit it runs."""
+    from featavg._registry import discover
+
+    registry = discover(claims)
+    _WORKER["registry"] = registry
+    _WORKER["ctx"] = VerifyContext(quick=quick, seed=seed, registry=registry)
+
+
+def _worker_unit(claim_id, check_ids, run_sym):
+    """One unit (a claim's selected checks and its symbolic row) in a worker: its rows."""
+    registry, ctx = _WORKER["registry"], _WORKER["ctx"]
+    entry = next(e for e in registry if e.id == claim_id)
+    by_id = {c.id: c for c in entry.checks}
+    return run_checks([(entry, [by_id[i] for i in check_ids], run_sym)], ctx)
+
+
+def _unit_cost(unit):
+    """Scheduling order of a unit (largest first): its slow checks, then its numeric checks."""
+    _, checks, run_sym = unit
+    return (sum(bool(getattr(c, "slow", False)) for c in checks), len(checks) + int(run_sym))
+
+
+def run_checks_parallel(units, *, quick, seed, claims=(), workers=2, progress=None):
+    """The rows of :func:`run_checks` on ``VerifyContext(quick, seed)``, claim by claim in ``workers``
+    processes.
+
+    Each worker discovers the same claims (the built-in ones plus ``claims``) and keeps one context
+    for all the units it runs, so the checks of one claim share their cached runs as in a serial run;
+    a run two claims use is trained in each worker that needs it. Every value of a check derives
+    from the seed and the check's own salts, never from the order checks run in, so the rows equal
+    the serial rows (``seconds`` aside); they are returned in registry order. Units start largest
+    first (:func:`_unit_cost`). The pool starts its workers with ``spawn`` and the BLAS pools pinned
+    to one thread each (:func:`featavg._sweep.make_executor`).
+    """
+    import concurrent.futures
+    import functools
+    import multiprocessing
+
+    from featavg._sweep import _pinned_threads
+
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidParameter("workers", workers, "an integer >= 1")
+    order = sorted(range(len(units)), key=lambda i: _unit_cost(units[i]), reverse=True)
+    results = [None] * len(units)
+    mp = multiprocessing.get_context("spawn")
+    init = functools.partial(_worker_start, bool(quick), int(seed), tuple(str(c) for c in claims))
+    with _pinned_threads(), concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=mp,
+                                                                     initializer=init) as pool:
+        futures = {pool.submit(_worker_unit, units[i][0].id, [c.id for c in units[i][1]], units[i][2]): i
+                   for i in order}
+        for fut in concurrent.futures.as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            if progress is not None:
+                progress(len(results[i]))
+    return [row for rows in results for row in rows]
 
 
 def rows_for_registry(registry, ctx, only=None, progress=None):
@@ -353,4 +439,4 @@ def exit_status(rows):
     return 0
 
 
-__all__ += ["count_rows", "Check", "Outcome"]
+__all__ += ["count_rows", "run_checks_parallel", "Check", "Outcome"]

@@ -40,11 +40,35 @@ def test_table_fits_100_columns_and_a_failure_exits_1(capsys, monkeypatch):
     orig = BinaryNetwork.loss_and_grad
     monkeypatch.setattr(BinaryNetwork, "loss_and_grad",
                         lambda self, X, y: (lambda o: (o[0], 3.0 * o[1], 3.0 * o[2]))(orig(self, X, y)))
-    rc = main(["verify", "--quick", "--only", "C7.gd_step", "C1.model_gradients"])
+    # --workers 1: the monkeypatched simulator lives in this process only
+    rc = main(["verify", "--quick", "--workers", "1", "--only", "C7.gd_step", "C1.model_gradients"])
     out = capsys.readouterr().out
     assert rc == 1
     assert "C7.gd_step " in out and "FAILED" in out and "failed" in out
     assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_rows_do_not_depend_on_the_number_of_workers(capsys):
+    """Claims run in two processes give the serial rows bit for bit (``seconds`` aside), in registry
+    order: every value derives from the seed and the check's salts, on one BLAS thread."""
+    argv = ["verify", "--quick", "--json", "--only", "C7.gd_step", "C4", "C6"]
+    results = []
+    for workers in ("1", "2"):
+        assert main(argv + ["--workers", workers]) == 0
+        results.append([{k: v for k, v in r.items() if k != "seconds"} for r in json.loads(capsys.readouterr().out)])
+    serial, parallel = results
+    assert [r["id"] for r in serial] == [r["id"] for r in parallel]
+    assert [r["id"] for r in serial][:2] == ["C4.threshold_net", "C4.threshold_net.symbolic"]  # registry order
+    assert serial == parallel
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_bad_workers_is_a_usage_error(value, capsys):
+    with pytest.raises(SystemExit) as exc_info:
+        main(["verify", "--quick", "--workers", value])
+    assert exc_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--workers" in err and "integer >= 1" in err and "Traceback" not in err
 
 
 def test_inconclusive_rows_exit_3():
