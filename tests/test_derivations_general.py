@@ -7,11 +7,7 @@ coefficient of the statement (``rhs -> 2 rhs``) or reverses an inequality, and t
 given that statement, must fail. A check that still passed would not be checking the statement.
 """
 
-import json
 import re
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -205,18 +201,5 @@ def test_titles_assumptions_and_step_names_carry_no_ascii_mathematics(claim_id, 
             assert hit is None, f"{claim_id} {what}: ASCII mathematics {hit.group(0)!r} in {s!r}"
 
 
-# ---- featavg claims --json ---------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_claims_json_reports_generality_within_60_seconds():
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "featavg", "claims", "--json"], capture_output=True, text=True,
-                          timeout=300)
-    seconds = time.perf_counter() - start
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    rows = json.loads(proc.stdout)
-    assert seconds < 60, f"featavg claims --json took {seconds:.1f} s"
-    assert {r["id"] for r in rows} >= set(CLAIM_IDS)
-    for r in rows:
-        assert r["general"] + r["instance"] == len(r["checks"])
-        assert all(s["generality"] in ("general", "instance") for s in r["checks"])
+# ---- featavg claims --json: tests/test_layering.py runs it (with the simulator blocked) and checks
+# its generality counts; its time is measured by benchmarks/bench_cli.py

@@ -1,7 +1,8 @@
 """The layering of the three packages, proved in fresh interpreters.
 
 * The SymPy half of every claim (its module, ``derive()``, every step's check) builds in a
-  process where ``featavg.simulate`` cannot be imported.
+  process where ``featavg.simulate`` cannot be imported: the rows of ``featavg claims --json`` are
+  computed there, and report every step passed with its generality.
 * ``featavg.simulate`` never imports SymPy: a whole run, its metrics and an exact radius leave
   ``sympy`` out of ``sys.modules``; no file of ``simulate/`` names it.
 * ``featavg.theory`` never imports the simulator; no file anywhere imports an autodiff library
@@ -9,6 +10,7 @@
 """
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -33,20 +35,26 @@ def _run(code):
 
 
 def test_sympy_half_of_every_claim_builds_without_the_simulator():
+    """Every claim builds and every step passes with the simulator blocked, through the rows of
+    ``featavg claims --json`` (``featavg._cmd_claims.collect``), which also give each step's
+    generality (general or instance, summed)."""
     out = _run(BLOCK_SIMULATE + """
+import json
+from featavg._cmd_claims import collect
 from featavg._registry import default_registry
-reg = default_registry()
-assert reg.errors == [], reg.errors
-n = 0
-for e in reg:
-    c = e.claim()
-    bad = [r for r in c.run_checks() if not r["passed"]]
-    assert not bad, (e.id, bad)
-    n += 1
+assert default_registry().errors == [], default_registry().errors
+rows = collect(default_registry())
 assert not any(m == "featavg.simulate" or m.startswith("featavg.simulate.") for m in sys.modules)
-print(n)
+print(json.dumps(rows))
 """)
-    assert int(out.strip()) >= 10
+    rows = json.loads(out)
+    from featavg._registry import default_registry
+
+    assert [r["id"] for r in rows] == default_registry().ids() and len(rows) >= 10
+    for r in rows:
+        assert r["passed"] and not r.get("error"), (r["id"], [s for s in r["checks"] if not s["passed"]])
+        assert r["general"] + r["instance"] == len(r["checks"]) > 0
+        assert all(s["generality"] in ("general", "instance") for s in r["checks"])
 
 
 def test_the_block_really_blocks():
