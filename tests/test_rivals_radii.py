@@ -1,9 +1,10 @@
 """Radius and generalisation checks (C2-C6, issue 14): they pass and reject their rivals, fail under
 their faults, and their new closed forms agree with independent numerics.
 
-Tiers: the checks on idealised nets run in the default tier; those that train the paper's runs
-(C2.generalisation.trained, C3.averaging_radius, C5.readouts.*) in the slow tier, as does the
-full-mode run of every check.
+Tiers: the checks on idealised nets run here in the fast tier; those that train the paper's runs
+(C2.generalisation.trained, C3.averaging_radius, C5.readouts.*) are run, with every other check, by
+tests/test_claims_generic.py (quick, with their faults) and by the committed report's regeneration
+(full mode), both in the slow tier.
 """
 
 import itertools
@@ -42,27 +43,6 @@ def test_ideal_check_passes_and_rejects_its_rivals_quick(check_id, quick_ctx):
     _assert_passes(run_check(_check(check_id), quick_ctx))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("check_id", TRAINED)
-def test_trained_check_passes_and_rejects_its_rivals_quick(check_id, quick_ctx):
-    _assert_passes(run_check(_check(check_id), quick_ctx))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("check_id", IDEAL + TRAINED)
-def test_check_passes_and_rejects_its_rivals_full(check_id):
-    _assert_passes(run_check(_check(check_id), _full_ctx()))
-
-
-_FULL = []
-
-
-def _full_ctx():
-    if not _FULL:
-        _FULL.append(VerifyContext(quick=False))
-    return _FULL[0]
-
-
 def _fault_cases(ids):
     return [(c, f) for c in ids for f in _check(c).faults]
 
@@ -74,17 +54,14 @@ def test_ideal_check_fails_under_its_faults(check_id, fault):
     assert row["status"] == "failed", row
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("check_id, fault", _fault_cases(TRAINED))
-def test_trained_check_fails_under_its_faults(check_id, fault):
-    with FAULTS[fault].active() as kw:
-        row = run_check(_check(check_id), VerifyContext(quick=True, **kw))
-    assert row["status"] == "failed", row
-
-
 def test_every_check_names_a_fault():
     for c in IDEAL + TRAINED:
         assert _check(c).faults, c
+
+
+# The trained checks (quick: pass, rivals, faults) run with every other check in
+# tests/test_claims_generic.py, and every check in full mode in the committed report's regeneration
+# (tests/test_report.py: no row failed or inconclusive).
 
 
 # ---- closed forms against independent numerics ----------------------------------------------------
