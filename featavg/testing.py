@@ -532,6 +532,8 @@ def argmax_radius_budget(prediction, d, points):
     .. math:: |r/\sqrt{d/2} - 1| \le \max_j |R_j - 1| + (1 + \rho_{max}) \max|u|
               + (\sqrt{2\log K} + m_N)/\sqrt{d/2}.
 
+    Infinite (no bound) where the uncertain points' weights of some output reach its scale.
+
     Parameters
     ----------
     prediction : DecouplingPrediction
@@ -548,6 +550,8 @@ def argmax_radius_budget(prediction, d, points):
         c_hi[j] = min(1.0, float(prediction.output_cos[j] + prediction.output_cos_halfwidth[j]))
         lam[j] = float(np.sum(prediction.scales[sel]))
         lam_err[j] = float(np.sum(prediction.scale_halfwidth[sel]))
+    if any(lam[j] <= lam_err[j] for j in outs):
+        return math.inf   # an output whose scale the prediction does not determine: no bound
     worst, rho_max = 0.0, 1.0
     for j in outs:
         opp = [c for c in outs if labels[c] != labels[j]]

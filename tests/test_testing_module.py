@@ -121,3 +121,18 @@ def test_argmax_budget_pair_radius_is_the_exact_radius_of_unequal_outputs():
         assert abs(res[j].radius - predicted) <= tol, (j, res[j].radius, predicted)
         if not np.isclose(lam[j], lam[opp].max()):
             assert abs(res[j].radius - np.sqrt(d / 2)) > 10 * tol
+
+
+def test_argmax_budget_is_infinite_where_an_outputs_scale_is_undetermined():
+    """The budget bounds the radius through each output's scale; where the uncertain points' weights
+    reach the scale, there is no bound (infinite), and the property treats the run as outside."""
+    import dataclasses
+
+    from featavg.testing import argmax_radius_budget
+
+    cfg = Config(k=4, d=20_000, n=120, n_test=20, h=1, eta=3.072 / 20_000, steps=60, seed=5, engine="reduced",
+                 supervision="cluster")
+    pred = decoupling_prediction(replica_runs(cfg, 1)[0])
+    assert math.isfinite(argmax_radius_budget(pred, cfg.d, 20))
+    undetermined = dataclasses.replace(pred, scale_halfwidth=pred.scales.copy())
+    assert argmax_radius_budget(undetermined, cfg.d, 20) == math.inf
