@@ -4,10 +4,12 @@
 * ``thorough``: many random examples, for users checking a change in depth
   (``HYPOTHESIS_PROFILE=thorough python -m pytest``).
 
-The longest files run first (:data:`FIRST`). Under pytest-xdist with ``--dist loadfile`` a file is
-given whole to one worker, in collection order; collected in name order, the regeneration of the
-committed report (about 330 s on one worker, a quarter of the suite's work) started near the end,
-and the other worker sat idle for most of it (a clean clone's suite took 614 s).
+The longest files run first (:data:`FIRST`, longest first: a longest-processing-time schedule).
+Under pytest-xdist with ``--dist loadfile --no-loadscope-reorder`` (``.ci/run``) a file is given
+whole to one worker, in collection order; without ``--no-loadscope-reorder`` xdist orders files by
+their number of tests, and the regeneration of the committed report (about 330 s on one worker, a
+third of the suite's work, in a file of few tests) started last while the other worker sat idle
+(a clean clone's suite: 614 s; with this order and the flag: see README).
 """
 
 import os
@@ -20,9 +22,13 @@ settings.register_profile("thorough", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-#: test files scheduled first, longest first (``--durations``: the report's regeneration, the fault
-#: runs of every check, the derivations' planted errors)
-FIRST = ("test_report.py", "test_claims_generic.py", "test_derivations_general.py")
+#: test files scheduled first, longest first (seconds on one worker, ``--durations``, this machine):
+#: the report's regeneration (335), every check's quick and fault runs (158), the planted errors
+#: (48), the example claim (42), the SymPy half without the simulator (35), the browser (34), the
+#: digits (32), the regime maps (30), verify's CLI (28), the properties (27)
+FIRST = ("test_report.py", "test_claims_generic.py", "test_derivations_general.py", "test_example_claim.py",
+         "test_layering.py", "test_report_browser.py", "test_digits.py", "test_regime.py", "test_verify_cli.py",
+         "test_properties.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
