@@ -612,7 +612,10 @@ def build_report(out_dir=DEFAULT_OUT, *, seed=0, quick=False, progress=None, fig
     entries = [e for e, _, _ in units]
     ctx = _verify.VerifyContext(quick=quick, seed=int(seed), registry=reg)
     rows = [_verify.load_error_row(e) for e in reg.errors] + _verify.run_checks(units, ctx, progress=progress)
-    figs = make_figures(out_dir, [f for e in entries for f in e.figures], ctx, progress=progress) if figures else []
+    figs = []
+    if figures:
+        with _verify.one_blas_thread():  # as the rows: the figures do not depend on the core count
+            figs = make_figures(out_dir, [f for e in entries for f in e.figures], ctx, progress=progress)
     good = []
     for e in entries:
         try:

@@ -1,4 +1,5 @@
-"""Test configuration: hypothesis profiles chosen by ``HYPOTHESIS_PROFILE``, and the order of files.
+"""Test configuration: hypothesis profiles chosen by ``HYPOTHESIS_PROFILE``, one BLAS thread per
+test process, and the order of files.
 
 * ``ci`` (default): derandomised, few examples, no deadline (CI machines are shared);
 * ``thorough``: many random examples, for users checking a change in depth
@@ -15,12 +16,19 @@ third of the suite's work, in a file of few tests) started last while the other 
 import os
 
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
 
 settings.register_profile("ci", derandomize=True, max_examples=15, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+#: one BLAS thread in every test process: under xdist each core runs a worker, and a second BLAS
+#: thread per worker oversubscribes the cores (OpenBLAS threads spin while they wait: the report's
+#: regeneration took 485 s beside another worker against 328 s alone). verify's rows and the
+#: report's figures are computed on one thread anyway (featavg._verify.one_blas_thread).
+_BLAS = threadpool_limits(limits=1, user_api="blas")
 
 #: test files scheduled first, longest first (seconds on one worker, ``--durations``, this machine):
 #: the report's regeneration (335), every check's quick and fault runs (158), the planted errors
