@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from featavg._errors import ClaimDefinitionError, InvalidParameter
+from featavg._errors import ClaimDefinitionError, FeatavgError, InvalidParameter
 from featavg.evidence import CONFIDENCE, Check, Outcome
 
 __all__ = ["VerifyContext", "run_check", "run_checks", "symbolic_row", "load_error_row", "select",
@@ -416,7 +416,16 @@ def run_checks_parallel(units, *, quick, seed, claims=(), workers=2, progress=No
                    for i in order}
         for fut in concurrent.futures.as_completed(futures):
             i = futures[fut]
-            results[i] = fut.result()
+            try:
+                results[i] = fut.result()
+            except concurrent.futures.process.BrokenProcessPool:
+                # a check that kills its process (a crash, os._exit, the OOM killer) breaks the pool;
+                # run_check turns exceptions into failed rows, but not a dead process
+                running = [units[j][0].id for j in futures.values() if results[j] is None]
+                raise FeatavgError(
+                    f"a worker process died while running one of {', '.join(running)}; the rows of "
+                    "these claims are lost (the finished ones too: nothing is printed). Run them with "
+                    "--workers 1 --only ID to see the failure") from None
             if progress is not None:
                 progress(len(results[i]))
     return [row for rows in results for row in rows]

@@ -162,3 +162,18 @@ def test_bad_claims_path_is_a_usage_error(tmp_path):
         assert proc.returncode == 2, (arg, proc.stderr)
         lines = [x for x in proc.stderr.splitlines() if x.strip()]
         assert "Traceback" not in proc.stderr and "--claims" in lines[-1], proc.stderr
+
+
+def test_a_check_that_kills_its_worker_is_a_clear_error(tmp_path):
+    """run_check turns a check's exception into a failed row; a check that ends its process (here
+    ``os._exit``) breaks verify's worker pool instead: verify names the claims it lost and exits 1
+    without a traceback."""
+    text = NEW_CLAIM.replace('ID = "C9.tiny_averaging"', 'ID = "U7.dies"').replace(
+        "ORDER = (99, 0)  # after every built-in claim (R2.regime is (9, 1))", "").replace(
+        "    from featavg.simulate import", "    import os\n    os._exit(3)\n    from featavg.simulate import")
+    assert "os._exit(3)" in text
+    (tmp_path / "dies.py").write_text(text)
+    proc = _cli("verify", "--quick", "--claims", str(tmp_path / "dies.py"), "--only", "U7", "C4", "--workers", "2")
+    assert proc.returncode == 1, proc.stderr
+    assert "worker process died" in proc.stderr and "U7.dies" in proc.stderr and "--workers 1" in proc.stderr
+    assert "Traceback" not in proc.stderr
