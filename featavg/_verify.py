@@ -396,7 +396,7 @@ def run_checks_parallel(units, *, quick, seed, claims=(), workers=2, progress=No
     from the seed and the check's own salts, never from the order checks run in, so the rows equal
     the serial rows (``seconds`` aside); they are returned in registry order. Units start largest
     first (:func:`_unit_cost`). The pool starts its workers with ``spawn`` and the BLAS pools pinned
-    to one thread each (:func:`featavg._sweep.make_executor`).
+    to one thread each, as :func:`featavg._sweep.make_executor` does.
     """
     import concurrent.futures
     import functools
