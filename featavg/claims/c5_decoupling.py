@@ -382,7 +382,7 @@ def score_band(ctx, run, steps=None):
     if key in ctx.cache:
         return ctx.cache[key]
     gd = _reduced_gd(ctx, run, steps)
-    k, h = run.config.k, run.config.h
+    h = run.config.h
     pred, half, ratios, r_half, certain = [], [], [], [], []
     for r in np.flatnonzero(gd["alive"]):
         c, hw, v, dv = _cos_band(ctx, run, gd, r // h, [r])
