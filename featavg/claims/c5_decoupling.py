@@ -275,8 +275,13 @@ def _reduced_gd(ctx, run, steps):
     the weight per step ``point_weight`` = :math:`\eta(1\{c_i = j\} - p_{ij})/(nh)` on active neurons.
     Dropped: the off-diagonal noise :math:`\sum_{i'\ne i} c_{i'r}\langle\xi_{i'}^\perp, \xi_i^\perp\rangle`
     (standard deviation :math:`\sqrt{(d - k)\sum_i c_{ir}^2}`); points within :math:`z_B` of it from 0
-    are uncertain and their weights are summed per cluster in ``uncertain`` (M, k).
+    are uncertain and their weights are summed per cluster in ``uncertain`` (M, k). Cached in the
+    context per run and ``steps`` (:func:`score_band`, :func:`output_band` and
+    ``featavg.testing.decoupling_prediction`` read the same GD).
     """
+    key = (ID, "reduced_gd", run.config, run.init_seed, steps)
+    if key in ctx.cache:
+        return ctx.cache[key]
     from scipy.special import softmax
 
     from featavg.claims.c1_feature_averaging import _bonferroni, _sample_parts
@@ -307,7 +312,8 @@ def _reduced_gd(ctx, run, steps):
         dlam += w.T @ S["proj"]
         db += w.sum(axis=0)
         C += w
-    return {"lam": S["lam0"] + dlam, "C": C, "alive": alive, "uncertain": uncertain, "S": S}
+    ctx.cache[key] = {"lam": S["lam0"] + dlam, "C": C, "alive": alive, "uncertain": uncertain, "S": S}
+    return ctx.cache[key]
 
 
 def _cos_band(ctx, run, gd, j, rows):

@@ -58,14 +58,11 @@ configurations); ``featavg report`` does not re-run them.
 """
 
 import json
-import math
 import os
 
 import sympy as sp
 
-import contextlib
-
-from featavg.evidence import Band, Check, Fault, Figure, Outcome, Rival, Term
+from featavg.evidence import Band, Check, Figure, Outcome, Rival, Term
 from featavg.theory import Claim, Inner, Norm, Step, Text, is_zero, lambdify_prediction, notation
 from featavg.theory._common import d, k, m, p, ratio_as_written, sqrt_as_written
 
@@ -180,34 +177,6 @@ def load_map(path=None):
         raise FeatavgError(f"no cached regime map at {path}: run `{REGENERATE}`") from None
 
 
-@contextlib.contextmanager
-def _constant_eta_world():
-    """The cached map's boundaries moved as if they sat at a fixed eta (eta d proportional to d)."""
-    import sys
-
-    mod = sys.modules[__name__]
-    real = mod.load_map
-
-    def fake(path=None):
-        doc = real(path)
-        for name in doc["maps"]:
-            ub = upper_boundaries(doc, name)
-            if ub:
-                x0 = min(ub)
-                for b in doc["boundary"]:
-                    if b in ub.values():
-                        b["estimate"] *= b["value"] / x0
-        return doc
-    mod.load_map = fake
-    try:
-        yield
-    finally:
-        mod.load_map = real
-
-
-CONSTANT_ETA = Fault("constant_eta_boundary", _constant_eta_world.__doc__, patch=_constant_eta_world)
-
-
 def upper_boundaries(doc, name):
     """Per ``d/n``: the largest change from ``holds`` (to ``fails`` or ``inconclusive``) along ``eta d``."""
     out = {}
@@ -263,39 +232,6 @@ def statement(doc, name):
     return {"X": X, "Y": Y, "text": text, "boundaries": {str(x): ub[x] for x in good}}
 
 
-def _measure_invariance(ctx, name="C3"):
-    doc = load_map()
-    if name not in doc["maps"]:
-        raise ValueError(f"the cached map has no map {name!r}: run `{REGENERATE}`")
-    ub = upper_boundaries(doc, name)
-    if len(ub) < 2:
-        from featavg._errors import OutsideRegime
-
-        raise OutsideRegime(f"map {name}: fewer than two d/n values with a boundary from holds along eta d "
-                            f"({len(ub)}): the d-invariance cannot be measured (no boundary within the map)")
-    (x0, b0), (x1, b1) = list(ub.items())[0], list(ub.items())[-1]
-    lo, hi = math.log10(b0["estimate"]), math.log10(b1["estimate"])
-    u0, u1 = math.log10(b0["uncertainty"]), math.log10(b1["uncertainty"])
-    n = doc["cells"][0]["config"]["n"]
-    top = max(doc["maps"][name]["ys"])
-    step = top / sorted(doc["maps"][name]["ys"])[-2]
-    band = Band(lo, (Term(f"grid resolution: each boundary lies in its bracket of eta d values, a factor "
-                          f"{b0['uncertainty']:.3g} at d/n = {x0:g} and {b1['uncertainty']:.3g} at d/n = {x1:g} "
-                          "either way of its estimate (log10 half-widths added)", u0 + u1),))
-    st = statement(doc, name)
-    return Outcome(lo, hi, band, interval=(hi - u1, hi + u1), seeds=[doc["seed"]],
-                   rivals={"boundary at a fixed eta (eta d proportional to d)": lo + math.log10(x1 / x0),
-                           "no boundary within the map": math.log10(top * math.sqrt(step))},
-                   details={"statement": st["text"], "X": st["X"], "Y": st["Y"],
-                            "boundaries": {f"{x:g}": {"interval": b["interval"], "estimate": b["estimate"]}
-                                           for x, b in ub.items()},
-                            "d_range": [x0 * n, x1 * n],
-                            "late_overshoot_eta_d": float(ctx.prediction(ID, "overshoot_eta_d")(5, 10, 5, math.inf)),
-                            "cache": os.path.relpath(CACHE, os.path.dirname(os.path.dirname(CACHE))),
-                            "map_quick": doc["quick"]},
-                   config={"map": doc["maps"][name], "regenerate": REGENERATE})
-
-
 #: dimensions of the first-step check (d/n from 0.3 to 10 at n = 1000; quick: the two smallest)
 FIRST_STEP_DIMS = (300, 3000, 10000)
 
@@ -338,7 +274,7 @@ def _measure_first_step(ctx):
         m_, _, hw = mean_interval(ratios)
         details[str(dd)] = {"mean": m_, "interval": [m_ - hw, m_ + hw], "pairs": len(ratios), "max_abs_output": qmax}
     last = per_d[dims[-1]]
-    m_, se, hw = mean_interval(last)
+    m_, _, hw = mean_interval(last)
     band = Band(1.0, (Term(f"t({last.size - 1} dof) x standard error of the mean over the {last.size} (neuron, "
                            f"cluster) pairs at d = {dims[-1]} (the data's noise along mu_j: relative "
                            "sqrt(active points)/(a_j n_j sqrt d))", hw, "stat"),
@@ -353,7 +289,7 @@ def _measure_first_step(ctx):
                    config={"runs": [c.to_dict() for c in cfgs]})
 
 
-INVARIANCE = Check(
+FIRST_STEP = Check(
     "R2.regime", "The first GD step's change of <w, mu_j/||mu_j||> over the initial weight norm is "
     "E a_j n_j/(2 m n S) at every d (eta d = E, sigma_w d = S fixed): measured over predicted = 1 at the largest d "
     "(and every d: details)",
